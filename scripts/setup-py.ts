@@ -1,0 +1,4 @@
+import { ensureVenvs } from './venv.ts';
+
+ensureVenvs();
+console.error('python tools ready: .venv (sam, cfn-lint, aws), .venv-checkov (checkov)');
