@@ -38,3 +38,81 @@ export const systemClock: Clock = { now: () => new Date() };
 export type EventPublisher = {
   publish(detailType: string, detail: Record<string, unknown>, resources?: readonly string[]): Promise<void>;
 };
+
+/** A source revision of a pipeline execution (commit id and message), as GetPipelineExecution reports it. */
+export type SourceRevision = {
+  actionName: string;
+  revisionId?: string;
+  revisionSummary?: string;
+  revisionUrl?: string;
+};
+
+export type PipelineExecutionInfo = {
+  pipelineName: string;
+  pipelineExecutionId: string;
+  status: string;
+  statusSummary?: string;
+  executionMode?: string;
+  trigger?: { triggerType?: string; triggerDetail?: string };
+  sourceRevisions: SourceRevision[];
+};
+
+/** One action execution as ListActionExecutions reports it (the fields Stagecrew reads). */
+export type ActionExecutionInfo = {
+  pipelineExecutionId: string;
+  actionExecutionId: string;
+  stageName: string;
+  actionName: string;
+  status: string;
+  startTime?: Date;
+  lastUpdateTime?: Date;
+  category?: string;
+  provider?: string;
+  /** Resolved action configuration (e.g. StackName of a CloudFormation action). */
+  configuration?: Record<string, string>;
+  externalExecutionId?: string;
+  externalExecutionUrl?: string;
+  externalExecutionSummary?: string;
+  errorDetails?: { code?: string; message?: string };
+  outputVariables?: Record<string, string>;
+};
+
+/** The latest execution of one action inside GetPipelineState. */
+export type ActionStateInfo = {
+  stageName: string;
+  actionName: string;
+  status?: string;
+  token?: string;
+  pipelineExecutionId?: string;
+  lastStatusChange?: Date;
+  externalExecutionId?: string;
+  summary?: string;
+  errorDetails?: { code?: string; message?: string };
+};
+
+export type PipelineStateInfo = {
+  pipelineName: string;
+  pipelineVersion?: number;
+  stages: Array<{
+    stageName: string;
+    latestExecution?: { pipelineExecutionId: string; status: string };
+    actions: ActionStateInfo[];
+  }>;
+};
+
+export type ApprovalResult = { status: 'Approved' | 'Rejected'; summary: string };
+
+export type PipelineGateway = {
+  getPipelineState(pipelineName: string): Promise<PipelineStateInfo>;
+  getPipelineExecution(pipelineName: string, executionId: string): Promise<PipelineExecutionInfo>;
+  /** All action executions of one pipeline execution (pages followed). */
+  listActionExecutions(pipelineName: string, executionId: string): Promise<ActionExecutionInfo[]>;
+  /** Returns CodePipeline's `approvedAt`. */
+  putApprovalResult(input: {
+    pipelineName: string;
+    stageName: string;
+    actionName: string;
+    token: string;
+    result: ApprovalResult;
+  }): Promise<{ approvedAt?: Date }>;
+};

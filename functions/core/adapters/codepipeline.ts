@@ -1,0 +1,189 @@
+import {
+  type ActionExecutionDetail,
+  type CodePipelineClient,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+  PutApprovalResultCommand,
+} from '@aws-sdk/client-codepipeline';
+import { ConflictError, NotFoundError, toDomainError, ValidationError } from '../errors.ts';
+import type {
+  ActionExecutionInfo,
+  ApprovalResult,
+  PipelineExecutionInfo,
+  PipelineGateway,
+  PipelineStateInfo,
+} from '../ports.ts';
+
+/** PutApprovalResult's summary is limited to 512 characters. */
+export const APPROVAL_SUMMARY_MAX = 512;
+
+/** The approval was already decided (console, CLI, another channel) or the action is no longer waiting. */
+export class ApprovalAlreadyCompletedError extends ConflictError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ApprovalAlreadyCompletedError';
+  }
+}
+
+/** The token no longer names a waiting approval (superseded, stopped, or from another execution). */
+export class InvalidApprovalTokenError extends ConflictError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidApprovalTokenError';
+  }
+}
+
+const translate = (err: unknown, what: string): Error => {
+  const name = typeof err === 'object' && err !== null && 'name' in err ? String(err.name) : '';
+  switch (name) {
+    case 'ApprovalAlreadyCompletedException':
+      return new ApprovalAlreadyCompletedError(`${what}: approval already completed`, { cause: err });
+    case 'InvalidApprovalTokenException':
+      return new InvalidApprovalTokenError(`${what}: approval token is not valid`, { cause: err });
+    case 'PipelineNotFoundException':
+    case 'PipelineExecutionNotFoundException':
+    case 'StageNotFoundException':
+    case 'ActionNotFoundException':
+      return new NotFoundError(`${what}: ${name.replace(/Exception$/, '')}`, { cause: err });
+    case 'ValidationException':
+      return new ValidationError(`${what}: ${(err as Error).message}`, [], { cause: err });
+    default:
+      return toDomainError(err, what);
+  }
+};
+
+const toActionExecution = (d: ActionExecutionDetail): ActionExecutionInfo => ({
+  pipelineExecutionId: d.pipelineExecutionId ?? '',
+  actionExecutionId: d.actionExecutionId ?? '',
+  stageName: d.stageName ?? '',
+  actionName: d.actionName ?? '',
+  status: d.status ?? 'Unknown',
+  startTime: d.startTime,
+  lastUpdateTime: d.lastUpdateTime,
+  category: d.input?.actionTypeId?.category,
+  provider: d.input?.actionTypeId?.provider,
+  configuration: { ...(d.input?.configuration ?? {}), ...(d.input?.resolvedConfiguration ?? {}) },
+  externalExecutionId: d.output?.executionResult?.externalExecutionId,
+  externalExecutionUrl: d.output?.executionResult?.externalExecutionUrl,
+  externalExecutionSummary: d.output?.executionResult?.externalExecutionSummary,
+  errorDetails: d.output?.executionResult?.errorDetails,
+  outputVariables: d.output?.outputVariables,
+});
+
+/** CodePipeline reads and approval decisions. Retries and timeouts come from the client's settings. */
+export class CodePipelineGateway implements PipelineGateway {
+  readonly #client: CodePipelineClient;
+
+  constructor(client: CodePipelineClient) {
+    this.#client = client;
+  }
+
+  async getPipelineState(pipelineName: string): Promise<PipelineStateInfo> {
+    try {
+      const out = await this.#client.send(new GetPipelineStateCommand({ name: pipelineName }));
+      return {
+        pipelineName: out.pipelineName ?? pipelineName,
+        pipelineVersion: out.pipelineVersion,
+        stages: (out.stageStates ?? []).map((s) => ({
+          stageName: s.stageName ?? '',
+          latestExecution: s.latestExecution
+            ? {
+                pipelineExecutionId: s.latestExecution.pipelineExecutionId ?? '',
+                status: s.latestExecution.status ?? '',
+              }
+            : undefined,
+          actions: (s.actionStates ?? []).map((a) => ({
+            stageName: s.stageName ?? '',
+            actionName: a.actionName ?? '',
+            status: a.latestExecution?.status,
+            token: a.latestExecution?.token,
+            pipelineExecutionId: a.latestExecution?.actionExecutionId
+              ? s.latestExecution?.pipelineExecutionId
+              : undefined,
+            lastStatusChange: a.latestExecution?.lastStatusChange,
+            externalExecutionId: a.latestExecution?.externalExecutionId,
+            summary: a.latestExecution?.summary,
+            errorDetails: a.latestExecution?.errorDetails,
+          })),
+        })),
+      };
+    } catch (err) {
+      throw translate(err, `GetPipelineState ${pipelineName}`);
+    }
+  }
+
+  async getPipelineExecution(pipelineName: string, executionId: string): Promise<PipelineExecutionInfo> {
+    try {
+      const out = await this.#client.send(
+        new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: executionId }),
+      );
+      const e = out.pipelineExecution;
+      return {
+        pipelineName,
+        pipelineExecutionId: executionId,
+        status: e?.status ?? 'Unknown',
+        statusSummary: e?.statusSummary,
+        executionMode: e?.executionMode,
+        trigger: e?.trigger,
+        sourceRevisions: (e?.artifactRevisions ?? []).map((r) => ({
+          actionName: r.name ?? '',
+          revisionId: r.revisionId,
+          revisionSummary: r.revisionSummary,
+          revisionUrl: r.revisionUrl,
+        })),
+      };
+    } catch (err) {
+      throw translate(err, `GetPipelineExecution ${pipelineName}/${executionId}`);
+    }
+  }
+
+  async listActionExecutions(pipelineName: string, executionId: string): Promise<ActionExecutionInfo[]> {
+    const all: ActionExecutionInfo[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const out = await this.#client.send(
+          new ListActionExecutionsCommand({
+            pipelineName,
+            filter: { pipelineExecutionId: executionId },
+            maxResults: 100,
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        );
+        all.push(...(out.actionExecutionDetails ?? []).map(toActionExecution));
+        nextToken = out.nextToken;
+      } while (nextToken);
+      return all;
+    } catch (err) {
+      throw translate(err, `ListActionExecutions ${pipelineName}/${executionId}`);
+    }
+  }
+
+  async putApprovalResult(input: {
+    pipelineName: string;
+    stageName: string;
+    actionName: string;
+    token: string;
+    result: ApprovalResult;
+  }): Promise<{ approvedAt?: Date }> {
+    try {
+      const out = await this.#client.send(
+        new PutApprovalResultCommand({
+          pipelineName: input.pipelineName,
+          stageName: input.stageName,
+          actionName: input.actionName,
+          token: input.token,
+          result: { status: input.result.status, summary: truncate(input.result.summary, APPROVAL_SUMMARY_MAX) },
+        }),
+      );
+      return { approvedAt: out.approvedAt };
+    } catch (err) {
+      throw translate(err, `PutApprovalResult ${input.pipelineName}/${input.stageName}/${input.actionName}`);
+    }
+  }
+}
+
+/** Truncates to `max` characters, marking the cut with an ellipsis. */
+export const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
