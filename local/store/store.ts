@@ -63,8 +63,8 @@ export class FileStore implements StateStore {
 
   #apply(entry: JournalLine): void {
     if (entry.op === 'put') {
-      let ns = this.#data.get(entry.ns);
-      if (!ns) this.#data.set(entry.ns, (ns = new Map()));
+      const ns = this.#data.get(entry.ns) ?? new Map<string, unknown>();
+      this.#data.set(entry.ns, ns);
       ns.set(entry.key, entry.value);
     } else {
       this.#data.get(entry.ns)?.delete(entry.key);
@@ -127,8 +127,8 @@ export class MemoryStore implements StateStore {
     return v === undefined ? undefined : (structuredClone(v) as T);
   }
   put(ns: string, key: string, value: unknown): void {
-    let m = this.#data.get(ns);
-    if (!m) this.#data.set(ns, (m = new Map()));
+    const m = this.#data.get(ns) ?? new Map<string, unknown>();
+    this.#data.set(ns, m);
     m.set(key, JSON.parse(JSON.stringify(value)));
   }
   delete(ns: string, key: string): void {
