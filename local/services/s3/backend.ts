@@ -1,0 +1,229 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StateStore } from '../../store/store.ts';
+import { AwsError } from '../types.ts';
+
+/**
+ * The local S3 data model: bucket and object-version metadata live in the durable store, object bytes live in
+ * files under `dataDir/<bucket>/<blob id>`. A blob is written (temp file, fsync, rename) before its metadata is
+ * acknowledged, so a crash can at worst leave an unreferenced file, never metadata without bytes.
+ *
+ * Versioning follows S3: a bucket that never had versioning stores one `null` version per key; `Enabled`
+ * stacks new versions and turns deletes into delete markers; `Suspended` writes `null` versions again.
+ */
+export type Bucket = { name: string; created: string; versioning?: 'Enabled' | 'Suspended' };
+export type Version = {
+  versionId: string;
+  deleteMarker: boolean;
+  lastModified: string;
+  size: number;
+  etag: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  blob?: string;
+};
+type ObjectRecord = { key: string; versions: Version[] }; // newest first
+
+const BUCKETS = 's3:buckets';
+const objectsNs = (bucket: string) => `s3:objects:${bucket}`;
+
+export const noSuchBucket = (bucket: string) =>
+  Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucket });
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export class S3Backend {
+  readonly #dataDir: () => string;
+  constructor(dataDir: () => string) {
+    this.#dataDir = dataDir;
+  }
+
+  bucket(store: StateStore, name: string): Bucket {
+    const bucket = store.get<Bucket>(BUCKETS, name);
+    if (!bucket) throw noSuchBucket(name);
+    return bucket;
+  }
+
+  listBuckets(store: StateStore): Bucket[] {
+    return store
+      .list<Bucket>(BUCKETS)
+      .map(([, b]) => b)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  createBucket(store: StateStore, name: string): Bucket {
+    if (typeof name !== 'string' || !BUCKET_NAME.test(name) || name.includes('..')) {
+      throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.', 400);
+    }
+    if (store.get(BUCKETS, name)) {
+      throw new AwsError(
+        'BucketAlreadyOwnedByYou',
+        'Your previous request to create the named bucket succeeded and you already own it.',
+        409,
+      );
+    }
+    const bucket: Bucket = { name, created: new Date().toISOString() };
+    store.put(BUCKETS, name, bucket);
+    return bucket;
+  }
+
+  deleteBucket(store: StateStore, name: string): void {
+    this.bucket(store, name);
+    if (store.list(objectsNs(name)).length > 0) {
+      throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409);
+    }
+    store.delete(BUCKETS, name);
+    rmSync(join(this.#dataDir(), encodeURIComponent(name)), { recursive: true, force: true });
+  }
+
+  setVersioning(store: StateStore, name: string, status: string): void {
+    const bucket = this.bucket(store, name);
+    if (status !== 'Enabled' && status !== 'Suspended') {
+      throw new AwsError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+        400,
+      );
+    }
+    store.put(BUCKETS, name, { ...bucket, versioning: status });
+  }
+
+  objects(store: StateStore, bucket: string): ObjectRecord[] {
+    this.bucket(store, bucket);
+    return store
+      .list<ObjectRecord>(objectsNs(bucket))
+      .map(([, o]) => o)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  putObject(
+    store: StateStore,
+    bucketName: string,
+    key: string,
+    body: Buffer,
+    meta: { contentType?: string; metadata?: Record<string, string> } = {},
+  ): Version {
+    const bucket = this.bucket(store, bucketName);
+    validateKey(key);
+    const blob = randomUUID();
+    this.#writeBlob(bucketName, blob, body);
+    const version: Version = {
+      versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null',
+      deleteMarker: false,
+      lastModified: new Date().toISOString(),
+      size: body.length,
+      etag: `"${createHash('md5').update(body).digest('hex')}"`,
+      blob,
+      ...(meta.contentType ? { contentType: meta.contentType } : {}),
+      ...(meta.metadata && Object.keys(meta.metadata).length > 0 ? { metadata: meta.metadata } : {}),
+    };
+    this.#addVersion(store, bucketName, key, version);
+    return version;
+  }
+
+  /** The version to read: the latest, or the given id. A delete marker as latest means "no such key". */
+  getVersion(store: StateStore, bucket: string, key: string, versionId?: string): Version {
+    this.bucket(store, bucket);
+    const record = store.get<ObjectRecord>(objectsNs(bucket), key);
+    if (versionId !== undefined) {
+      const version = record?.versions.find((v) => v.versionId === versionId);
+      if (!version) throw new AwsError('NoSuchVersion', 'The specified version does not exist.', 404);
+      if (version.deleteMarker) {
+        throw Object.assign(
+          new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405),
+          {
+            deleteMarker: version,
+          },
+        );
+      }
+      return version;
+    }
+    const latest = record?.versions[0];
+    if (!latest || latest.deleteMarker) {
+      throw Object.assign(new AwsError('NoSuchKey', 'The specified key does not exist.', 404), {
+        key,
+        ...(latest ? { deleteMarker: latest } : {}),
+      });
+    }
+    return latest;
+  }
+
+  readBody(bucket: string, version: Version): Buffer {
+    if (!version.blob) return Buffer.alloc(0);
+    return readFileSync(join(this.#dataDir(), encodeURIComponent(bucket), version.blob));
+  }
+
+  /** S3 DeleteObject semantics; returns what the response headers report. */
+  deleteObject(
+    store: StateStore,
+    bucketName: string,
+    key: string,
+    versionId?: string,
+  ): { deleteMarker: boolean; versionId?: string } {
+    const bucket = this.bucket(store, bucketName);
+    const ns = objectsNs(bucketName);
+    const record = store.get<ObjectRecord>(ns, key);
+    if (versionId !== undefined) {
+      const removed = record?.versions.find((v) => v.versionId === versionId);
+      if (!record || !removed) return { deleteMarker: false, versionId };
+      this.#removeBlob(bucketName, removed);
+      const versions = record.versions.filter((v) => v !== removed && v.versionId !== versionId);
+      if (versions.length === 0) store.delete(ns, key);
+      else store.put(ns, key, { key, versions });
+      return { deleteMarker: removed.deleteMarker, versionId };
+    }
+    if (!bucket.versioning) {
+      if (record) {
+        for (const v of record.versions) this.#removeBlob(bucketName, v);
+        store.delete(ns, key);
+      }
+      return { deleteMarker: false };
+    }
+    const marker: Version = {
+      versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null',
+      deleteMarker: true,
+      lastModified: new Date().toISOString(),
+      size: 0,
+      etag: '',
+    };
+    this.#addVersion(store, bucketName, key, marker);
+    return { deleteMarker: true, versionId: marker.versionId };
+  }
+
+  #addVersion(store: StateStore, bucket: string, key: string, version: Version): void {
+    const ns = objectsNs(bucket);
+    const record = store.get<ObjectRecord>(ns, key) ?? { key, versions: [] };
+    // A `null` version is replaced, never stacked (unversioned and suspended buckets).
+    const replaced = version.versionId === 'null' ? record.versions.filter((v) => v.versionId === 'null') : [];
+    for (const old of replaced) this.#removeBlob(bucket, old);
+    const kept = record.versions.filter((v) => !replaced.includes(v));
+    store.put(ns, key, { key, versions: [version, ...kept] });
+  }
+
+  #writeBlob(bucket: string, blob: string, body: Buffer): void {
+    const dir = join(this.#dataDir(), encodeURIComponent(bucket));
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `${blob}.tmp`);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, body);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, blob));
+  }
+
+  #removeBlob(bucket: string, version: Version): void {
+    if (version.blob) rmSync(join(this.#dataDir(), encodeURIComponent(bucket), version.blob), { force: true });
+  }
+}
+
+const validateKey = (key: string): void => {
+  if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > 1024) {
+    throw new AwsError('KeyTooLongError', 'Your key is too long', 400);
+  }
+};
+
+const newVersionId = (): string => randomBytes(24).toString('base64url');
