@@ -1,2 +1,57 @@
+import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3ArtifactSource } from '#core/adapters/artifacts';
+import { CodePipelineJobReporter } from '#core/adapters/codepipeline-jobs';
+import { createDocumentClient } from '#core/adapters/dynamodb';
+import { CloudFormationStacks, DynamoTeardownRegistry } from '#core/adapters/stacks';
+import { clientSettings } from '#core/clients';
+import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
-export const handler = lambdaHandler(async (_e: unknown) => ({ ok: true }));
+import { makeJobHandler } from '#core/jobs/job-handler';
+import { TASKS } from '#core/jobs/registry';
+import { systemClock } from '#core/ports';
+import { logger } from '#core/powertools';
+
+/**
+ * CodePipeline Invoke action (Category Invoke, Provider Lambda). Composition root: clients and configuration are
+ * built once per container; the job runner does the rest. The event is never logged (it carries live artifact
+ * credentials); the correlation id is the job id.
+ */
+const tableName = requireEnv('STATE_TABLE_NAME');
+const dynamodb = new DynamoDBClient(clientSettings());
+
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: 'jobId',
+  throwOnNoIdempotencyKey: true,
+  // A job id is never reused; a day covers Lambda's async retries (up to 6 hours) with room to spare.
+  expiresAfterSeconds: 24 * 60 * 60,
+});
+
+const persistenceStore = new DynamoDBPersistenceLayer({
+  tableName,
+  awsSdkV3Client: dynamodb,
+  // The state table's key is pk/sk: one partition per function's idempotency records, the hashed job id as sk.
+  keyAttr: 'pk',
+  sortKeyAttr: 'sk',
+  staticPkValue: 'IDEMPOTENCY#invoke-action',
+  // DynamoDB TTL on the table is the `ttl` attribute (epoch seconds), so records expire on their own.
+  expiryAttr: 'ttl',
+});
+
+const run = makeJobHandler({
+  tasks: TASKS,
+  clock: systemClock,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  fetch: (input, init) => fetch(input, init),
+  reporter: new CodePipelineJobReporter(new CodePipelineClient(clientSettings())),
+  stacks: new CloudFormationStacks(new CloudFormationClient(clientSettings())),
+  teardown: new DynamoTeardownRegistry(createDocumentClient(dynamodb), tableName),
+  artifacts: new S3ArtifactSource(),
+  log: logger,
+  idempotency: { persistenceStore, config: idempotencyConfig },
+});
+
+export const handler = lambdaHandler(run, { correlationIdPath: '"CodePipeline.job".id' });

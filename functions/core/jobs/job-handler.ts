@@ -1,0 +1,142 @@
+import {
+  IdempotencyAlreadyInProgressError,
+  type IdempotencyConfig,
+  IdempotencyPersistenceLayerError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { Context } from 'aws-lambda';
+import { UnavailableError } from '../errors.ts';
+import { LIMITS, truncate } from './limits.ts';
+import type { JobReport, ReportOutcome } from './ports.ts';
+import { type RunnerDeps, runJob } from './runner.ts';
+import { type Job, NotAJobEventError, parseJobEvent } from './schema.ts';
+
+type Log = {
+  info(message: string, data: Record<string, unknown>): void;
+  warn(message: string, data: Record<string, unknown>): void;
+  error(message: string, data: Record<string, unknown>): void;
+  appendKeys(keys: Record<string, unknown>): void;
+};
+
+export type JobHandlerDeps = RunnerDeps & {
+  log: Log;
+  /** Powertools idempotency keyed by job id; omitted only in tests that exercise the runner alone. */
+  idempotency?: { persistenceStore: BasePersistenceLayer; config: IdempotencyConfig };
+};
+
+/** What the handler returns (CodePipeline ignores it; tests and the local cloud read it). */
+export type JobHandlerResult =
+  | {
+      jobId: string;
+      task?: string;
+      kind: JobReport['kind'];
+      failureType?: string;
+      /** `unreported`: every attempt to report failed for a reason a retry cannot fix (logged as an error). */
+      outcome: ReportOutcome | 'unreported';
+    }
+  | { jobId?: string; skipped: 'not-a-job' | 'in-progress-elsewhere' };
+
+type Summary = Extract<JobHandlerResult, { kind: string }>;
+
+/**
+ * The Invoke action entry point: parse → (idempotent per job id) run the task → exactly one
+ * PutJobSuccessResult/PutJobFailureResult.
+ *
+ * It never throws for anything a retry cannot fix, because CodePipeline invokes asynchronously and Lambda would
+ * retry the whole job. The one exception is a report that could not be delivered (CodePipeline throttled or
+ * down after the SDK's retries): then the idempotency record is released and the error is rethrown, so Lambda's
+ * async retry delivers the job again; a retry whose report meets InvalidJobStateException counts as done.
+ */
+export const makeJobHandler = (deps: JobHandlerDeps) => {
+  const summarize = (run: Awaited<ReturnType<typeof runJob>>): Summary => ({
+    jobId: run.report.jobId,
+    ...(run.task ? { task: run.task } : {}),
+    kind: run.report.kind,
+    ...(run.report.kind === 'failure' ? { failureType: run.report.type } : {}),
+    outcome: run.outcome,
+  });
+
+  const runOnce = async (_key: { jobId: string }, job: Job, remainingMs: number): Promise<Summary> =>
+    summarize(await runJob(job, deps, remainingMs));
+
+  const idempotency = deps.idempotency;
+  const runIdempotent = idempotency
+    ? makeIdempotent(runOnce, { persistenceStore: idempotency.persistenceStore, config: idempotency.config })
+    : runOnce;
+
+  return async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<JobHandlerResult> => {
+    let parsed: ReturnType<typeof parseJobEvent>;
+    try {
+      parsed = parseJobEvent(event);
+    } catch (err) {
+      // No job id: nothing can be reported and a retry cannot help. Log the paths only, never the event.
+      deps.log.error('not a CodePipeline job event', { issues: err instanceof NotAJobEventError ? err.issues : [] });
+      return { skipped: 'not-a-job' };
+    }
+    const remainingMs = context.getRemainingTimeInMillis();
+    if (!parsed.ok) {
+      const report: JobReport = {
+        kind: 'failure',
+        jobId: parsed.jobId,
+        type: 'ConfigurationError',
+        message: truncate(`job event is malformed: ${parsed.issues.join('; ')}`, LIMITS.failureMessage),
+        externalExecutionId: parsed.jobId,
+      };
+      deps.log.appendKeys({ jobId: parsed.jobId });
+      const outcome = await deps.reporter.report(report);
+      deps.log.warn('malformed job event', { issues: parsed.issues, outcome });
+      return { jobId: parsed.jobId, kind: 'failure', failureType: 'ConfigurationError', outcome };
+    }
+    const job = parsed.job;
+    deps.log.appendKeys({ jobId: job.id });
+    if (idempotency && 'registerLambdaContext' in idempotency.config && 'awsRequestId' in context) {
+      // In-progress records expire with this invocation's own timeout, so a crashed run can be retried.
+      idempotency.config.registerLambdaContext(context as Context);
+    }
+    let result: Summary;
+    try {
+      result = await runIdempotent({ jobId: job.id }, job, remainingMs);
+    } catch (err) {
+      if (err instanceof IdempotencyAlreadyInProgressError) {
+        // A concurrent delivery of the same job is running and will report; reporting here would be a second one.
+        deps.log.warn('job already in progress in another invocation', {});
+        return { jobId: job.id, skipped: 'in-progress-elsewhere' };
+      }
+      if (err instanceof IdempotencyPersistenceLayerError) {
+        // The idempotency table is unreachable. Running anyway is safe: a second report of the same job meets
+        // InvalidJobStateException, which counts as done. Leaving the job unreported is not.
+        deps.log.warn('idempotency store unavailable; running without it', { error: err.message });
+        result = await runOnce({ jobId: job.id }, job, remainingMs);
+      } else if (err instanceof UnavailableError) {
+        deps.log.error('job result could not be reported; leaving it to the Lambda retry', { error: err.message });
+        throw err;
+      } else {
+        deps.log.error('job result could not be reported', { error: err instanceof Error ? err.message : String(err) });
+        return reportFallback(job, deps, err);
+      }
+    }
+    deps.log.info('job reported', { ...result });
+    return result;
+  };
+};
+
+/** Last resort when reporting failed for a reason a retry cannot fix: one more, minimal failure report. */
+const reportFallback = async (job: Job, deps: JobHandlerDeps, err: unknown): Promise<JobHandlerResult> => {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  try {
+    const outcome = await deps.reporter.report({
+      kind: 'failure',
+      jobId: job.id,
+      type: 'JobFailed',
+      message: truncate(`Stagecrew could not report the result: ${message}`, LIMITS.failureMessage),
+      externalExecutionId: job.id,
+    });
+    return { jobId: job.id, kind: 'failure', failureType: 'JobFailed', outcome };
+  } catch (again) {
+    deps.log.error('fallback failure report failed too', {
+      error: again instanceof Error ? again.message : String(again),
+    });
+    return { jobId: job.id, kind: 'failure', failureType: 'JobFailed', outcome: 'unreported' };
+  }
+};

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors.ts';
+
+/**
+ * The `CodePipeline.job` event a Lambda Invoke action receives. Our own schema: `@types/aws-lambda` makes
+ * UserParameters required, lacks `artifactCredentials.expirationTime` and `pipelineContext`, and Powertools has
+ * no schema for this event. Unknown fields are tolerated (AWS adds fields over time).
+ *
+ * Never log this event or the parsed job: `data.artifactCredentials` are live AWS keys. The parsed job keeps them
+ * in a {@link JobCredentials} whose JSON and inspect forms are redacted.
+ */
+const S3Location = z.object({ bucketName: z.string().min(1), objectKey: z.string().min(1) });
+
+const Artifact = z.object({
+  name: z.string().min(1),
+  revision: z.string().nullish(),
+  location: z.object({ type: z.string(), s3Location: S3Location.optional() }),
+});
+
+const Credentials = z.object({
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+  sessionToken: z.string().min(1).optional(),
+  // Epoch milliseconds in the Lambda event; absent from the API model.
+  expirationTime: z.number().optional(),
+});
+
+const PipelineContext = z
+  .object({
+    pipelineName: z.string().optional(),
+    pipelineExecutionId: z.string().optional(),
+    stage: z.object({ name: z.string().optional() }).optional(),
+    action: z.object({ name: z.string().optional(), actionExecutionId: z.string().optional() }).optional(),
+  })
+  .optional();
+
+export const CodePipelineJobEvent = z.object({
+  'CodePipeline.job': z.object({
+    id: z.string().min(1),
+    accountId: z.string().optional(),
+    data: z.object({
+      actionConfiguration: z
+        .object({ configuration: z.record(z.string(), z.string()).optional() })
+        .optional()
+        .default({}),
+      inputArtifacts: z.array(Artifact).nullish(),
+      outputArtifacts: z.array(Artifact).nullish(),
+      artifactCredentials: Credentials.optional(),
+      continuationToken: z.string().min(1).optional(),
+      encryptionKey: z.object({ id: z.string(), type: z.string() }).optional(),
+      pipelineContext: PipelineContext,
+    }),
+  }),
+});
+
+/** Just enough to report a failure when the rest of the event is malformed. */
+const JobIdOnly = z.object({ 'CodePipeline.job': z.object({ id: z.string().min(1) }) });
+
+export type ArtifactLocation = { name: string; revision?: string; bucket?: string; key?: string };
+
+/** The job's artifact credentials. Redacted in JSON, `util.inspect` and string form so a stray log cannot leak them. */
+export class JobCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string | undefined;
+  readonly expiresAt: Date | undefined;
+  constructor(c: z.infer<typeof Credentials>) {
+    this.accessKeyId = c.accessKeyId;
+    this.secretAccessKey = c.secretAccessKey;
+    this.sessionToken = c.sessionToken;
+    this.expiresAt = c.expirationTime === undefined ? undefined : new Date(c.expirationTime);
+    Object.defineProperties(this, {
+      secretAccessKey: { enumerable: false },
+      sessionToken: { enumerable: false },
+    });
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'JobCredentials [redacted]';
+  }
+}
+
+export type Job = {
+  id: string;
+  accountId?: string;
+  userParameters?: string;
+  continuationToken?: string;
+  inputArtifacts: ArtifactLocation[];
+  credentials?: JobCredentials;
+  pipelineName?: string;
+  pipelineExecutionId?: string;
+};
+
+/** The event could not be read at all (no job id): nothing can be reported, the invocation is dropped. */
+export class NotAJobEventError extends ValidationError {
+  constructor(issues: readonly string[]) {
+    super(`not a CodePipeline job event: ${issues.join('; ')}`, issues);
+    this.name = 'NotAJobEventError';
+  }
+}
+
+const issuesOf = (error: z.ZodError): string[] =>
+  error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+
+export type ParsedJobEvent = { ok: true; job: Job } | { ok: false; jobId: string; issues: string[] };
+
+/**
+ * Parses the event. A missing or unreadable job id throws {@link NotAJobEventError}; any other problem returns
+ * the job id with the issues, so the runner can still end the job with a ConfigurationError.
+ * Issue texts name paths only, never values (values may be credentials).
+ */
+export const parseJobEvent = (event: unknown): ParsedJobEvent => {
+  const full = CodePipelineJobEvent.safeParse(event);
+  if (full.success) {
+    const j = full.data['CodePipeline.job'];
+    const ctx = j.data.pipelineContext;
+    return {
+      ok: true,
+      job: {
+        id: j.id,
+        accountId: j.accountId,
+        userParameters: j.data.actionConfiguration.configuration?.UserParameters,
+        continuationToken: j.data.continuationToken,
+        inputArtifacts: (j.data.inputArtifacts ?? []).map((a) => ({
+          name: a.name,
+          revision: a.revision ?? undefined,
+          bucket: a.location.s3Location?.bucketName,
+          key: a.location.s3Location?.objectKey,
+        })),
+        credentials: j.data.artifactCredentials ? new JobCredentials(j.data.artifactCredentials) : undefined,
+        pipelineName: ctx?.pipelineName,
+        pipelineExecutionId: ctx?.pipelineExecutionId,
+      },
+    };
+  }
+  const idOnly = JobIdOnly.safeParse(event);
+  if (!idOnly.success) throw new NotAJobEventError(issuesOf(idOnly.error));
+  return { ok: false, jobId: idOnly.data['CodePipeline.job'].id, issues: issuesOf(full.error) };
+};

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { isTimeZone, localParts, parseCalendarPoint, parseClock, WEEKDAYS } from '../calendar.ts';
+import { defineTask } from '../task.ts';
+
+/**
+ * `gate`: let the pipeline through only inside a deployment window and outside change freezes; otherwise fail
+ * or wait (continuation) until the gate opens.
+ *
+ * ```json
+ * {"task":"gate","timezone":"Europe/Berlin",
+ *  "windows":[{"days":["Mon","Tue","Wed","Thu"],"start":"09:00","end":"16:00"}],
+ *  "freezes":[{"start":"2026-12-21","end":"2027-01-04","reason":"year-end freeze"}],
+ *  "whenClosed":"wait","maxWaitMinutes":720}
+ * ```
+ */
+const Clock = z.string().refine((s) => parseClock(s) !== undefined, 'must be HH:MM (00:00–24:00)');
+
+const Window = z.object({
+  days: z
+    .array(z.enum(WEEKDAYS))
+    .min(1)
+    .default([...WEEKDAYS]),
+  start: Clock,
+  end: Clock,
+});
+
+const Freeze = z.object({
+  start: z.string().min(1),
+  end: z.string().min(1),
+  reason: z.string().max(200).default('change freeze'),
+});
+
+const Options = z
+  .object({
+    timezone: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+    /** Empty: always inside a window (only freezes close the gate). */
+    windows: z.array(Window).max(50).default([]),
+    freezes: z.array(Freeze).max(50).default([]),
+    whenClosed: z.enum(['wait', 'fail']).default('wait'),
+    /** Longest wait for the gate to open; the action cannot outlive 24 hours. */
+    maxWaitMinutes: z.number().int().min(1).max(1430).default(720),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    o.freezes.forEach((f, i) => {
+      const start = parseCalendarPoint(f.start, o.timezone);
+      const end = parseCalendarPoint(f.end, o.timezone, true);
+      const format = 'must be YYYY-MM-DD, YYYY-MM-DDTHH:MM (local) or an ISO-8601 time with offset';
+      if (start === undefined) ctx.addIssue({ code: 'custom', path: ['freezes', i, 'start'], message: format });
+      if (end === undefined) ctx.addIssue({ code: 'custom', path: ['freezes', i, 'end'], message: format });
+      if (start !== undefined && end !== undefined && end <= start) {
+        ctx.addIssue({ code: 'custom', path: ['freezes', i, 'end'], message: 'must be after start' });
+      }
+    });
+  });
+export type GateOptions = z.output<typeof Options>;
+
+export type GateVerdict = { open: true; why: string } | { open: false; why: string };
+
+/** Is the gate open at `t`? Windows whose end is not after their start run past midnight into the next day. */
+export const evaluateGate = (o: GateOptions, t: number): GateVerdict => {
+  for (const f of o.freezes) {
+    const start = parseCalendarPoint(f.start, o.timezone) ?? 0;
+    const end = parseCalendarPoint(f.end, o.timezone, true) ?? 0;
+    if (t >= start && t < end) {
+      return { open: false, why: `${f.reason} until ${new Date(end).toISOString()}` };
+    }
+  }
+  if (o.windows.length === 0) return { open: true, why: 'no deployment windows configured and no freeze active' };
+  const p = localParts(t, o.timezone);
+  const today = WEEKDAYS[p.weekday] ?? 'Sun';
+  const yesterday = WEEKDAYS[(p.weekday + 6) % 7] ?? 'Sat';
+  for (const w of o.windows) {
+    const start = parseClock(w.start) ?? 0;
+    const end = parseClock(w.end) ?? 0;
+    const label = `${w.days.join(',')} ${w.start}-${w.end} ${o.timezone}`;
+    if (start < end) {
+      if (w.days.includes(today) && p.minute >= start && p.minute < end) return { open: true, why: `inside ${label}` };
+    } else {
+      if (w.days.includes(today) && p.minute >= start) return { open: true, why: `inside ${label}` };
+      if (w.days.includes(yesterday) && p.minute < end) return { open: true, why: `inside ${label}` };
+    }
+  }
+  return { open: false, why: `outside the deployment windows (${o.timezone})` };
+};
+
+/** The first minute at or after `from` (and before `until`) at which the gate is open. */
+export const nextOpening = (o: GateOptions, from: number, until: number): number | undefined => {
+  let t = Math.ceil(from / 60_000) * 60_000;
+  while (t < until) {
+    if (evaluateGate(o, t).open) return t;
+    t += 60_000;
+  }
+  return undefined;
+};
+
+export const gate = defineTask({
+  name: 'gate',
+  description: 'pass, fail or wait on deployment windows and change freezes',
+  options: Options,
+  state: z.object({ opensAt: z.number() }),
+  timeoutMs: (o) => o.maxWaitMinutes * 60_000,
+  async run(o, _state, ctx) {
+    for (;;) {
+      const now = ctx.now();
+      const verdict = evaluateGate(o, now);
+      if (verdict.open) {
+        return {
+          status: 'succeeded',
+          summary: `gate open: ${verdict.why}`,
+          outputVariables: { GateDecision: 'open', EvaluatedAt: new Date(now).toISOString() },
+        };
+      }
+      if (o.whenClosed === 'fail') return { status: 'failed', message: `gate closed: ${verdict.why}` };
+      const opensAt = nextOpening(o, now, ctx.deadline);
+      if (opensAt === undefined) {
+        return {
+          status: 'failed',
+          message: `gate closed: ${verdict.why}; it does not open before the wait ends at ${new Date(ctx.deadline).toISOString()}`,
+        };
+      }
+      if (opensAt > ctx.budgetEndsAt) {
+        const span = opensAt - ctx.startedAt;
+        return {
+          status: 'running',
+          summary: `gate closed: ${verdict.why}; opens at ${new Date(opensAt).toISOString()}`,
+          state: { opensAt },
+          percentComplete: span > 0 ? ((now - ctx.startedAt) / span) * 100 : 0,
+        };
+      }
+      await ctx.sleep(Math.max(0, opensAt - now));
+    }
+  },
+});

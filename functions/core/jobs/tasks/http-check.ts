@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import { JobConfigurationError } from '../errors.ts';
+import { jsonEquals, lookup, parseJsonPath } from '../json-path.ts';
+import { pollWithin } from '../polling.ts';
+import { defineTask, type TaskContext } from '../task.ts';
+import { parseOptions } from '../user-parameters.ts';
+
+/**
+ * `http-check`: smoke-test one or more URLs. Each URL must answer with an expected status, and optionally
+ * contain a substring, carry a JSON value at a path, and answer within a latency budget. Failing URLs are retried
+ * every `intervalSeconds` until `timeoutMinutes` (through continuation tokens when that outlasts one
+ * invocation); a URL that passed once stays passed. Timings are reported in the summary and output variables.
+ *
+ * ```json
+ * {"task":"http-check","urls":["#{TestStack.ApiUrl}/health"],"expectStatus":200,
+ *  "json":{"path":"$.status","equals":"ok"},"maxLatencyMs":800,"timeoutMinutes":5}
+ * ```
+ * Long URL lists live in an input artifact: `{"task":"http-check","urlsFile":{"artifact":"BuildOutput","path":"smoke/urls.json"}}`
+ * (a JSON array of URLs or check objects, or plain text with one URL per line).
+ */
+const Url = z
+  .string()
+  .max(2048)
+  .refine((u) => {
+    try {
+      const p = new URL(u).protocol;
+      return p === 'http:' || p === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+const Status = z.number().int().min(100).max(599);
+const Expect = z.union([Status, z.array(Status).min(1).max(20)]).transform((s) => (Array.isArray(s) ? s : [s]));
+const JsonCheck = z.object({
+  path: z
+    .string()
+    .refine((p) => parseJsonPath(p) !== undefined, 'must be a path such as $.status or data.items[0].state'),
+  /** Any JSON value; when omitted the path only has to exist. */
+  equals: z.unknown().optional(),
+});
+
+const Check = z
+  .object({
+    url: Url,
+    method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.string().max(4096).optional(),
+    expectStatus: Expect.optional(),
+    bodyContains: z.string().min(1).optional(),
+    json: JsonCheck.optional(),
+    maxLatencyMs: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const Target = z.union([Url.transform((url) => Check.parse({ url })), Check]);
+type Target = z.output<typeof Check>;
+
+const FileRef = z.union([
+  z
+    .string()
+    .min(1)
+    .transform((path) => ({ artifact: undefined as string | undefined, path })),
+  z.object({ artifact: z.string().min(1).optional(), path: z.string().min(1) }).strict(),
+]);
+
+const Options = z
+  .object({
+    urls: z.array(Target).min(1).max(50).optional(),
+    urlsFile: FileRef.optional(),
+    expectStatus: Expect.default([200]),
+    bodyContains: z.string().min(1).optional(),
+    json: JsonCheck.optional(),
+    maxLatencyMs: z.number().int().min(1).optional(),
+    requestTimeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+    intervalSeconds: z.number().int().min(1).max(300).default(10),
+    timeoutMinutes: z.number().int().min(1).max(1430).default(10),
+  })
+  .strict()
+  .refine((o) => (o.urls === undefined) !== (o.urlsFile === undefined), {
+    message: 'give exactly one of urls or urlsFile',
+    path: ['urls'],
+  });
+type Options = z.output<typeof Options>;
+
+/** `l[i]`: latency in ms of URL i once it passed, -1 while it has not. `r`: rounds so far. */
+const HttpCheckState = z.object({ l: z.array(z.number().int()), r: z.number().int().nonnegative() });
+type HttpCheckState = z.output<typeof HttpCheckState>;
+
+/** At most this many URLs from a file: their timings must fit the 2048-character continuation token. */
+export const MAX_FILE_URLS = 200;
+
+const parseUrlFile = (text: string): Target[] => {
+  const trimmed = text.trim();
+  let raw: unknown;
+  if (trimmed.startsWith('[')) {
+    try {
+      raw = JSON.parse(trimmed);
+    } catch (cause) {
+      throw new JobConfigurationError('urlsFile', `file is not valid JSON (${(cause as Error).message})`, { cause });
+    }
+  } else {
+    raw = trimmed
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+  }
+  const list = parseOptions(z.array(Target).min(1).max(MAX_FILE_URLS), raw);
+  return list;
+};
+
+const loadTargets = async (o: Options, ctx: TaskContext): Promise<Target[]> => {
+  if (o.urls) return o.urls;
+  const ref = o.urlsFile as { artifact?: string; path: string };
+  const text = await ctx.artifacts.readText(ref.artifact, ref.path, 'urlsFile');
+  try {
+    return parseUrlFile(text);
+  } catch (err) {
+    if (err instanceof JobConfigurationError && err.field !== 'urlsFile') {
+      throw new JobConfigurationError(
+        `urlsFile(${ref.path})${err.field.startsWith('[') ? '' : '.'}${err.field}`,
+        err.message.slice(err.field.length + 2),
+      );
+    }
+    throw err;
+  }
+};
+
+type Probe = { ok: true; ms: number; status: number } | { ok: false; reason: string };
+
+const describeValue = (v: unknown) => {
+  const s = JSON.stringify(v);
+  return s === undefined ? 'undefined' : s.length > 80 ? `${s.slice(0, 79)}…` : s;
+};
+
+export const probe = async (t: Target, o: Options, ctx: TaskContext): Promise<Probe> => {
+  const expect = t.expectStatus ?? o.expectStatus;
+  const contains = t.bodyContains ?? o.bodyContains;
+  const json = t.json ?? o.json;
+  const maxLatency = t.maxLatencyMs ?? o.maxLatencyMs;
+  const started = ctx.now();
+  let status: number;
+  let body: string;
+  try {
+    const res = await ctx.fetch(t.url, {
+      method: t.method,
+      ...(t.headers ? { headers: t.headers } : {}),
+      ...(t.body !== undefined && t.method === 'POST' ? { body: t.body } : {}),
+      redirect: 'follow',
+      signal: AbortSignal.timeout(o.requestTimeoutMs),
+    });
+    status = res.status;
+    body = t.method === 'HEAD' ? '' : await res.text();
+  } catch (err) {
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'TimeoutError' || name === 'AbortError')
+      return { ok: false, reason: `no response within ${o.requestTimeoutMs} ms` };
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    return { ok: false, reason: `request failed: ${err instanceof Error ? err.message : String(err)}${cause}` };
+  }
+  const ms = Math.max(0, ctx.now() - started);
+  if (!expect.includes(status)) return { ok: false, reason: `HTTP ${status} (expected ${expect.join(' or ')})` };
+  if (contains !== undefined && !body.includes(contains))
+    return { ok: false, reason: `body does not contain ${describeValue(contains)}` };
+  if (json !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      return { ok: false, reason: 'body is not JSON' };
+    }
+    const found = lookup(doc, parseJsonPath(json.path) ?? []);
+    if (!found.found) return { ok: false, reason: `${json.path} is missing` };
+    if (json.equals !== undefined && !jsonEquals(found.value, json.equals)) {
+      return {
+        ok: false,
+        reason: `${json.path} is ${describeValue(found.value)} (expected ${describeValue(json.equals)})`,
+      };
+    }
+  }
+  if (maxLatency !== undefined && ms > maxLatency) return { ok: false, reason: `took ${ms} ms (max ${maxLatency} ms)` };
+  return { ok: true, ms, status };
+};
+
+/** Runs `fn` over `items` with at most `limit` at a time. */
+const mapLimit = async <T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> => {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+};
+
+export const httpCheck = defineTask({
+  name: 'http-check',
+  description: 'smoke-test URLs: status, body, JSON value and latency, retried until a deadline',
+  options: Options,
+  state: HttpCheckState,
+  timeoutMs: (o) => o.timeoutMinutes * 60_000,
+  async run(o, state, ctx) {
+    const targets = await loadTargets(o, ctx);
+    const latency = state && state.l.length === targets.length ? [...state.l] : targets.map(() => -1);
+    let rounds = state?.r ?? 0;
+    const last = new Map<number, string>();
+    return pollWithin<HttpCheckState>(ctx, o.intervalSeconds * 1000, async () => {
+      const pending = targets.map((t, i) => ({ t, i })).filter(({ i }) => (latency[i] ?? -1) < 0);
+      const results = await mapLimit(pending, 8, ({ t }) => probe(t, o, ctx));
+      rounds++;
+      results.forEach((r, k) => {
+        const i = pending[k]?.i ?? 0;
+        if (r.ok) {
+          latency[i] = r.ms;
+          last.delete(i);
+        } else last.set(i, r.reason);
+      });
+      const passed = latency.filter((l) => l >= 0).length;
+      if (passed === targets.length) {
+        const slowest = latency.reduce((m, l, i) => (l > (latency[m] ?? -1) ? i : m), 0);
+        const timings = targets.map((t, i) => `${t.url} ${latency[i]} ms`).join('; ');
+        return {
+          done: {
+            status: 'succeeded',
+            summary: `${passed}/${targets.length} URL(s) healthy after ${rounds} round(s); slowest ${latency[slowest]} ms: ${timings}`,
+            outputVariables: {
+              UrlsChecked: String(targets.length),
+              MaxLatencyMs: String(latency[slowest] ?? 0),
+              Rounds: String(rounds),
+              Timings: JSON.stringify(targets.map((t, i) => ({ url: t.url, ms: latency[i] }))),
+            },
+          },
+        };
+      }
+      const failing = [...last.entries()].map(([i, reason]) => `${targets[i]?.url}: ${reason}`).join('; ');
+      return {
+        waiting: `${passed}/${targets.length} URL(s) healthy after ${rounds} round(s); failing: ${failing}`,
+        state: { l: latency, r: rounds },
+        percentComplete: (passed / targets.length) * 100,
+      };
+    });
+  },
+});
