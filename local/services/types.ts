@@ -55,6 +55,11 @@ export type LocalContext = {
   readonly accountId: string;
   /** The local cloud's own base URL, e.g. http://127.0.0.1:4566 */
   readonly baseUrl: string;
+  /**
+   * The local cloud's state directory (`.stagecrew/` or STAGECREW_STATE_DIR), for services that keep files
+   * beside the store (S3 object bytes under `<stateDir>/s3`). Optional: unit tests may leave it out.
+   */
+  readonly stateDir?: string;
   /** Durable state under .stagecrew/ (each service uses its own namespace prefix, e.g. 'cfn:stacks'). */
   readonly store: StateStore;
   readonly log: Logger;
