@@ -1,2 +1,70 @@
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DynamoApprovalStore } from '#core/adapters/approval-store';
+import { CodePipelineGateway } from '#core/adapters/codepipeline';
+import { createDocumentClient } from '#core/adapters/dynamodb';
+import { EventBridgePublisher } from '#core/adapters/eventbridge';
+import { ParameterStore } from '#core/adapters/parameters';
+import { SlackWebApi } from '#core/adapters/slack';
+import { handleApprovalHttp } from '#core/approvals/http';
+import { linkKeysFrom } from '#core/approvals/signing';
+import { clientSettings } from '#core/clients';
+import { requireEnv } from '#core/config';
+import { UnavailableError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
-export const handler = lambdaHandler(async (_e: unknown) => ({ ok: true }));
+import { systemClock } from '#core/ports';
+import { logger } from '#core/powertools';
+import { SlackWebDirectory } from './slack-directory.ts';
+
+const params = new ParameterStore({
+  settingsName: requireEnv('SETTINGS_PARAMETER_NAME'),
+  secretsId: requireEnv('SECRETS_ARN'),
+});
+const store = new DynamoApprovalStore(createDocumentClient(), requireEnv('STATE_TABLE_NAME'));
+// Tight timeouts: Slack expects an answer within 3 s; the decision path retries throttling itself.
+const pipelines = new CodePipelineGateway(
+  new CodePipelineClient(clientSettings({ connectionTimeout: 1_000, requestTimeout: 2_000, maxAttempts: 2 })),
+);
+const publisher = new EventBridgePublisher(new EventBridgeClient(clientSettings({ requestTimeout: 2_000 })));
+const slackApi = new SlackWebApi({
+  baseUrl: requireEnv('SLACK_API_URL'),
+  token: async () => (await params.secrets()).slackBotToken,
+  timeoutMs: 2_000,
+  maxAttempts: 2,
+});
+const directory = new SlackWebDirectory(slackApi);
+const baseUrl = requireEnv('PUBLIC_BASE_URL');
+
+/** Approval page, signed decisions and Slack interactions (HTTP API payload 2.0). */
+export const handler = lambdaHandler(
+  async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    try {
+      const secrets = await params.secrets();
+      return await handleApprovalHttp(event, {
+        store,
+        pipelines,
+        publisher,
+        clock: systemClock,
+        slack: secrets.slackBotToken ? slackApi : undefined,
+        directory: secrets.slackBotToken ? directory : undefined,
+        keys: async () => linkKeysFrom(secrets),
+        slackSigningSecret: async () => secrets.slackSigningSecret,
+        baseUrl,
+        warn: (message, extra) => logger.warn(message, extra ?? {}),
+      });
+    } catch (err) {
+      logger.error('approval request failed', { error: (err as Error).name, message: (err as Error).message });
+      const status = err instanceof UnavailableError ? 503 : 500;
+      return {
+        statusCode: status,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+        body:
+          status === 503
+            ? 'Temporarily unavailable; please try again.'
+            : 'Something went wrong. Open the link again to see where the approval stands.',
+      };
+    }
+  },
+  { correlationIdPath: 'requestContext.requestId' },
+);

@@ -1,0 +1,385 @@
+import { randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { SlackGateway } from '../ports.ts';
+import { type DecideDeps, type DecideResult, decide } from './decide.ts';
+import {
+  type ApprovalRecord,
+  ApprovalRefusedError,
+  describeStatus,
+  ID_PATTERN,
+  refusalFor,
+  TERMINAL,
+  type Voter,
+} from './model.ts';
+import { syncMessages, type Warn } from './notify.ts';
+import { checkVoter, needsGroups } from './policy.ts';
+import { ACTION_APPROVE, ACTION_REJECT, approvalPage, errorPage, REJECT_VIEW, rejectReasonView } from './render.ts';
+import { SlackInteraction } from './schemas.ts';
+import {
+  issueNonce,
+  type LinkKeys,
+  type LinkParams,
+  NONCE_TTL_SECONDS,
+  parseExpiry,
+  verifyLink,
+  verifyNonce,
+  verifySlackSignature,
+} from './signing.ts';
+
+/** Resolves a Slack user to the identity the policy checks (email, display name, user groups). */
+export type SlackDirectory = {
+  user(userId: string): Promise<{ email?: string; name?: string }>;
+  /** The subset of `groupIds` the user belongs to. */
+  groupsOf(userId: string, groupIds: readonly string[]): Promise<string[]>;
+};
+
+export type ApiDeps = DecideDeps & {
+  slack?: SlackGateway;
+  directory?: SlackDirectory;
+  keys: () => Promise<LinkKeys>;
+  slackSigningSecret: () => Promise<string>;
+  baseUrl: string;
+  warn: Warn;
+  random?: () => string;
+};
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+const securityHeaders = (cspNonce: string): Record<string, string> => ({
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-robots-tag': 'noindex, nofollow',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': `default-src 'none'; style-src 'nonce-${cspNonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+});
+
+const html = (status: number, body: string, cspNonce: string, head = false): Result => ({
+  statusCode: status,
+  headers: securityHeaders(cspNonce),
+  body: head ? '' : body,
+});
+
+const json = (status: number, body: unknown): Result => ({
+  statusCode: status,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: body === undefined ? '' : JSON.stringify(body),
+});
+
+/** The raw request bytes: HTTP API base64-encodes bodies it does not consider text. */
+export const rawBody = (event: APIGatewayProxyEventV2): Buffer =>
+  event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+
+const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+};
+
+/** Routes the approval API's three HTTP API routes. Never throws for a client's mistake: typed status codes. */
+export const handleApprovalHttp = async (event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
+  const method = event.requestContext.http.method.toUpperCase();
+  const path = event.rawPath.replace(/\/+$/, '');
+  if (path.endsWith('/slack/interactions') && method === 'POST') return slackInteractions(event, deps);
+  const m = /\/approvals\/([^/]+)(\/decision)?$/.exec(path);
+  if (!m) return json(404, { error: 'not_found' });
+  const id = decodeURIComponent(m[1] ?? '');
+  if (m[2] && method === 'POST') return postDecision(event, id, deps);
+  if (!m[2] && (method === 'GET' || method === 'HEAD')) return getPage(event, id, deps, method === 'HEAD');
+  return { statusCode: 405, headers: { allow: m[2] ? 'POST' : 'GET, HEAD', 'cache-control': 'no-store' }, body: '' };
+};
+
+const linkFrom = (src: Record<string, string | undefined>): Partial<LinkParams> => ({
+  k: src.k,
+  r: src.r,
+  e: parseExpiry(src.e),
+  s: src.s,
+});
+
+const formAction = (baseUrl: string, id: string): string => {
+  let prefix = '';
+  try {
+    prefix = new URL(baseUrl).pathname.replace(/\/+$/, '');
+  } catch {
+    prefix = '';
+  }
+  return `${prefix}/approvals/${encodeURIComponent(id)}/decision`;
+};
+
+const statusPageCode = (r: ApprovalRecord): number => refusalFor(r).status;
+
+/** GET/HEAD: renders the page. Reads only: no write of any kind happens here. */
+const getPage = async (event: APIGatewayProxyEventV2, id: string, deps: ApiDeps, head: boolean): Promise<Result> => {
+  const csp = (deps.random ?? rand)();
+  if (!ID_PATTERN.test(id)) return html(404, errorPage('Not found', 'There is no such approval.', csp), csp, head);
+  const link = linkFrom(event.queryStringParameters ?? {});
+  const keys = await deps.keys();
+  const now = deps.clock.now();
+  const check = verifyLink(keys, id, link, now);
+  if (!check.ok && check.reason === 'bad_signature') {
+    return html(
+      403,
+      errorPage('Link not valid', 'This approval link is not valid. Use the link from your email.', csp),
+      csp,
+      head,
+    );
+  }
+  const record = await deps.store.get(id);
+  if (!record) return html(404, errorPage('Not found', 'There is no such approval.', csp), csp, head);
+  if (TERMINAL.has(record.status) || record.status === 'DECIDING') {
+    return html(
+      statusPageCode(record),
+      approvalPage({ record, now, cspNonce: csp, message: statusMessage(record) }),
+      csp,
+      head,
+    );
+  }
+  if (!check.ok || now.getTime() >= Date.parse(record.expiresAt)) {
+    return html(410, approvalPage({ record, now, cspNonce: csp, message: 'This link has expired.' }), csp, head);
+  }
+  const full = link as LinkParams;
+  const nonce = issueNonce(keys, id, full, now, deps.random);
+  const fields = { k: full.k, r: full.r, e: String(full.e), s: full.s, n: nonce.n, t: nonce.t };
+  return html(
+    200,
+    approvalPage({
+      record,
+      now,
+      cspNonce: csp,
+      recipient: full.r,
+      form: { action: formAction(deps.baseUrl, id), fields, rejectNeedsReason: record.route.policy.rejectNeedsReason },
+    }),
+    csp,
+    head,
+  );
+};
+
+const statusMessage = (r: ApprovalRecord): string => {
+  if (r.status === 'APPROVED' || r.status === 'REJECTED') {
+    return `Already decided by ${r.decidedBy ?? '?'} at ${r.decidedAt ?? '?'}: ${r.status.toLowerCase()}${r.comment ? ` (“${r.comment}”)` : ''}.`;
+  }
+  return `${describeStatus(r)}. This link no longer works.`;
+};
+
+const postDecision = async (event: APIGatewayProxyEventV2, id: string, deps: ApiDeps): Promise<Result> => {
+  const csp = (deps.random ?? rand)();
+  const now = deps.clock.now();
+  const ctype = header(event, 'content-type') ?? '';
+  if (!/^application\/x-www-form-urlencoded/i.test(ctype)) {
+    return html(415, errorPage('Unsupported', 'Submit the form on the approval page.', csp), csp);
+  }
+  if (!ID_PATTERN.test(id)) return html(404, errorPage('Not found', 'There is no such approval.', csp), csp);
+  const form = Object.fromEntries(new URLSearchParams(rawBody(event).toString('utf8')));
+  const link = linkFrom(form);
+  const keys = await deps.keys();
+  const linkOk = verifyLink(keys, id, link, now);
+  if (!linkOk.ok) {
+    return linkOk.reason === 'link_expired'
+      ? html(410, errorPage('Link expired', 'This approval link has expired.', csp), csp)
+      : html(403, errorPage('Link not valid', 'This approval link is not valid.', csp), csp);
+  }
+  const full = link as LinkParams;
+  const nonceOk = verifyNonce(keys, id, full, { n: form.n, t: form.t }, now);
+  if (!nonceOk.ok) {
+    return nonceOk.reason === 'nonce_stale'
+      ? html(409, errorPage('Page expired', 'This page is too old. Open the link again to decide.', csp), csp)
+      : html(403, errorPage('Form not valid', 'This form was not issued by Stagecrew.', csp), csp);
+  }
+  const decision = form.decision;
+  if (decision !== 'approve' && decision !== 'reject') {
+    return html(400, errorPage('Choose', 'Choose Approve or Reject.', csp), csp);
+  }
+  let result: DecideResult;
+  try {
+    result = await decide(
+      {
+        approvalId: id,
+        voter: { channel: 'email', email: full.r },
+        decision,
+        comment: form.comment,
+        nonce: form.n,
+        nonceExpiresAt: new Date(now.getTime() + NONCE_TTL_SECONDS * 1000),
+        request: {
+          requestId: event.requestContext.requestId,
+          sourceIp: event.requestContext.http.sourceIp,
+          userAgent: event.requestContext.http.userAgent,
+        },
+      },
+      deps,
+    );
+  } catch (err) {
+    if (!(err instanceof ApprovalRefusedError)) throw err;
+    if (!err.record) return html(err.status, errorPage('Not recorded', err.message, csp), csp);
+    const record = err.record;
+    const message =
+      err.reason === 'already_decided' && (record.status === 'APPROVED' || record.status === 'REJECTED')
+        ? statusMessage(record)
+        : `Not recorded: ${err.message}.`;
+    return html(err.status, approvalPage({ record, now, cspNonce: csp, message, heading: 'Not recorded' }), csp);
+  }
+  await syncMessages(result.record, deps);
+  const r = result.record;
+  const message =
+    result.kind === 'decided'
+      ? `Thank you. ${r.status === 'APPROVED' ? 'Approved' : 'Rejected'}: CodePipeline has been told.`
+      : `Thank you. Your approval is recorded (${r.approveCount} of ${r.route.policy.quorum}).`;
+  return html(200, approvalPage({ record: r, now, cspNonce: csp, message, heading: 'Decision recorded' }), csp);
+};
+
+const rand = () => randomBytes(16).toString('base64url');
+
+// ---------------------------------------------------------------- Slack
+
+const slackVoter = async (
+  userId: string,
+  fallbackName: string | undefined,
+  route: ApprovalRecord['route'],
+  deps: ApiDeps,
+): Promise<Voter> => {
+  const voter: Voter = { channel: 'slack', slackUserId: userId, name: fallbackName };
+  if (!deps.directory) return voter;
+  try {
+    const info = await deps.directory.user(userId);
+    voter.email = info.email;
+    voter.name = info.name ?? fallbackName;
+    if (needsGroups(route)) {
+      voter.groups = await deps.directory.groupsOf(
+        userId,
+        route.policy.allow.filter((e) => /^S[A-Z0-9]{2,}$/.test(e)),
+      );
+    }
+  } catch (err) {
+    deps.warn('could not resolve the Slack user; checking by user id only', { error: (err as Error).message });
+  }
+  return voter;
+};
+
+const slackInteractions = async (event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
+  const body = rawBody(event);
+  const check = verifySlackSignature(
+    await deps.slackSigningSecret(),
+    { timestamp: header(event, 'x-slack-request-timestamp'), signature: header(event, 'x-slack-signature') },
+    body,
+    deps.clock.now(),
+  );
+  if (!check.ok) {
+    deps.warn('rejected a Slack request', { reason: check.reason });
+    return json(401, { error: 'invalid_signature' });
+  }
+  const payloadRaw = new URLSearchParams(body.toString('utf8')).get('payload');
+  let parsed: ReturnType<typeof SlackInteraction.safeParse>;
+  try {
+    parsed = SlackInteraction.safeParse(JSON.parse(payloadRaw ?? ''));
+  } catch {
+    return json(400, { error: 'bad_payload' });
+  }
+  // Other interaction types (shortcuts, other apps' buttons) are acknowledged and ignored.
+  if (!parsed.success) return json(200, undefined);
+  const p = parsed.data;
+  if (p.type === 'block_actions') return blockAction(p, event, deps);
+  return viewSubmission(p, event, deps);
+};
+
+type BlockActions = Extract<SlackInteraction, { type: 'block_actions' }>;
+type ViewSubmission = Extract<SlackInteraction, { type: 'view_submission' }>;
+
+const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
+  const action = p.actions[0];
+  if (!action || (action.action_id !== ACTION_APPROVE && action.action_id !== ACTION_REJECT))
+    return json(200, undefined);
+  const id = action.value ?? '';
+  const channel = p.channel?.id ?? p.container?.channel_id ?? '';
+  const ts = p.message?.ts ?? p.container?.message_ts ?? '';
+  const ephemeral = async (text: string) => {
+    if (!deps.slack || !channel) return;
+    try {
+      await deps.slack.postEphemeral({ channel, user: p.user.id, text });
+    } catch (err) {
+      deps.warn('could not send an ephemeral reply', { error: (err as Error).message });
+    }
+  };
+  const record = ID_PATTERN.test(id) ? await deps.store.get(id) : undefined;
+  if (!record) {
+    await ephemeral('This approval is unknown to Stagecrew.');
+    return json(200, undefined);
+  }
+  const voter = await slackVoter(p.user.id, p.user.name ?? p.user.username, record.route, deps);
+  if (action.action_id === ACTION_REJECT && record.route.policy.rejectNeedsReason && record.status === 'PENDING') {
+    // Check the policy before opening the modal, so an unauthorized click gets its answer at once.
+    const allowed = checkVoter(record.route, voter, record.authors);
+    if (!allowed.ok) {
+      await deps.store.audit({
+        approvalId: record.id,
+        pipeline: record.pipeline,
+        executionId: record.executionId,
+        at: deps.clock.now().toISOString(),
+        event: 'refused',
+        actor: `slack:${p.user.id}`,
+        channel: 'slack',
+        decision: 'reject',
+        reason: allowed.reason,
+        requestId: event.requestContext.requestId,
+      });
+      await ephemeral(`Not recorded: ${allowed.message}.`);
+      return json(200, undefined);
+    }
+    if (deps.slack && p.trigger_id) {
+      await deps.slack.openView(p.trigger_id, rejectReasonView(record, { channel, ts }));
+      return json(200, undefined);
+    }
+  }
+  await slackDecide(
+    record.id,
+    voter,
+    action.action_id === ACTION_APPROVE ? 'approve' : 'reject',
+    undefined,
+    event,
+    deps,
+    ephemeral,
+  );
+  return json(200, undefined);
+};
+
+const viewSubmission = async (p: ViewSubmission, event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
+  if (p.view.callback_id !== REJECT_VIEW) return json(200, undefined);
+  let meta: { id?: string; channel?: string; ts?: string };
+  try {
+    meta = JSON.parse(p.view.private_metadata) as typeof meta;
+  } catch {
+    return json(200, { response_action: 'errors', errors: { reason: 'This form is damaged; click Reject again.' } });
+  }
+  const reason = p.view.state.values.reason?.value?.value ?? '';
+  const record = meta.id && ID_PATTERN.test(meta.id) ? await deps.store.get(meta.id) : undefined;
+  if (!record) return json(200, { response_action: 'errors', errors: { reason: 'This approval is unknown.' } });
+  const voter = await slackVoter(p.user.id, p.user.name ?? p.user.username, record.route, deps);
+  let failure: string | undefined;
+  await slackDecide(record.id, voter, 'reject', reason, event, deps, async (text) => {
+    failure = text;
+  });
+  return failure
+    ? json(200, { response_action: 'errors', errors: { reason: failure } })
+    : json(200, { response_action: 'clear' });
+};
+
+const slackDecide = async (
+  id: string,
+  voter: Voter,
+  decision: 'approve' | 'reject',
+  comment: string | undefined,
+  event: APIGatewayProxyEventV2,
+  deps: ApiDeps,
+  onRefused: (text: string) => Promise<void>,
+) => {
+  try {
+    const result = await decide(
+      { approvalId: id, voter, decision, comment, request: { requestId: event.requestContext.requestId } },
+      deps,
+    );
+    await syncMessages(result.record, deps);
+  } catch (err) {
+    if (!(err instanceof ApprovalRefusedError)) throw err;
+    await onRefused(
+      err.reason === 'already_decided' && err.record ? statusMessage(err.record) : `Not recorded: ${err.message}.`,
+    );
+  }
+};

@@ -1,0 +1,264 @@
+import { UnavailableError, ValidationError } from '../errors.ts';
+import type { PipelineGateway } from '../ports.ts';
+import type { ApprovalRoute, Settings } from '../settings.ts';
+import { type ApprovalRecord, type ApprovalRequest, type ApprovalStatus, approvalIdFor, TERMINAL } from './model.ts';
+import { announce, type NotifyDeps, syncMessages } from './notify.ts';
+import { authorsFrom, resolveRoute } from './policy.ts';
+import {
+  type ActionStateChange,
+  type PipelineStateChange,
+  type RequestFunctionEvent,
+  SnsApprovalMessage,
+} from './schemas.ts';
+
+export type RequestDeps = NotifyDeps & {
+  pipelines: Pick<PipelineGateway, 'getPipelineState' | 'getPipelineExecution' | 'listActionExecutions'>;
+  settings: () => Promise<Settings>;
+};
+
+/** CodePipeline's default approval timeout, used when the deadline is not in the event (EventBridge discovery). */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 7 * 24 * 3600_000;
+/** A DECIDING record untouched this long belongs to a crashed decider; lifecycle sync may close it. */
+const STALE_DECIDING_MS = 60_000;
+
+export type RequestOutcome =
+  | { kind: 'created'; id: string }
+  | { kind: 'duplicate'; id: string }
+  | { kind: 'closed'; ids: string[] }
+  | { kind: 'ignored'; reason: string };
+
+/** Entry point of the approval-request function for all three event kinds. */
+export const handleRequestEvent = async (event: RequestFunctionEvent, deps: RequestDeps): Promise<RequestOutcome[]> => {
+  if ('Records' in event) {
+    const out: RequestOutcome[] = [];
+    for (const rec of event.Records) out.push(await ingest(parseSnsMessage(rec.Sns.Message), deps));
+    return out;
+  }
+  if (event['detail-type'] === 'CodePipeline Action Execution State Change') return [await onActionChange(event, deps)];
+  return [await onPipelineChange(event, deps)];
+};
+
+export const parseSnsMessage = (raw: string): ApprovalRequest => {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ValidationError('SNS message is not JSON');
+  }
+  const parsed = SnsApprovalMessage.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ValidationError(`not a CodePipeline approval message: ${issues.join('; ')}`, issues);
+  }
+  const { region, consoleLink, approval: a } = parsed.data;
+  return {
+    pipeline: a.pipelineName,
+    stage: a.stageName,
+    action: a.actionName,
+    token: a.token,
+    region,
+    expires: new Date(a.expires),
+    customData: a.customData,
+    externalEntityLink: a.externalEntityLink,
+    consoleLink,
+    source: 'sns',
+  };
+};
+
+/**
+ * Stores a new approval (conditional put keyed by the token's hash: SNS and EventBridge redeliveries converge)
+ * and announces it. A duplicate that was never announced (a crash between put and send) is announced now.
+ */
+export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<RequestOutcome> => {
+  const id = approvalIdFor(req.token);
+  const existing = await deps.store.get(id);
+  if (existing) return reannounceIfSilent(existing, deps);
+  const now = deps.clock.now();
+  const settings = await deps.settings();
+  const route = resolveRoute(settings, req.pipeline, req.stage, req.action);
+  const executionId = req.executionId ?? (await findExecutionId(req, deps));
+  let revision: ApprovalRecord['revision'];
+  let authors: string[] = [];
+  if (executionId) {
+    try {
+      const exec = await deps.pipelines.getPipelineExecution(req.pipeline, executionId);
+      const first = exec.sourceRevisions[0];
+      revision = first ? { id: first.revisionId, summary: first.revisionSummary, url: first.revisionUrl } : undefined;
+      authors = authorsFrom(
+        exec.trigger,
+        exec.sourceRevisions.map((s) => s.revisionSummary ?? ''),
+      );
+    } catch (err) {
+      deps.warn('could not read the pipeline execution; announcing without revision details', {
+        error: (err as Error).message,
+      });
+    }
+  }
+  const record: ApprovalRecord = {
+    id,
+    status: 'PENDING',
+    pipeline: req.pipeline,
+    stage: req.stage,
+    action: req.action,
+    executionId: executionId ?? '',
+    region: req.region,
+    token: req.token,
+    createdAt: now.toISOString(),
+    expiresAt: req.expires.toISOString(),
+    customData: req.customData,
+    externalEntityLink: req.externalEntityLink,
+    consoleLink: req.consoleLink,
+    source: req.source,
+    revision,
+    authors,
+    route,
+    approveCount: 0,
+    approvers: [],
+    slackPosts: [],
+    emailedTo: [],
+    version: 1,
+  };
+  if (!(await deps.store.create(record))) return { kind: 'duplicate', id };
+  await deps.store.audit({
+    approvalId: id,
+    pipeline: record.pipeline,
+    executionId: record.executionId,
+    at: record.createdAt,
+    event: 'requested',
+    channel: 'codepipeline',
+    reason: `via ${req.source}`,
+  });
+  await announce(record, audienceOf(route), deps);
+  return { kind: 'created', id };
+};
+
+const audienceOf = (route: ApprovalRoute) => ({ slackChannels: route.slackChannels, emails: route.emails });
+
+const reannounceIfSilent = async (r: ApprovalRecord, deps: RequestDeps): Promise<RequestOutcome> => {
+  if (r.status === 'PENDING' && r.slackPosts.length === 0 && r.emailedTo.length === 0) {
+    await announce(r, audienceOf(r.route), deps);
+  }
+  return { kind: 'duplicate', id: r.id };
+};
+
+/** The SNS message has no execution id: the stage's latest execution that holds this token names it. */
+const findExecutionId = async (req: ApprovalRequest, deps: RequestDeps): Promise<string | undefined> => {
+  try {
+    const state = await deps.pipelines.getPipelineState(req.pipeline);
+    const stage = state.stages.find((s) => s.stageName === req.stage);
+    const action = stage?.actions.find((a) => a.actionName === req.action && a.token === req.token);
+    if (action) return action.pipelineExecutionId ?? stage?.latestExecution?.pipelineExecutionId;
+  } catch (err) {
+    deps.warn('could not read pipeline state to find the execution id', { error: (err as Error).message });
+  }
+  return undefined;
+};
+
+/**
+ * Resolves the token of an approval action that just STARTED in a given execution: GetPipelineState matched on
+ * the stage's execution id and the action name (never "the first InProgress action"), else ListActionExecutions'
+ * `externalExecutionId` (PARALLEL executions, or a stage that already moved on to a newer execution).
+ */
+export const resolveToken = async (
+  deps: Pick<RequestDeps, 'pipelines'>,
+  pipeline: string,
+  executionId: string,
+  stageName: string,
+  actionName: string,
+): Promise<string | undefined> => {
+  const state = await deps.pipelines.getPipelineState(pipeline);
+  const stage = state.stages.find((s) => s.stageName === stageName);
+  if (stage?.latestExecution?.pipelineExecutionId === executionId) {
+    const action = stage.actions.find((a) => a.actionName === actionName);
+    if (action?.token && (action.status === undefined || action.status === 'InProgress')) return action.token;
+  }
+  const executions = await deps.pipelines.listActionExecutions(pipeline, executionId);
+  const match = executions.find(
+    (e) =>
+      e.pipelineExecutionId === executionId &&
+      e.stageName === stageName &&
+      e.actionName === actionName &&
+      e.status === 'InProgress' &&
+      e.externalExecutionId,
+  );
+  return match?.externalExecutionId;
+};
+
+const ACTION_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ABANDONED', 'CANCELED']);
+
+const onActionChange = async (event: ActionStateChange, deps: RequestDeps): Promise<RequestOutcome> => {
+  const d = event.detail;
+  if (d.type.category !== 'Approval') return { kind: 'ignored', reason: `category ${d.type.category}` };
+  if (d.state === 'STARTED') {
+    const token = await resolveToken(deps, d.pipeline, d['execution-id'], d.stage, d.action);
+    // Not visible yet: throw a retryable error so EventBridge's async retry tries again.
+    if (!token) throw new UnavailableError(`approval token for ${d.pipeline}/${d.stage}/${d.action} not visible yet`);
+    return ingest(
+      {
+        pipeline: d.pipeline,
+        stage: d.stage,
+        action: d.action,
+        token,
+        region: event.region,
+        executionId: d['execution-id'],
+        expires: new Date(Date.parse(event.time) + DEFAULT_APPROVAL_TIMEOUT_MS),
+        source: 'eventbridge',
+      },
+      deps,
+    );
+  }
+  if (!ACTION_TERMINAL.has(d.state)) return { kind: 'ignored', reason: `state ${d.state}` };
+  const now = deps.clock.now();
+  const records = (await deps.store.listByExecution(d.pipeline, d['execution-id'])).filter(
+    (r) => r.stage === d.stage && r.action === d.action,
+  );
+  return closeAll(
+    records,
+    (r) => (d.state === 'FAILED' && now.getTime() >= Date.parse(r.expiresAt) ? 'EXPIRED' : 'CLOSED'),
+    `${d.state.toLowerCase()} in CodePipeline`,
+    deps,
+  );
+};
+
+const PIPELINE_ENDS: Record<string, ApprovalStatus> = {
+  SUPERSEDED: 'SUPERSEDED',
+  STOPPED: 'CLOSED',
+  STOPPING: 'CLOSED',
+  FAILED: 'CLOSED',
+  CANCELED: 'CLOSED',
+};
+
+const onPipelineChange = async (event: PipelineStateChange, deps: RequestDeps): Promise<RequestOutcome> => {
+  const d = event.detail;
+  const status = PIPELINE_ENDS[d.state];
+  if (!status) return { kind: 'ignored', reason: `state ${d.state}` };
+  const records = await deps.store.listByExecution(d.pipeline, d['execution-id']);
+  return closeAll(records, () => status, `execution ${d.state.toLowerCase()}`, deps);
+};
+
+const closeAll = async (
+  records: ApprovalRecord[],
+  statusOf: (r: ApprovalRecord) => ApprovalStatus,
+  reason: string,
+  deps: RequestDeps,
+): Promise<RequestOutcome> => {
+  const now = deps.clock.now();
+  const ids: string[] = [];
+  for (const r of records) {
+    if (TERMINAL.has(r.status)) continue;
+    const closed = await deps.store.close(r.id, statusOf(r), reason, now, new Date(now.getTime() - STALE_DECIDING_MS));
+    if (!closed) continue;
+    ids.push(r.id);
+    await deps.store.audit({
+      approvalId: r.id,
+      pipeline: r.pipeline,
+      executionId: r.executionId,
+      at: now.toISOString(),
+      event: 'closed',
+      channel: 'codepipeline',
+      reason,
+    });
+    await syncMessages(closed, deps);
+  }
+  return { kind: 'closed', ids };
+};

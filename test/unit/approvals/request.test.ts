@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { approvalIdFor } from '#core/approvals/model';
+import { handleRequestEvent, type RequestDeps } from '#core/approvals/request';
+import { RequestFunctionEvent } from '#core/approvals/schemas';
+import type { ActionExecutionInfo, PipelineStateInfo } from '#core/ports';
+import { FakeClock, FakeMailer, FakeSlack, KEYS, MemoryApprovalStore, NOW, settingsWith } from './fakes.ts';
+
+const fixture = (name: string) => RequestFunctionEvent.parse(JSON.parse(readFileSync(`events/${name}.json`, 'utf8')));
+const TOKEN = '1a2b3c4d-573f-4ea7-a67e-EXAMPLETOKEN';
+const EXEC = '8c2a4a4e-1c1d-4d6e-9a5b-3f3c2b1a0e9d';
+
+const stateWith = (execId: string, token?: string, status = 'InProgress'): PipelineStateInfo => ({
+  pipelineName: 'web-app',
+  stages: [
+    { stageName: 'Build', latestExecution: { pipelineExecutionId: execId, status: 'Succeeded' }, actions: [] },
+    {
+      stageName: 'Prod',
+      latestExecution: { pipelineExecutionId: execId, status: 'InProgress' },
+      actions: [{ stageName: 'Prod', actionName: 'Approve', status, token, pipelineExecutionId: execId }],
+    },
+  ],
+});
+
+const setup = (over: { state?: PipelineStateInfo; executions?: ActionExecutionInfo[]; sender?: string } = {}) => {
+  const store = new MemoryApprovalStore();
+  const slack = new FakeSlack();
+  const mailer = new FakeMailer();
+  const warn = vi.fn();
+  const pipelines = {
+    getPipelineState: vi.fn(async () => over.state ?? stateWith(EXEC, TOKEN)),
+    getPipelineExecution: vi.fn(async () => ({
+      pipelineName: 'web-app',
+      pipelineExecutionId: EXEC,
+      status: 'InProgress',
+      trigger: {
+        triggerType: 'StartPipelineExecution',
+        triggerDetail: 'arn:aws:sts::123456789012:assumed-role/Deployer/dev@example.com',
+      },
+      sourceRevisions: [
+        {
+          actionName: 'Source',
+          revisionId: 'abc1234def5678',
+          revisionSummary: '{"ProviderType":"GitHub","CommitMessage":"Fix checkout\\n\\nlong body"}',
+        },
+      ],
+    })),
+    listActionExecutions: vi.fn(async () => over.executions ?? []),
+  };
+  const settings = settingsWith({
+    defaults: { slackChannels: ['C0DEPLOYS'], emails: ['ana@example.com', 'bo@example.com'] },
+  });
+  const deps: RequestDeps = {
+    store,
+    slack,
+    mailer: over.sender === '' ? undefined : mailer,
+    keys: async () => KEYS,
+    baseUrl: 'https://approvals.example.com',
+    clock: new FakeClock(NOW),
+    warn,
+    pipelines,
+    settings: async () => settings,
+  };
+  return { store, slack, mailer, warn, pipelines, deps };
+};
+
+describe('approval-request', () => {
+  it('stores the SNS approval (token server-side only), posts to Slack and emails each recipient a signed link', async () => {
+    const { store, slack, mailer, deps } = setup();
+    const out = await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    const id = approvalIdFor(TOKEN);
+    expect(out).toEqual([{ kind: 'created', id }]);
+    const r = await store.get(id);
+    expect(r).toMatchObject({
+      status: 'PENDING',
+      pipeline: 'web-app',
+      stage: 'Prod',
+      action: 'Approve',
+      executionId: EXEC,
+      token: TOKEN,
+      expiresAt: '2026-03-09T10:00:00.000Z',
+      authors: ['dev@example.com'],
+      revision: { id: 'abc1234def5678' },
+      slackPosts: [{ channel: 'C0DEPLOYS', ts: '1700000000.000001' }],
+      emailedTo: ['ana@example.com', 'bo@example.com'],
+    });
+    expect(slack.posted).toHaveLength(1);
+    const posted = JSON.stringify(slack.posted[0]);
+    expect(posted).not.toContain(TOKEN);
+    expect(posted).toContain('Fix checkout');
+    expect(posted).toContain(`"value":"${id}"`);
+    expect(mailer.sent.map((m) => m.to)).toEqual([['ana@example.com'], ['bo@example.com']]);
+    const link = /https:\/\/approvals\.example\.com\/approvals\/\S+/.exec(mailer.sent[0]?.text ?? '')?.[0] ?? '';
+    const url = new URL(link);
+    expect(url.pathname).toBe(`/approvals/${id}`);
+    expect(url.searchParams.get('r')).toBe('ana@example.com');
+    // The link never outlives the route's TTL (1440 min) nor the action's deadline.
+    expect(Number(url.searchParams.get('e'))).toBe(Date.parse(NOW) / 1000 + 86_400);
+    expect(mailer.sent.map((m) => m.text + (m.html ?? '')).join()).not.toContain(TOKEN);
+  });
+
+  it('dedupes at-least-once deliveries: SNS twice, then the EventBridge STARTED for the same token', async () => {
+    const { slack, mailer, deps } = setup();
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    const again = await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    const eb = await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    expect(again[0]?.kind).toBe('duplicate');
+    expect(eb[0]).toEqual({ kind: 'duplicate', id: approvalIdFor(TOKEN) });
+    expect(slack.posted).toHaveLength(1);
+    expect(mailer.sent).toHaveLength(2);
+  });
+
+  it('discovers an approval from EventBridge alone, matching the execution id (GetPipelineState)', async () => {
+    const { store, deps, pipelines } = setup();
+    const out = await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    expect(out[0]).toEqual({ kind: 'created', id: approvalIdFor(TOKEN) });
+    expect(pipelines.getPipelineState).toHaveBeenCalledWith('web-app');
+    expect(pipelines.listActionExecutions).not.toHaveBeenCalled();
+    expect(await store.get(approvalIdFor(TOKEN))).toMatchObject({
+      source: 'eventbridge',
+      executionId: EXEC,
+      expiresAt: '2026-03-09T10:00:00.000Z',
+    });
+  });
+
+  it('never takes the token of another execution; falls back to ListActionExecutions (PARALLEL)', async () => {
+    const exec = '5d6e7f80-aaaa-4bbb-8ccc-000000000002';
+    const { store, deps, pipelines } = setup({
+      state: stateWith('some-newer-execution', 'token-of-the-other-execution'),
+      executions: [
+        {
+          pipelineExecutionId: exec,
+          actionExecutionId: 'a1',
+          stageName: 'Prod',
+          actionName: 'Deploy',
+          status: 'InProgress',
+          externalExecutionId: 'nope',
+        },
+        {
+          pipelineExecutionId: exec,
+          actionExecutionId: 'a2',
+          stageName: 'Prod',
+          actionName: 'Approve',
+          status: 'InProgress',
+          externalExecutionId: 'parallel-token-2',
+        },
+      ],
+    });
+    const out = await handleRequestEvent(fixture('eventbridge-approval-started-parallel'), deps);
+    expect(out[0]).toEqual({ kind: 'created', id: approvalIdFor('parallel-token-2') });
+    expect(pipelines.listActionExecutions).toHaveBeenCalledWith('web-app-parallel', exec);
+    expect((await store.get(approvalIdFor('parallel-token-2')))?.token).toBe('parallel-token-2');
+  });
+
+  it('retries (throws a retryable error) when the token is not visible yet', async () => {
+    const { deps } = setup({ state: stateWith('other', 'x') });
+    await expect(handleRequestEvent(fixture('eventbridge-approval-started'), deps)).rejects.toMatchObject({
+      name: 'UnavailableError',
+      retryable: true,
+    });
+  });
+
+  it('closes the approval when it ends elsewhere, updates the Slack message and removes the buttons', async () => {
+    const { store, slack, deps } = setup();
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    const out = await handleRequestEvent(fixture('eventbridge-approval-succeeded'), deps);
+    const id = approvalIdFor(TOKEN);
+    expect(out).toEqual([{ kind: 'closed', ids: [id] }]);
+    expect((await store.get(id))?.status).toBe('CLOSED');
+    const update = slack.updated[0];
+    expect(update).toMatchObject({ channel: 'C0DEPLOYS', ts: '1700000000.000001' });
+    expect(JSON.stringify(update?.blocks)).not.toContain('"type":"actions"');
+    expect(update?.text).toContain('Closed outside Stagecrew');
+    // A second delivery changes nothing.
+    expect(await handleRequestEvent(fixture('eventbridge-approval-succeeded'), deps)).toEqual([
+      { kind: 'closed', ids: [] },
+    ]);
+  });
+
+  it('marks approvals of a superseded execution SUPERSEDED', async () => {
+    const { store, deps } = setup();
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    await handleRequestEvent(fixture('eventbridge-approval-pipeline-superseded'), deps);
+    expect((await store.get(approvalIdFor(TOKEN)))?.status).toBe('SUPERSEDED');
+  });
+
+  it('ignores non-approval actions and disables email with a warning when no sender is configured', async () => {
+    const { deps, warn, store } = setup({ sender: '' });
+    const other = JSON.parse(readFileSync('events/eventbridge-codepipeline-action-started.json', 'utf8'));
+    expect(await handleRequestEvent(RequestFunctionEvent.parse(other), deps)).toEqual([
+      { kind: 'ignored', reason: 'category Deploy' },
+    ]);
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('approval emails are disabled'));
+    expect((await store.get(approvalIdFor(TOKEN)))?.emailedTo).toEqual([]);
+  });
+
+  it('rejects a malformed SNS message with a ValidationError', async () => {
+    const { deps } = setup();
+    const bad = fixture('sns-approval-sequential');
+    if ('Records' in bad && bad.Records[0]) bad.Records[0].Sns.Message = '{"approval":{}}';
+    await expect(handleRequestEvent(bad, deps)).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+});
