@@ -83,8 +83,23 @@ export const Settings = z.object({
       allowRules: z.array(TeardownAllowRule).default([]),
       slackChannels: z.array(z.string()).default([]),
       emails: z.array(z.string().email()).default([]),
+      /** Tear down on SUPERSEDED too: only safe when test stack names are per execution (shared names are reused). */
+      onSuperseded: z.boolean().default(false),
+      /** Stacks deleted in parallel per teardown run (Map MaxConcurrency). */
+      maxConcurrency: z.number().int().min(1).max(40).default(5),
+      /** Overall deadline for one stack's deletion (events, then bounded polling); then TIMED_OUT. */
+      deleteTimeoutMinutes: z.number().int().min(5).max(1440).default(90),
+      /** Delete attempts per stack, counting the first (remediation happens between attempts). */
+      deleteAttempts: z.number().int().min(1).max(5).default(2),
+      /** Empty owned S3 buckets / ECR repositories that block deletion before retrying. */
+      remediate: z.boolean().default(true),
     })
     .default({
+      onSuperseded: false,
+      maxConcurrency: 5,
+      deleteTimeoutMinutes: 90,
+      deleteAttempts: 2,
+      remediate: true,
       onSuccess: false,
       graceSeconds: 300,
       maxAgeHours: 24,

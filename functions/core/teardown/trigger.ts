@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { Settings } from '../settings.ts';
+
+/**
+ * When a pipeline execution's end starts (or a resume cancels) the teardown workflow. Pure: pipeline-events calls
+ * it with the execution state change and the teardown policy, then starts or stops the state machine with the
+ * returned name. The execution name is deterministic (pipeline + execution id), so EventBridge's at-least-once
+ * delivery and duplicate FAILED events collide on `ExecutionAlreadyExists` instead of starting two teardowns.
+ */
+
+export type TeardownReason = 'FAILED' | 'STOPPED' | 'CANCELED' | 'SUPERSEDED' | 'SUCCEEDED' | 'EXPIRED' | 'MANUAL';
+
+/** Input of the teardown state machine for one pipeline execution. */
+export type ExecutionTeardownInput = {
+  pipeline: string;
+  executionId: string;
+  reason: TeardownReason;
+  dryRun: boolean;
+  graceSeconds: number;
+};
+
+export type TeardownTrigger =
+  | { action: 'start'; name: string; input: ExecutionTeardownInput }
+  | { action: 'stop'; name: string }
+  | undefined;
+
+/**
+ * The fields read from a `CodePipeline Pipeline Execution State Change` detail (`execution-id`) or from a parsed
+ * transition (`executionId`). Stage and action transitions (a `scope` other than `pipeline`, or a `stage`) are
+ * ignored: only the pipeline-level end of an execution triggers teardown.
+ */
+export type ExecutionStateChange = {
+  pipeline: string;
+  state: string;
+  'execution-id'?: string;
+  executionId?: string;
+  scope?: string;
+  stage?: string;
+};
+
+export type TeardownPolicy = Pick<Settings['teardown'], 'onSuccess' | 'onSuperseded' | 'graceSeconds' | 'dryRun'>;
+
+/** Step Functions execution names: 1–80 characters; we keep to `[A-Za-z0-9_-]`, which is always allowed. */
+export const EXECUTION_NAME_MAX = 80;
+const UNSAFE = /[^A-Za-z0-9_-]/g;
+
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 10);
+
+/**
+ * Deterministic execution name for a pipeline execution's teardown. When the plain `<pipeline>--<executionId>`
+ * had to be altered (characters replaced or cut), a hash of the original pair is inserted, so two pipelines whose
+ * names differ only in replaced characters never share a name.
+ */
+export const teardownExecutionName = (pipeline: string, executionId: string): string => {
+  const safeId = executionId.replace(UNSAFE, '_');
+  const safePipeline = pipeline.replace(UNSAFE, '_');
+  const plain = `${safePipeline}--${safeId}`;
+  const altered = safeId !== executionId || safePipeline !== pipeline;
+  if (!altered && plain.length <= EXECUTION_NAME_MAX) return plain;
+  // Execution ids are UUIDs (36 characters); anything longer is cut, the hash keeps the name unique.
+  const idPart = safeId.slice(0, 40);
+  const suffix = `--${shortHash(`${pipeline}\u0000${executionId}`)}--${idPart}`;
+  return `${safePipeline.slice(0, EXECUTION_NAME_MAX - suffix.length)}${suffix}`;
+};
+
+const executionIdOf = (c: ExecutionStateChange): string | undefined => c['execution-id'] ?? c.executionId;
+
+/**
+ * FAILED, STOPPED and CANCELED always tear down (a stopped or cancelled execution never reaches a later delete
+ * stage); SUPERSEDED only when `onSuperseded` (with shared stack names the next execution updates the same stack);
+ * SUCCEEDED only when `onSuccess`. RESUMED stops the pending teardown of that execution (a retried stage needs
+ * its stack). Everything else: nothing to do.
+ */
+export const planTeardown = (change: ExecutionStateChange, policy: TeardownPolicy): TeardownTrigger => {
+  if (change.scope !== undefined && change.scope !== 'pipeline') return undefined;
+  if (change.stage !== undefined) return undefined;
+  const executionId = executionIdOf(change);
+  if (!change.pipeline || !executionId) return undefined;
+  const name = teardownExecutionName(change.pipeline, executionId);
+  const start = (reason: TeardownReason): TeardownTrigger => ({
+    action: 'start',
+    name,
+    input: {
+      pipeline: change.pipeline,
+      executionId,
+      reason,
+      dryRun: policy.dryRun,
+      graceSeconds: policy.graceSeconds,
+    },
+  });
+  switch (change.state) {
+    case 'FAILED':
+    case 'STOPPED':
+    case 'CANCELED':
+      return start(change.state);
+    case 'SUPERSEDED':
+      return policy.onSuperseded ? start('SUPERSEDED') : undefined;
+    case 'SUCCEEDED':
+      return policy.onSuccess ? start('SUCCEEDED') : undefined;
+    case 'RESUMED':
+      return { action: 'stop', name };
+    default:
+      return undefined;
+  }
+};
