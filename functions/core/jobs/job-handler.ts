@@ -90,8 +90,9 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
     }
     const job = parsed.job;
     deps.log.appendKeys({ jobId: job.id });
-    if (idempotency && 'registerLambdaContext' in idempotency.config && 'awsRequestId' in context) {
+    if (idempotency) {
       // In-progress records expire with this invocation's own timeout, so a crashed run can be retried.
+      // (Powertools reads only getRemainingTimeInMillis from the context.)
       idempotency.config.registerLambdaContext(context as Context);
     }
     let result: Summary;

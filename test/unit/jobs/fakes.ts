@@ -127,7 +127,10 @@ export class FakeArtifacts implements ArtifactSource {
   }
 }
 
-/** Scripted HTTP: each URL answers from its queue (the last answer repeats); latency advances the fake clock. */
+/**
+ * Scripted HTTP: each URL answers from its queue (the last answer repeats); latency advances the fake clock at
+ * once, so with several URLs probed concurrently a URL's measured time also includes those started after it.
+ */
 export class FakeHttp {
   readonly calls: string[] = [];
   readonly answers = new Map<string, Array<{ status: number; body?: string; ms?: number } | Error>>();
@@ -142,7 +145,8 @@ export class FakeHttp {
     if (answer === undefined) throw new Error('no answer');
     if (answer instanceof Error) throw answer;
     this.clock.advance(answer.ms ?? 20);
-    return new Response(answer.body ?? '', { status: answer.status });
+    const noBody = answer.status === 204 || answer.status === 205 || answer.status === 304;
+    return new Response(noBody ? null : (answer.body ?? ''), { status: answer.status });
   };
 }
 

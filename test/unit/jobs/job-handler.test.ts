@@ -1,0 +1,108 @@
+import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../../../functions/core/errors.ts';
+import { makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
+import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
+import { jobEvent, lambdaContext, MemoryPersistenceLayer, world } from './fakes.ts';
+
+const GATE = { task: 'gate' };
+
+const idempotent = (overrides = {}) => {
+  const w = world(overrides);
+  const persistenceStore = new MemoryPersistenceLayer();
+  const config = new IdempotencyConfig({ eventKeyJmesPath: 'jobId', throwOnNoIdempotencyKey: true });
+  const handler = makeJobHandler({ ...w.deps, idempotency: { persistenceStore, config } });
+  return { ...w, handler, persistenceStore, log: w.deps.log as unknown as { lines: Array<Record<string, unknown>> } };
+};
+
+describe('job handler', () => {
+  it('reports a job delivered twice exactly once (Lambda async retry)', async () => {
+    const { handler, reporter } = idempotent();
+    const event = jobEvent(GATE);
+    const first = await handler(event, lambdaContext());
+    const second = await handler(structuredClone(event), lambdaContext());
+    expect(reporter.calls).toHaveLength(1);
+    expect(first).toEqual({ jobId: event['CodePipeline.job'].id, task: 'gate', kind: 'success', outcome: 'reported' });
+    // The retry returns the stored result without running the task or calling CodePipeline again.
+    expect(second).toEqual(first);
+  });
+
+  it('counts a report that meets InvalidJobStateException as done', async () => {
+    const { handler, reporter } = idempotent();
+    const event = jobEvent(GATE);
+    // Reported earlier by an invocation whose idempotency record was lost.
+    reporter.reports.push({
+      kind: 'success',
+      jobId: event['CodePipeline.job'].id,
+      summary: 's',
+      externalExecutionId: 'x',
+    });
+    const result = await handler(event, lambdaContext());
+    expect(result).toMatchObject({ kind: 'success', outcome: 'already-reported' });
+  });
+
+  it('releases the job when the report could not be delivered, so the Lambda retry reports it', async () => {
+    const { handler, reporter } = idempotent();
+    const event = jobEvent(GATE);
+    reporter.failNext = new UnavailableError('PutJobSuccessResult: ThrottlingException');
+    await expect(handler(event, lambdaContext())).rejects.toThrow(UnavailableError);
+    const retry = await handler(event, lambdaContext());
+    expect(retry).toMatchObject({ kind: 'success', outcome: 'reported' });
+    expect(reporter.reports).toHaveLength(1);
+  });
+
+  it('runs the job anyway when the idempotency store is down', async () => {
+    const { handler, reporter, persistenceStore } = idempotent();
+    persistenceStore.saveInProgress = async () => {
+      throw new Error('DynamoDB unreachable');
+    };
+    const result = await handler(jobEvent(GATE), lambdaContext());
+    expect(result).toMatchObject({ kind: 'success', outcome: 'reported' });
+    expect(reporter.reports).toHaveLength(1);
+  });
+
+  it('ends a malformed job event with a ConfigurationError naming the paths', async () => {
+    const { handler, reporter } = idempotent();
+    const event = jobEvent(GATE, {
+      inputArtifacts: [{ name: 'BuildOutput', location: { type: 'S3', s3Location: {} } }],
+    });
+    const result = await handler(event, lambdaContext());
+    expect(result).toMatchObject({ kind: 'failure', failureType: 'ConfigurationError', outcome: 'reported' });
+    expect(reporter.reports[0]).toMatchObject({ type: 'ConfigurationError' });
+    expect(reporter.reports[0]?.kind === 'failure' && reporter.reports[0].message).toMatch(
+      /^job event is malformed: CodePipeline\.job\.data\.inputArtifacts\.0\.location\.s3Location\.bucketName/,
+    );
+  });
+
+  it('drops an event that is not a job at all without throwing', async () => {
+    const { handler, reporter } = idempotent();
+    expect(await handler({ hello: 'world' }, lambdaContext())).toEqual({ skipped: 'not-a-job' });
+    expect(reporter.calls).toEqual([]);
+  });
+
+  it('ends an unknown task with a ConfigurationError and never throws', async () => {
+    const { handler, reporter } = idempotent();
+    const result = await handler(jobEvent({ task: 'nope' }), lambdaContext());
+    expect(result).toMatchObject({ kind: 'failure', failureType: 'ConfigurationError' });
+    expect(reporter.reports).toHaveLength(1);
+  });
+
+  it('never writes the artifact credentials to a log line or a report', async () => {
+    const { handler, reporter, log } = idempotent();
+    await handler(jobEvent({ task: 'nope' }), lambdaContext());
+    await handler(jobEvent(GATE, { inputArtifacts: [{ name: 'x', location: {} }] }), lambdaContext());
+    const everything = JSON.stringify([log.lines, reporter.calls]);
+    expect(everything).not.toContain('fake-secret-access-key-do-not-log');
+    expect(everything).not.toContain('fake-session-token-do-not-log');
+  });
+
+  it('keeps parsed credentials out of JSON and inspect output', async () => {
+    const parsed = parseJobEvent(jobEvent(GATE));
+    if (!parsed.ok) throw new Error('expected a job');
+    const { inspect } = await import('node:util');
+    expect(JSON.stringify(parsed.job)).not.toContain('fake-secret');
+    expect(inspect(parsed.job, { depth: 5 })).not.toContain('fake-secret');
+    expect(`${parsed.job.credentials}`).toBe('[redacted]');
+    expect(parsed.job.credentials?.secretAccessKey).toBe('fake-secret-access-key-do-not-log');
+  });
+});
