@@ -1,0 +1,71 @@
+import type { SlackMessage } from '../ports.ts';
+import { formatDuration, formatTime, headline, STATE_EMOJI, shortId, subjectOf } from './format.ts';
+import type { NotificationView } from './view.ts';
+
+/** Slack mrkdwn control characters; everything from CodePipeline or a commit message is untrusted text. */
+export const escapeMrkdwn = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A link only for http(s) URLs; anything else is shown as text. */
+const link = (url: string | undefined, label: string): string =>
+  url && /^https?:\/\//i.test(url)
+    ? `<${url.replace(/[<>|]/g, encodeURIComponent)}|${escapeMrkdwn(label)}>`
+    : escapeMrkdwn(label);
+
+/** Slack caps header text at 150 characters and section text at 3000. */
+const cap = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** Renders a state-change notification as Block Kit with a plain-text fallback. */
+export const renderSlack = (v: NotificationView, channel: string): SlackMessage => {
+  const blocks: unknown[] = [
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: cap(`${subjectOf(v)} ${v.state}`, 150), emoji: true },
+    },
+  ];
+
+  const fields: Array<{ type: 'mrkdwn'; text: string }> = [
+    { type: 'mrkdwn', text: `*State*\n${STATE_EMOJI[v.state]} ${v.state}` },
+    { type: 'mrkdwn', text: `*Execution*\n${link(v.consoleUrl, v.executionId)}` },
+  ];
+  if (v.durationMs !== undefined) fields.push({ type: 'mrkdwn', text: `*Duration*\n${formatDuration(v.durationMs)}` });
+  if (v.revision) {
+    // Slack renders no link inside a code span: a linked id is plain, an unlinked one is code.
+    const short = v.revision.id ? shortId(v.revision.id) : undefined;
+    const id = short === undefined ? '' : v.revision.url ? link(v.revision.url, short) : `\`${escapeMrkdwn(short)}\``;
+    const summary = v.revision.summary ? escapeMrkdwn(v.revision.summary) : '';
+    fields.push({ type: 'mrkdwn', text: cap(`*Revision*\n${[id, summary].filter(Boolean).join(' ')}`, 2000) });
+  }
+  if (v.trigger?.type) fields.push({ type: 'mrkdwn', text: `*Trigger*\n${escapeMrkdwn(v.trigger.type)}` });
+  blocks.push({ type: 'section', fields });
+
+  for (const f of v.failures) {
+    const lines = [
+      `:x: *Failed:* ${escapeMrkdwn(f.stage)} › ${escapeMrkdwn(f.action)}${f.errorCode ? ` (\`${escapeMrkdwn(f.errorCode)}\`)` : ''}`,
+    ];
+    if (f.summary) lines.push(`>${escapeMrkdwn(f.summary).replace(/\n/g, '\n>')}`);
+    if (f.externalUrl) lines.push(link(f.externalUrl, `Open in ${f.provider ?? 'provider'}`));
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cap(lines.join('\n'), 3000) } });
+  }
+  if (v.statusSummary && v.failures.length === 0) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cap(`>${escapeMrkdwn(v.statusSummary)}`, 3000) } });
+  }
+  if (v.stopComments) {
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: cap(`*Stop comment:* ${escapeMrkdwn(v.stopComments)}`, 3000) },
+    });
+  }
+
+  const context = [v.region, formatTime(v.time)].filter(Boolean).join(' · ');
+  const notes = [
+    ...(v.missing.length > 0 ? [`_Details unavailable: ${v.missing.join(', ')}_`] : []),
+    ...(v.rateLimitNote ? [`_${escapeMrkdwn(v.rateLimitNote)}_`] : []),
+  ];
+  blocks.push({
+    type: 'context',
+    elements: [context, ...notes].map((text) => ({ type: 'mrkdwn', text })),
+  });
+
+  return { channel, text: cap(headline(v), 3000), blocks };
+};

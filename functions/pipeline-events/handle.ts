@@ -1,0 +1,100 @@
+import type { SettingsSource } from '#core/adapters/parameters';
+import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
+import type { Clock } from '#core/ports';
+import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
+import type { Settings } from '#core/settings';
+import type { EventLedger, TimelineStore } from '#core/timeline/ports';
+import { recordTransition } from '#core/timeline/record-transition';
+import { type Transition, toTransition } from '#core/timeline/transition';
+
+/** The teardown trigger's decision for one pipeline-execution transition. */
+export type TeardownDecision =
+  | { action: 'start'; name: string; input: Record<string, unknown> }
+  | { action: 'stop'; name: string }
+  | undefined;
+
+/** Decides, from a pipeline-execution transition and the teardown policy, whether to start or cancel teardown. */
+export type TeardownPlanner = (t: Transition, settings: Settings['teardown']) => TeardownDecision;
+
+/** Starts and cancels the teardown state machine; both idempotent (deterministic execution names). */
+export type TeardownStarter = {
+  startTeardown(name: string, input: Record<string, unknown>): Promise<unknown>;
+  stopTeardown(name: string): Promise<unknown>;
+};
+
+export type PipelineEventsDeps = NotifyDeps & {
+  timeline: TimelineStore;
+  ledger: EventLedger;
+  settings: SettingsSource;
+  teardown: { plan: TeardownPlanner; starter: TeardownStarter };
+  clock: Clock;
+  logger: NotifyDeps['logger'] & { info(message: string, ...extra: Array<Record<string, unknown>>): void };
+};
+
+export type PipelineEventOutcome =
+  | { status: 'duplicate'; eventId: string; reason: 'done' | 'in-progress' }
+  | {
+      status: 'processed';
+      eventId: string;
+      /** The event's state became the record's current state (false: stale, arrived after a later state). */
+      advanced: boolean;
+      teardown: 'started' | 'stopped' | 'none';
+      notification: NotifyOutcome | { status: 'stale' };
+    };
+
+/**
+ * One CodePipeline state-change event: validate → claim the event id (at-least-once delivery) → fold into the
+ * timeline → teardown trigger (pipeline level) → routed notifications. Only an event that advanced its record
+ * acts: a stale FAILED arriving after RESUMED neither starts teardown nor notifies. Any failure releases the claim
+ * and rethrows, so the platform's retry processes the event again (each step is idempotent).
+ */
+export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps): Promise<PipelineEventOutcome> => {
+  const t = toTransition(parseCodePipelineEvent(raw));
+  const now = deps.clock.now();
+  const claim = await deps.ledger.claim(t.eventId, now);
+  if (!claim.claimed) {
+    deps.logger.info('duplicate event skipped', { eventId: t.eventId, reason: claim.reason });
+    return { status: 'duplicate', eventId: t.eventId, reason: claim.reason };
+  }
+  try {
+    const merged = await recordTransition(deps.timeline, t);
+    deps.logger.info('transition recorded', {
+      scope: t.scope,
+      state: t.state,
+      advanced: merged.advanced,
+      recordState: merged.record.state,
+    });
+    let teardown: 'started' | 'stopped' | 'none' = 'none';
+    let notification: NotifyOutcome | { status: 'stale' } = { status: 'stale' };
+    if (merged.advanced) {
+      const settings = await deps.settings.settings();
+      if (t.scope === 'pipeline') teardown = await triggerTeardown(t, settings, deps);
+      notification = await notifyTransition(t, merged.record, settings.notifications, claim.delivered, now, deps);
+    }
+    await deps.ledger.complete(t.eventId, deps.clock.now());
+    return { status: 'processed', eventId: t.eventId, advanced: merged.advanced, teardown, notification };
+  } catch (err) {
+    await deps.ledger.release(t.eventId).catch((releaseErr: unknown) => {
+      // The lease expires on its own; the original error is the one to surface.
+      deps.logger.warn('event claim release failed', { error: String(releaseErr) });
+    });
+    throw err;
+  }
+};
+
+const triggerTeardown = async (
+  t: Transition,
+  settings: Settings,
+  deps: PipelineEventsDeps,
+): Promise<'started' | 'stopped' | 'none'> => {
+  const decision = deps.teardown.plan(t, settings.teardown);
+  if (decision === undefined) return 'none';
+  if (decision.action === 'start') {
+    await deps.teardown.starter.startTeardown(decision.name, decision.input);
+    deps.logger.info('teardown started', { name: decision.name });
+    return 'started';
+  }
+  await deps.teardown.starter.stopTeardown(decision.name);
+  deps.logger.info('pending teardown cancelled', { name: decision.name });
+  return 'stopped';
+};

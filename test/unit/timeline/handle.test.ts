@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '#core/errors';
+import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
+import { makeWorld, unavailable } from './fakes.ts';
+import { fixture } from './fixtures.ts';
+
+const EXEC = '12345678-1234-5678-abcd-12345678abcd';
+
+describe('handlePipelineEvent', () => {
+  it('records each transition once: a redelivered event id is skipped', async () => {
+    // Prepare
+    const w = makeWorld();
+    const event = fixture('pipeline-failed');
+    // Act
+    const first = await handlePipelineEvent(event, w.deps);
+    const again = await handlePipelineEvent(structuredClone(event), w.deps);
+    // Assess
+    expect(first).toMatchObject({ status: 'processed', advanced: true, teardown: 'started' });
+    expect(again).toEqual({ status: 'duplicate', eventId: event.id, reason: 'done' });
+    expect(w.timeline.writes).toBe(1);
+    expect(w.slack.posted).toHaveLength(1);
+    expect(w.starter.started).toHaveLength(1);
+  });
+
+  it('builds one execution with its stages and actions from a run delivered out of order', async () => {
+    const w = makeWorld();
+    for (const name of ['action-failed', 'pipeline-failed', 'stage-failed', 'pipeline-started', 'action-succeeded']) {
+      await handlePipelineEvent(fixture(name), w.deps);
+    }
+    const execution = w.timeline.record({ type: 'execution', executionId: EXEC });
+    expect(execution).toMatchObject({
+      state: 'FAILED',
+      startedAt: '2020-01-24T22:03:07.000Z',
+      endedAt: '2020-01-24T22:09:52.000Z',
+      durationMs: 405_000,
+      trigger: { type: 'StartPipelineExecution' },
+    });
+    const rows = await w.timeline.listExecution(EXEC);
+    expect(rows.map((r) => r.type).sort()).toEqual([
+      'action-execution',
+      'action-execution',
+      'execution',
+      'stage-execution',
+    ]);
+    expect(await w.timeline.listExecutions('myPipeline')).toHaveLength(1);
+  });
+
+  it('a stale STARTED after FAILED neither notifies nor touches teardown', async () => {
+    const w = makeWorld(
+      (await import('./fakes.ts')).testSettings({
+        rules: [{ pipeline: '*', states: ['*'], scope: ['pipeline'], slackChannels: ['C1'], emails: [] }],
+      }),
+    );
+    await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
+    const late = await handlePipelineEvent(fixture('pipeline-started'), w.deps);
+    expect(late).toMatchObject({
+      status: 'processed',
+      advanced: false,
+      teardown: 'none',
+      notification: { status: 'stale' },
+    });
+    expect(w.slack.posted).toHaveLength(1);
+  });
+
+  it('cancels the pending teardown when the execution is RESUMED, and a stale FAILED does not restart it', async () => {
+    const w = makeWorld();
+    await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
+    const resumed = await handlePipelineEvent(fixture('pipeline-resumed'), w.deps);
+    expect(resumed).toMatchObject({ teardown: 'stopped' });
+    expect(w.starter.stopped).toEqual([w.starter.started[0]?.name]);
+    // The processed copy of the same FAILED (another event id) arrives late: stale, no second teardown.
+    const staleFailed = await handlePipelineEvent(fixture('pipeline-failed-processed'), w.deps);
+    expect(staleFailed).toMatchObject({ advanced: false, teardown: 'none' });
+    expect(w.starter.started).toHaveLength(1);
+  });
+
+  it('only pipeline-level transitions reach the teardown trigger', async () => {
+    const w = makeWorld();
+    await handlePipelineEvent(fixture('stage-failed'), w.deps);
+    await handlePipelineEvent(fixture('action-failed'), w.deps);
+    expect(w.starter.started).toEqual([]);
+  });
+
+  it('releases the claim when a step fails, so the retry processes the event without repeating deliveries', async () => {
+    // Prepare: Slack for one channel is throttled, the other channel and the email succeed.
+    const w = makeWorld(
+      (await import('./fakes.ts')).testSettings({
+        rules: [
+          {
+            pipeline: '*',
+            states: ['FAILED'],
+            scope: ['pipeline'],
+            slackChannels: ['C-OK', 'C-SLOW'],
+            emails: ['a@example.com'],
+          },
+        ],
+      }),
+    );
+    w.slack.failures.set('C-SLOW', unavailable('slack'));
+    const event = fixture('pipeline-failed');
+    // Act + Assess: the first attempt fails (retryable) after delivering to the healthy destinations.
+    await expect(handlePipelineEvent(event, w.deps)).rejects.toThrow(/notification delivery failed for 1/);
+    expect(w.slack.posted.map((m) => m.channel)).toEqual(['C-OK']);
+    expect(w.mailer.sent).toHaveLength(1);
+    // The retry delivers only what is missing.
+    w.slack.failures.clear();
+    const retry = await handlePipelineEvent(event, w.deps);
+    expect(retry).toMatchObject({ status: 'processed', notification: { status: 'sent', delivered: ['slack:C-SLOW'] } });
+    expect(w.slack.posted.map((m) => m.channel)).toEqual(['C-OK', 'C-SLOW']);
+    expect(w.mailer.sent).toHaveLength(1);
+    expect(w.starter.started).toHaveLength(2); // idempotent by name in the real adapter
+  });
+
+  it('a permanent delivery error (unknown channel) is logged, not retried', async () => {
+    const w = makeWorld();
+    const { SlackApiError } = await import('#core/adapters/slack');
+    w.slack.failures.set('C-DEPLOYS', new SlackApiError('chat.postMessage', 'channel_not_found'));
+    const out = await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
+    expect(out).toMatchObject({
+      notification: { status: 'sent', failed: ['slack:C-DEPLOYS'], delivered: ['email:team@example.com'] },
+    });
+  });
+
+  it('a claim held by a live invocation blocks a concurrent redelivery; an expired lease does not', async () => {
+    const w = makeWorld();
+    const event = fixture('pipeline-started');
+    await w.ledger.claim(String(event.id), w.clock.now());
+    expect(await handlePipelineEvent(event, w.deps)).toMatchObject({ status: 'duplicate', reason: 'in-progress' });
+    w.clock.set(new Date(w.clock.now().getTime() + 121_000));
+    expect(await handlePipelineEvent(event, w.deps)).toMatchObject({ status: 'processed' });
+  });
+
+  it('bad input fails fast with a ValidationError and claims nothing', async () => {
+    const w = makeWorld();
+    await expect(handlePipelineEvent(fixture('invalid-arn-execution-id'), w.deps)).rejects.toThrow(ValidationError);
+    expect(w.ledger.entries.size).toBe(0);
+  });
+});
