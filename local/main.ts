@@ -1,0 +1,325 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertBindable, LocalConfigError, readConfig } from './config.ts';
+import { applyModel } from './runtime/bootstrap.ts';
+import { createControl } from './runtime/control.ts';
+import { type FunctionSpec, Invoker } from './runtime/invoker.ts';
+import { Outbox } from './runtime/outbox.ts';
+import { Scheduler } from './runtime/scheduler.ts';
+import { ALIASES, discoverServices } from './runtime/services.ts';
+import { loadTemplate } from './runtime/template.ts';
+import { buildModel, type LocalModel, readLocalConfig } from './runtime/wiring.ts';
+import { createRequestHandler } from './server.ts';
+import { DynamoDb } from './services/dynamodb/index.ts';
+import { AwsError, type LocalContext, type LocalService, type Logger, QueryMap } from './services/types.ts';
+import { FileStore } from './store/store.ts';
+
+/**
+ * `npm start`: the whole control plane on one machine behind AWS-compatible endpoints. `startLocalCloud` is the
+ * same thing as a function, for tests (port 0 picks a free port).
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REGION = 'us-east-1';
+export const ACCOUNT_ID = '000000000000';
+
+export type ExtraFunction = Partial<
+  Pick<FunctionSpec, 'timeoutSeconds' | 'memoryMb' | 'environment' | 'exportName'>
+> & {
+  name: string;
+  /** Absolute path of the module; `exportName` defaults to `handler`. */
+  modulePath: string;
+};
+
+export type StartOptions = {
+  port?: number;
+  host?: string;
+  allowRemote?: boolean;
+  stateDir: string;
+  templatePath?: string;
+  /** `stagecrew.local.json` (parameter overrides); optional. */
+  localConfigPath?: string;
+  /** Extra functions (tests): registered next to the template's, with the same local environment. */
+  functions?: ExtraFunction[];
+  /** Delays before Lambda's two async retries (default one and two minutes). */
+  asyncRetryDelaysMs?: number[];
+  /** Silences the cloud's log and the functions' output. */
+  quiet?: boolean;
+  /** Run the template's schedules on their rate (default true). */
+  schedules?: boolean;
+  servicesDir?: string;
+};
+
+export type LocalCloud = {
+  url: string;
+  port: number;
+  ctx: LocalContext;
+  model: LocalModel;
+  invoker: Invoker;
+  outbox: Outbox;
+  services: LocalService[];
+  /** Problems met while creating the template's resources (empty when all went well). */
+  problems: string[];
+  stop(): Promise<void>;
+};
+
+const makeLogger = (quiet: boolean): Logger => {
+  const write = (level: string) => (message: string, data?: Record<string, unknown>) => {
+    if (quiet) return;
+    const line = JSON.stringify({ level, message, ...data });
+    if (level === 'error') process.stderr.write(`${line}\n`);
+    else process.stdout.write(`${line}\n`);
+  };
+  return { info: write('info'), warn: write('warn'), error: write('error') };
+};
+
+/** Output values of `call()`: QueryMaps as plain objects and dates as ISO strings, as JSON would carry them. */
+const plain = (value: unknown): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(value ?? {}, (_k, v) => (v instanceof QueryMap ? v.entries : v))) as Record<
+    string,
+    unknown
+  >;
+
+/** Environment every local function gets on top of the template's. */
+export const localEnvironment = (baseUrl: string): Record<string, string> => ({
+  STAGECREW_LOCAL_ENDPOINT: baseUrl,
+  AWS_ENDPOINT_URL: baseUrl,
+  PUBLIC_BASE_URL: baseUrl,
+  SLACK_API_URL: `${baseUrl}/_slack/api`,
+  AWS_REGION: REGION,
+  AWS_DEFAULT_REGION: REGION,
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+  TZ: 'UTC',
+});
+
+export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud> => {
+  const host = options.host ?? '127.0.0.1';
+  assertBindable(host, options.allowRemote ?? false);
+  const quiet = options.quiet ?? false;
+  const log = makeLogger(quiet);
+  const stateDir = resolve(options.stateDir);
+  const store = new FileStore(join(stateDir, 'state'));
+  let markReady: () => void = () => undefined;
+  let markFailed: (err: unknown) => void = () => undefined;
+  const ready = new Promise<void>((res, rej) => {
+    markReady = res;
+    markFailed = rej;
+  });
+  ready.catch(() => undefined);
+
+  // Listen first: the functions' environment needs the real base URL (port 0 = a free port).
+  let handler: ((req: Parameters<Parameters<typeof createServer>[1] & object>[0], res: never) => void) | undefined;
+  const server: Server = createServer((req, res) => {
+    if (handler) handler(req, res as never);
+    else ready.then(() => handler?.(req, res as never)).catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(options.port ?? 4566, host, () => res());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const dynamodb = new DynamoDb({ dir: join(stateDir, 'dynamodb'), store, log });
+  const invoker = new Invoker({
+    store,
+    log,
+    ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
+    ...(quiet ? { output: () => undefined } : {}),
+  });
+  let services: LocalService[] = [];
+  const byId = new Map<string, LocalService>();
+
+  const ctx: LocalContext = {
+    region: REGION,
+    accountId: ACCOUNT_ID,
+    baseUrl: url,
+    store,
+    log,
+    async putEvents(entries) {
+      if (!byId.has('eventbridge')) {
+        log.warn('no eventbridge service: events dropped', { count: entries.length });
+        return entries.map(() => ({
+          ErrorCode: 'ServiceUnavailable',
+          ErrorMessage: 'eventbridge is not available locally',
+        }));
+      }
+      const out = await ctx.call('eventbridge', 'PutEvents', { Entries: entries });
+      return (out.Entries ?? []) as Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }>;
+    },
+    invoke: (name, payload, type = 'RequestResponse') => invoker.invoke(name, payload, type),
+    async call(service, operation, input) {
+      const key = service.toLowerCase();
+      if (key === 'dynamodb') return dynamodb.call(operation, input);
+      if (key === 'lambda') {
+        if (operation !== 'Invoke')
+          throw new AwsError('UnknownOperationException', `lambda ${operation} is not supported locally`);
+        const type = input.InvocationType === 'Event' ? 'Event' : 'RequestResponse';
+        const payload = typeof input.Payload === 'string' ? JSON.parse(input.Payload) : (input.Payload ?? {});
+        const result = await invoker.invoke(String(input.FunctionName), payload, type);
+        return type === 'Event'
+          ? { StatusCode: 202 }
+          : { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
+      }
+      const svc = byId.get(ALIASES[key] ?? key);
+      if (!svc) throw new AwsError('UnknownServiceException', `Service ${service} is not available locally`);
+      const op = svc.operations?.[operation];
+      if (!op) throw new AwsError('UnknownOperationException', `Unknown operation ${service}:${operation}`);
+      return plain(await op(input, ctx));
+    },
+  };
+
+  const outbox = new Outbox(store, url);
+  let scheduler: Scheduler | undefined;
+  let model: LocalModel;
+  let problems: string[] = [];
+  try {
+    await dynamodb.start();
+    services = await discoverServices(options.servicesDir ?? join(ROOT, 'local', 'services'), (name, err) =>
+      log.error('service module failed to load', { service: name, error: (err as Error).message }),
+    );
+    for (const s of services) byId.set(s.id, s);
+
+    const templatePath = resolve(options.templatePath ?? join(ROOT, 'template.yaml'));
+    const localConfig = readLocalConfig(options.localConfigPath ?? join(dirname(templatePath), 'stagecrew.local.json'));
+    model = buildModel(loadTemplate(templatePath), {
+      templatePath,
+      baseUrl: url,
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      parameterOverrides: localConfig.parameters,
+      environment: localEnvironment(url),
+    });
+    for (const fn of model.functions) invoker.register(fn);
+    for (const extra of options.functions ?? []) {
+      const memoryMb = extra.memoryMb ?? 256;
+      invoker.register({
+        name: extra.name,
+        arn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${extra.name}`,
+        modulePath: resolve(extra.modulePath),
+        exportName: extra.exportName ?? 'handler',
+        timeoutSeconds: extra.timeoutSeconds ?? 10,
+        memoryMb,
+        environment: {
+          ...localEnvironment(url),
+          ...extra.environment,
+          AWS_LAMBDA_FUNCTION_NAME: extra.name,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+        },
+      });
+    }
+    for (const s of services) await s.start?.(ctx);
+    problems = await applyModel(model, ctx, dynamodb, (id) => byId.has(id));
+    scheduler = new Scheduler({
+      store,
+      log,
+      schedules: model.schedules,
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      invoke: async (fn, payload) => {
+        await invoker.invoke(fn, payload, 'Event');
+      },
+    });
+    if (options.schedules !== false) scheduler.start();
+    invoker.start();
+    const control = createControl({
+      ctx,
+      outbox,
+      invoker,
+      scheduler,
+      services,
+      model,
+      dynamodb,
+      startedAt: new Date(),
+    });
+    handler = createRequestHandler({ ctx, services, dynamodb, invoker, routes: () => model.routes, control, ready });
+    markReady();
+  } catch (err) {
+    markFailed(err);
+    await new Promise<void>((res) => server.close(() => res()));
+    await dynamodb.stop().catch(() => undefined);
+    await invoker.stop();
+    store.close();
+    throw err;
+  }
+
+  let stopped = false;
+  return {
+    url,
+    port,
+    ctx,
+    model,
+    invoker,
+    outbox,
+    services,
+    problems,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      scheduler?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((res) => server.close(() => res()));
+      for (const s of services) await Promise.resolve(s.stop?.()).catch(() => undefined);
+      await invoker.stop();
+      await dynamodb.stop();
+      store.close();
+    },
+  };
+};
+
+const main = async (): Promise<void> => {
+  let config: ReturnType<typeof readConfig>;
+  try {
+    config = readConfig();
+  } catch (err) {
+    if (err instanceof LocalConfigError) {
+      process.stderr.write(`stagecrew local: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const cloud = await startLocalCloud({
+    port: config.port,
+    host: config.host,
+    allowRemote: config.allowRemote,
+    stateDir: config.stateDir,
+  });
+  const lines = [
+    `Stagecrew local cloud listening on ${cloud.url}`,
+    `  state:     ${config.stateDir}`,
+    `  dashboard: ${cloud.url}/_local/`,
+    `  outbox:    ${cloud.url}/_local/outbox`,
+    '',
+    'Point AWS clients at it:',
+    `  export AWS_ENDPOINT_URL=${cloud.url}`,
+    `  export AWS_REGION=${REGION}`,
+    '  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local',
+    '',
+  ];
+  for (const p of cloud.problems) lines.push(`  warning: ${p}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const shutdown = (signal: string) => {
+    process.stdout.write(`${signal}: stopping\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    cloud.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`stagecrew local: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,105 @@
+import { dashboardPage } from '../dashboard/page.ts';
+import { gatherState } from '../dashboard/state.ts';
+import type { DynamoDb } from '../services/dynamodb/index.ts';
+import type { LocalContext, LocalService, RawRequest, RawResponse } from '../services/types.ts';
+import type { Invoker } from './invoker.ts';
+import type { Outbox } from './outbox.ts';
+import { ScheduleError, type Scheduler } from './scheduler.ts';
+import type { LocalModel } from './wiring.ts';
+
+/** `/_local/*`: health, outbox, schedules, recent invocations, the dashboard and its state feed. */
+export type ControlDeps = {
+  ctx: LocalContext;
+  outbox: Outbox;
+  invoker: Invoker;
+  scheduler: Scheduler;
+  services: LocalService[];
+  model: LocalModel;
+  dynamodb: DynamoDb;
+  startedAt: Date;
+};
+
+const json = (status: number, body: unknown): RawResponse => ({
+  status,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+export const createControl = (d: ControlDeps) => {
+  const ids = new Set(d.services.map((s) => s.id));
+  return async (request: RawRequest): Promise<RawResponse> => {
+    const { method, path } = request;
+    if (method === 'GET' && (path === '/_local' || path === '/_local/')) {
+      const page = dashboardPage();
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': page.csp,
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+          'cache-control': 'no-store',
+        },
+        body: page.html,
+      };
+    }
+    if (method === 'GET' && path === '/_local/health') {
+      return json(200, {
+        status: 'ok',
+        startedAt: d.startedAt.toISOString(),
+        services: [...ids, 'dynamodb', 'lambda', 'slack'].sort(),
+        functions: d.invoker.list().map((f) => f.name),
+      });
+    }
+    if (method === 'GET' && path === '/_local/outbox') {
+      return json(
+        200,
+        d.outbox.list().map((m) => ({
+          id: m.id,
+          channel: m.channel,
+          to: m.to,
+          subject: m.subject,
+          text: m.text,
+          links: m.links,
+          at: m.at,
+        })),
+      );
+    }
+    if (method === 'GET' && path === '/_local/state') {
+      return json(
+        200,
+        await gatherState({
+          ctx: d.ctx,
+          model: d.model,
+          dynamodb: d.dynamodb,
+          outbox: d.outbox,
+          scheduler: d.scheduler,
+          invoker: d.invoker,
+          has: (id) => ids.has(id),
+        }),
+      );
+    }
+    if (method === 'GET' && path === '/_local/schedules') return json(200, d.scheduler.list());
+    const schedule = /^\/_local\/schedules\/([^/]+)$/.exec(path);
+    if (schedule) {
+      if (method !== 'POST') return json(405, { error: 'use POST to run a schedule now' });
+      try {
+        return json(202, await d.scheduler.runNow(decodeURIComponent(schedule[1] as string)));
+      } catch (err) {
+        if (err instanceof ScheduleError) return json(404, { error: err.message });
+        throw err;
+      }
+    }
+    if (method === 'GET' && path === '/_local/invocations') {
+      const fn = request.query.get('function') ?? undefined;
+      return json(200, d.invoker.recent(fn));
+    }
+    if (method === 'GET' && path === '/_local/functions') {
+      return json(
+        200,
+        d.invoker.list().map((f) => ({ name: f.name, arn: f.arn, timeoutSeconds: f.timeoutSeconds })),
+      );
+    }
+    return json(404, { error: `no control route ${method} ${path}` });
+  };
+};

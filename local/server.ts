@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonError, jsonResponse, parseJsonBody } from './protocols/aws-json.ts';
+import { decodeQuery, parseForm, queryError, queryResponse } from './protocols/aws-query.ts';
+import { restJsonError } from './protocols/rest.ts';
+import { credentialScope } from './protocols/sigv4.ts';
+import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
+import { FunctionError, FunctionNotFoundError, type Invoker } from './runtime/invoker.ts';
+import type { DynamoDb } from './services/dynamodb/index.ts';
+import { handleSlack } from './services/slack/index.ts';
+import {
+  AwsError,
+  type JsonService,
+  type LocalContext,
+  type LocalService,
+  type QueryService,
+  type RawRequest,
+  type RawResponse,
+  type RestService,
+} from './services/types.ts';
+
+/**
+ * The local cloud's single HTTP endpoint. Dispatch order:
+ * 1. `/_local/*` control routes and the dashboard; `/_slack/*` the Slack Web API look-alike;
+ * 2. requests signed with SigV4 go to an AWS service: by `X-Amz-Target` (awsJson), by the credential scope's
+ *    service and the form `Action` (awsQuery), or by signing name (REST: lambda, s3, ses);
+ * 3. anything else is the app's own HTTP API, routed from the template's `HttpApi` events (payload 2.0).
+ */
+export type Dispatcher = {
+  ctx: LocalContext;
+  services: LocalService[];
+  dynamodb: DynamoDb;
+  invoker: Invoker;
+  routes: () => HttpRoute[];
+  control: (request: RawRequest) => Promise<RawResponse>;
+  ready: Promise<void>;
+};
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+export const readBody = (req: IncomingMessage): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new AwsError('RequestEntityTooLargeException', 'Request body exceeds 16 MB', 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+
+const flatHeaders = (req: IncomingMessage): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+};
+
+const send = (res: ServerResponse, response: RawResponse): void => {
+  const body = response.body ?? '';
+  res.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+};
+
+export const createRequestHandler = (d: Dispatcher) => {
+  const byTarget = new Map<string, JsonService>();
+  const bySigningName = new Map<string, QueryService | RestService>();
+  for (const s of d.services) {
+    if (s.protocol === 'json') byTarget.set(s.targetPrefix, s);
+    else bySigningName.set(s.signingName, s);
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    await d.ready;
+    const url = new URL(req.url ?? '/', 'http://local');
+    const path = url.pathname;
+    const headers = flatHeaders(req);
+    const target = headers['x-amz-target'];
+
+    if (target?.startsWith('DynamoDB_')) {
+      await d.dynamodb.proxy(req, await readBody(req), res);
+      return;
+    }
+    const body = await readBody(req);
+    const raw: RawRequest = { method: req.method ?? 'GET', path, query: url.searchParams, headers, body };
+
+    if (path === '/_local' || path.startsWith('/_local/')) return send(res, await d.control(raw));
+    if (path.startsWith('/_slack/')) return send(res, await handleSlack(raw, d.ctx));
+
+    if (target !== undefined) return send(res, await json(target, body));
+    const scope = credentialScope(req.headers, url.searchParams);
+    if (scope) {
+      if (scope.service === 'lambda') return send(res, await lambdaApi(raw));
+      const svc = bySigningName.get(scope.service);
+      if (svc?.protocol === 'query') return send(res, await query(svc, raw));
+      if (svc) return send(res, await svc.handle(raw, d.ctx));
+      return send(
+        res,
+        restJsonError(
+          new AwsError('UnknownServiceException', `Service "${scope.service}" is not emulated by the local cloud`),
+        ),
+      );
+    }
+    return send(res, await app(req, raw));
+  };
+
+  const json = async (target: string, body: Buffer): Promise<RawResponse> => {
+    const dot = target.lastIndexOf('.');
+    const prefix = target.slice(0, dot);
+    const operation = target.slice(dot + 1);
+    const svc = byTarget.get(prefix);
+    const version = svc?.jsonVersion ?? '1.1';
+    const requestId = randomUUID();
+    try {
+      const op = svc?.operations[operation];
+      if (!svc || !op) {
+        throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
+      }
+      const input = parseJsonBody(body);
+      return jsonResponse(version, await op(input, d.ctx), requestId);
+    } catch (err) {
+      return jsonError(version, toAwsError(err, d.ctx), requestId);
+    }
+  };
+
+  const query = async (svc: QueryService, raw: RawRequest): Promise<RawResponse> => {
+    const requestId = randomUUID();
+    try {
+      const type = (raw.headers['content-type'] ?? '').toLowerCase();
+      if (raw.body.length > 0 && !type.startsWith('application/x-www-form-urlencoded')) {
+        throw new AwsError('ValidationError', `Query requests must be form-encoded, not "${type || 'none'}"`);
+      }
+      const pairs = [...parseForm(raw.query.toString()), ...parseForm(raw.body.toString('utf8'))];
+      const { action, input } = decodeQuery(pairs);
+      const op = svc.operations[action];
+      if (!op) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
+      return queryResponse(action, svc.xmlns, await op(input, d.ctx), requestId);
+    } catch (err) {
+      return queryError(toAwsError(err, d.ctx, 'ValidationError'), requestId);
+    }
+  };
+
+  const lambdaApi = async (raw: RawRequest): Promise<RawResponse> => {
+    const requestId = randomUUID();
+    try {
+      const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(raw.path);
+      if (invoke && raw.method === 'POST') {
+        const name = decodeURIComponent(invoke[1] as string);
+        if (!d.invoker.get(name)) throw new AwsError('ResourceNotFoundException', `Function not found: ${name}`, 404);
+        let payload: unknown = {};
+        const text = raw.body.toString('utf8');
+        if (text.trim() !== '') {
+          try {
+            payload = JSON.parse(text);
+          } catch {
+            throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json', 400);
+          }
+        }
+        const type = raw.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+        const base = { 'x-amzn-requestid': requestId, 'x-amz-executed-version': '$LATEST' };
+        if (type === 'DryRun') return { status: 204, headers: base };
+        if (type === 'Event') {
+          await d.invoker.invoke(name, payload, 'Event');
+          return { status: 202, headers: base };
+        }
+        if (type !== 'RequestResponse')
+          throw new AwsError('InvalidParameterValueException', `Invalid InvocationType ${type}`);
+        try {
+          const result = await d.invoker.invoke(name, payload, 'RequestResponse');
+          return {
+            status: 200,
+            headers: { ...base, 'content-type': 'application/json' },
+            body: JSON.stringify(result ?? null),
+          };
+        } catch (err) {
+          if (!(err instanceof FunctionError)) throw err;
+          return {
+            status: 200,
+            headers: { ...base, 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' },
+            body: JSON.stringify({ errorType: err.errorType, errorMessage: err.errorMessage, trace: err.trace }),
+          };
+        }
+      }
+      if (raw.method === 'GET' && /^\/2015-03-31\/functions\/?$/.test(raw.path)) {
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId },
+          body: JSON.stringify({ Functions: d.invoker.list().map(configuration) }),
+        };
+      }
+      const get = /^\/2015-03-31\/functions\/([^/]+)\/?$/.exec(raw.path);
+      if (raw.method === 'GET' && get) {
+        const fn = d.invoker.get(decodeURIComponent(get[1] as string));
+        if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${get[1]}`, 404);
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId },
+          body: JSON.stringify({ Configuration: configuration(fn) }),
+        };
+      }
+      throw new AwsError('UnknownOperationException', `Lambda ${raw.method} ${raw.path} is not supported locally`, 404);
+    } catch (err) {
+      return restJsonError(toAwsError(err, d.ctx), requestId);
+    }
+  };
+
+  const app = async (req: IncomingMessage, raw: RawRequest): Promise<RawResponse> => {
+    const match = matchRoute(d.routes(), raw.method, raw.path);
+    const jsonMessage = (status: number, message: string): RawResponse => ({
+      status,
+      headers: { 'content-type': 'application/json', 'apigw-requestid': randomUUID() },
+      body: JSON.stringify({ message }),
+    });
+    if (!match) return jsonMessage(404, 'Not Found');
+    const event = toHttpApiEvent(
+      {
+        method: raw.method,
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: raw.body,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      },
+      match,
+      { accountId: d.ctx.accountId, apiId: 'local' },
+    );
+    try {
+      const result = await d.invoker.invoke(match.route.functionName, event, 'RequestResponse');
+      const out = fromHttpApiResult(result as Parameters<typeof fromHttpApiResult>[0]);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(out.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      return { status: out.status, headers, body: out.body };
+    } catch (err) {
+      d.ctx.log.error('http api handler failed', { route: match.route.path, errorType: (err as Error).name });
+      return jsonMessage(500, 'Internal Server Error');
+    }
+  };
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      d.ctx.log.error('request failed', { error: (err as Error).message, path: req.url });
+      if (!res.headersSent) send(res, restJsonError(toAwsError(err, d.ctx)));
+      else res.destroy();
+    });
+  };
+};
+
+const configuration = (fn: ReturnType<Invoker['list']>[number]) => ({
+  FunctionName: fn.name,
+  FunctionArn: fn.arn,
+  Runtime: 'nodejs24.x',
+  Handler: fn.exportName,
+  Timeout: fn.timeoutSeconds,
+  MemorySize: fn.memoryMb,
+  State: 'Active',
+  LastUpdateStatus: 'Successful',
+  PackageType: 'Zip',
+  Architectures: ['arm64'],
+});
+
+/** Everything that is not an AwsError is an internal failure (500): the details go to the log, not the client. */
+export const toAwsError = (
+  err: unknown,
+  ctx: Pick<LocalContext, 'log'>,
+  validation = 'ValidationException',
+): AwsError => {
+  if (err instanceof AwsError) return err;
+  if (err instanceof FunctionNotFoundError) return new AwsError('ResourceNotFoundException', err.message, 404);
+  if (err instanceof SyntaxError) return new AwsError(validation, err.message);
+  ctx.log.error('internal error', { error: (err as Error)?.message, stack: (err as Error)?.stack });
+  return new AwsError('InternalFailure', 'The request processing has failed because of an unknown error.', 500);
+};
