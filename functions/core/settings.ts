@@ -33,11 +33,32 @@ export const ApprovalRoute = z.object({
 });
 export type ApprovalRoute = z.infer<typeof ApprovalRoute>;
 
-export const ApprovalRule = ApprovalRoute.partial().extend({
+/**
+ * A rule names only what it changes: its fields carry no defaults (a `.partial()` of ApprovalRoute would fill
+ * them in and silently reset, say, the defaults' allow-list). Approvals merge it over the defaults field by field.
+ */
+export const ApprovalRule = z.object({
   pipeline: Glob.default('*'),
   stage: Glob.default('*'),
   action: Glob.default('*'),
+  slackChannels: z.array(z.string().min(1)).optional(),
+  emails: z.array(z.string().email()).optional(),
+  policy: z
+    .object({
+      allow: z.array(z.string().min(1)).optional(),
+      quorum: z.number().int().min(1).max(10).optional(),
+      allowSelfApproval: z.boolean().optional(),
+      rejectNeedsReason: z.boolean().optional(),
+    })
+    .optional(),
+  linkTtlMinutes: z.number().int().min(5).max(10_080).optional(),
+  reminderMinutes: z.number().int().min(0).optional(),
+  escalateBeforeMinutes: z.number().int().min(0).optional(),
+  escalation: z
+    .object({ slackChannels: z.array(z.string()).optional(), emails: z.array(z.string().email()).optional() })
+    .optional(),
 });
+export type ApprovalRule = z.infer<typeof ApprovalRule>;
 
 export const NotificationRule = z.object({
   pipeline: Glob.default('*'),

@@ -11,10 +11,19 @@ export const resolveRoute = (settings: Settings, pipeline: string, stage: string
     (r) => globMatch(r.pipeline, pipeline) && globMatch(r.stage, stage) && globMatch(r.action, action),
   );
   if (!rule) return defaults;
-  const { pipeline: _p, stage: _s, action: _a, ...overrides } = rule;
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return { ...defaults, ...defined } as ApprovalRoute;
+  return {
+    slackChannels: rule.slackChannels ?? defaults.slackChannels,
+    emails: rule.emails ?? defaults.emails,
+    policy: { ...defaults.policy, ...defined(rule.policy ?? {}) },
+    linkTtlMinutes: rule.linkTtlMinutes ?? defaults.linkTtlMinutes,
+    reminderMinutes: rule.reminderMinutes ?? defaults.reminderMinutes,
+    escalateBeforeMinutes: rule.escalateBeforeMinutes ?? defaults.escalateBeforeMinutes,
+    escalation: { ...defaults.escalation, ...defined(rule.escalation ?? {}) },
+  };
 };
+
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export type PolicyCheck = { ok: true } | { ok: false; reason: 'forbidden' | 'self_approval'; message: string };
 

@@ -12,7 +12,9 @@ const slackBo: Voter = { channel: 'slack', slackUserId: 'U0BO', email: 'bo@examp
 const setup = (record = pendingRecord()) => {
   const store = new MemoryApprovalStore();
   store.records.set(record.id, structuredClone(record));
-  const putApprovalResult = vi.fn(async () => ({ approvedAt: new Date('2026-03-02T10:00:01Z') }));
+  const putApprovalResult = vi.fn(
+    async (_input: unknown): Promise<{ approvedAt?: Date }> => ({ approvedAt: new Date('2026-03-02T10:00:01Z') }),
+  );
   const publish = vi.fn(async () => {});
   const deps: DecideDeps = {
     store,

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '#core/approvals/model';
 import type { ApprovalStore, AuditEntry, DecisionPatch } from '#core/approvals/store';
 import type { EmailMessage, Mailer, SlackGateway, SlackMessage } from '#core/ports';
@@ -192,7 +193,7 @@ export const settingsWith = (approvals: Record<string, unknown> = {}): Settings 
 
 /** A PENDING record for tests of the decision path. */
 export const pendingRecord = (
-  over: Partial<ApprovalRecord> & { route?: Partial<ApprovalRoute> } = {},
+  over: Omit<Partial<ApprovalRecord>, 'route'> & { route?: z.input<typeof ApprovalRoute> } = {},
 ): ApprovalRecord => {
   const { route, ...rest } = over;
   return {

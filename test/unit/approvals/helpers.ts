@@ -1,0 +1,81 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { ApiDeps } from '#core/approvals/http';
+import type { ApprovalRecord } from '#core/approvals/model';
+import { issueNonce, type LinkParams, signLink } from '#core/approvals/signing';
+import { FakeClock, FakeSlack, KEYS, MemoryApprovalStore, NOW, pendingRecord } from './fakes.ts';
+
+export const SIGNING_SECRET = 'slack-signing-secret-for-tests';
+
+/** A payload 2.0 event as API Gateway builds it (see events/http-approval-*.json). */
+export const httpEvent = (
+  method: string,
+  path: string,
+  options: { query?: Record<string, string>; body?: string; headers?: Record<string, string>; base64?: boolean } = {},
+): APIGatewayProxyEventV2 => ({
+  version: '2.0',
+  routeKey: `${method} ${path}`,
+  rawPath: path,
+  rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+  headers: { host: 'approvals.example.com', 'user-agent': 'test-agent', ...(options.headers ?? {}) },
+  ...(options.query ? { queryStringParameters: options.query } : {}),
+  requestContext: {
+    accountId: '123456789012',
+    apiId: 'api',
+    domainName: 'approvals.example.com',
+    domainPrefix: 'approvals',
+    http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'test-agent' },
+    requestId: 'req-1',
+    routeKey: `${method} ${path}`,
+    stage: '$default',
+    time: '',
+    timeEpoch: 0,
+  },
+  isBase64Encoded: options.base64 ?? false,
+  ...(options.body !== undefined
+    ? { body: options.base64 ? Buffer.from(options.body).toString('base64') : options.body }
+    : {}),
+});
+
+export const apiSetup = (record: ApprovalRecord = pendingRecord()) => {
+  const store = new MemoryApprovalStore();
+  store.records.set(record.id, structuredClone(record));
+  const slack = new FakeSlack();
+  const calls: unknown[] = [];
+  const clock = new FakeClock(NOW);
+  const deps: ApiDeps = {
+    store,
+    pipelines: {
+      putApprovalResult: async (input) => {
+        calls.push(input);
+        return { approvedAt: clock.now() };
+      },
+    },
+    publisher: { publish: async () => {} },
+    clock,
+    sleep: async () => {},
+    slack,
+    keys: async () => KEYS,
+    slackSigningSecret: async () => SIGNING_SECRET,
+    baseUrl: 'https://approvals.example.com',
+    warn: () => {},
+  };
+  return { store, slack, calls, clock, deps, id: record.id };
+};
+
+export const linkFor = (id: string, recipient = 'ana@example.com', exp = new Date('2026-03-03T10:00:00Z')) =>
+  signLink(KEYS, id, recipient, exp);
+
+export const queryOf = (l: LinkParams) => ({ k: l.k, r: l.r, e: String(l.e), s: l.s });
+
+/** The form a rendered page would submit. */
+export const formFor = (id: string, l: LinkParams, decision: string, comment = '', now = new Date(NOW)) => {
+  const n = issueNonce(KEYS, id, l, now);
+  return { ...queryOf(l), n: n.n, t: n.t, decision, comment };
+};
+
+export const postForm = (id: string, form: Record<string, string>, base64 = false) =>
+  httpEvent('POST', `/approvals/${id}/decision`, {
+    body: new URLSearchParams(form).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    base64,
+  });
