@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError, type BusEvent, type JsonService, type LocalContext } from '../types.ts';
 import { type Clock, Dispatcher, EventLog } from './delivery.ts';
-import { busName, type Delivery, NS } from './model.ts';
+import { busName, type Delivery, isoSeconds, NS } from './model.ts';
 import { type CompiledPattern, compilePattern, InvalidEventPatternError, matches } from './pattern.ts';
 import {
   activeRules,
@@ -23,6 +23,7 @@ import {
   putTargets,
   removeTargets,
 } from './rules.ts';
+import { RuleSchedules } from './schedules.ts';
 
 export { readDeadLetters, readEventLog, readPendingDeliveries } from './delivery.ts';
 export { compilePattern, InvalidEventPatternError, matchEventPattern } from './pattern.ts';
@@ -33,9 +34,6 @@ const MAX_REQUEST_BYTES = 256 * 1024;
 
 /** The envelope fields TestEventPattern insists on (the API reference also names `resources`; AWS does not). */
 const REQUIRED_EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'detail-type'];
-
-/** Event time as EventBridge writes it: ISO 8601 UTC to the second. */
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** `Time` arrives as epoch seconds on the wire (awsJson), or as a Date/string from in-process callers. */
 function eventTime(value: unknown, now: number): number {
@@ -69,6 +67,15 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
     ...(options.backoff && { backoff: options.backoff }),
   });
   const log = new EventLog(options.eventLogSize ?? 500);
+  const schedules = new RuleSchedules(dispatcher.clock, dispatcher);
+  // Operations that change rules also re-arm the timers of scheduled rules.
+  const rescheduling =
+    <I>(op: (input: I, ctx: LocalContext) => unknown) =>
+    (input: I, ctx: LocalContext) => {
+      const out = op(input, ctx);
+      schedules.sync(ctx);
+      return out;
+    };
   const compiled = new Map<string, CompiledPattern>();
   const patternOf = (text: string): CompiledPattern => {
     let pattern = compiled.get(text);
@@ -226,25 +233,27 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
     operations: {
       PutEvents: putEvents,
       TestEventPattern: testEventPattern,
-      PutRule: putRule,
+      PutRule: rescheduling(putRule),
       DescribeRule: describeRule,
       ListRules: listRules,
-      DeleteRule: deleteRule,
-      EnableRule: enableRule,
-      DisableRule: disableRule,
+      DeleteRule: rescheduling(deleteRule),
+      EnableRule: rescheduling(enableRule),
+      DisableRule: rescheduling(disableRule),
       PutTargets: putTargets,
       ListTargetsByRule: listTargetsByRule,
       RemoveTargets: removeTargets,
       CreateEventBus: createEventBus,
       DescribeEventBus: describeEventBus,
       ListEventBuses: listEventBuses,
-      DeleteEventBus: deleteEventBus,
+      DeleteEventBus: rescheduling(deleteEventBus),
     },
     start(ctx: LocalContext) {
       dispatcher.resume(ctx);
+      schedules.sync(ctx);
     },
     stop() {
       dispatcher.stop();
+      schedules.stop();
     },
     idle: () => dispatcher.idle(),
   };

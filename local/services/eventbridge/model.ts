@@ -59,6 +59,9 @@ export type DeadLetter = Delivery & { failedAt: number; reason: string };
 
 export type EventLogEntry = { seq: number; eventBusName: string; event: BusEvent; matchedRules: string[] };
 
+/** Event time as EventBridge writes it: ISO 8601 UTC to the second. */
+export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 export const ruleKey = (bus: string, name: string) => `${bus}|${name}`;
 
 export function busArn(ctx: LocalContext, name: string): string {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createEventBridge,
@@ -7,7 +10,7 @@ import {
   readPendingDeliveries,
 } from '#local/services/eventbridge/index';
 import type { BusEvent, LocalContext } from '#local/services/types';
-import { MemoryStore } from '#local/store/store';
+import { FileStore, MemoryStore } from '#local/store/store';
 import { fakeContext, ManualClock } from './fake-context.ts';
 
 const lambda = 'arn:aws:lambda:us-east-1:123456789012:function:on-pipeline';
@@ -319,6 +322,35 @@ describe('persistence', () => {
   });
 });
 
+describe('durable store', () => {
+  it('survives closing and reopening the file store: rules, targets, pending deliveries and the event log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eb-store-'));
+    try {
+      const clock = new ManualClock();
+      const before = new FileStore(dir);
+      const first = setup({ clock }, { store: before, failInvoke: () => true });
+      await ruleWithTarget(first.op, { Arn: lambda });
+      await first.op('PutEvents', { Entries: [stateChange('FAILED')] });
+      await first.eb.idle();
+      first.eb.stop?.();
+      before.close();
+
+      const after = new FileStore(dir);
+      const second = setup({ clock }, { store: after });
+      expect(await second.op('DescribeRule', { Name: 'failed' })).toMatchObject({ State: 'ENABLED' });
+      expect(readEventLog(after)).toHaveLength(1);
+      await second.eb.start?.(second.ctx);
+      clock.advance(1000);
+      await second.eb.idle();
+      expect(second.invokes).toHaveLength(1);
+      expect(readPendingDeliveries(after)).toEqual([]);
+      after.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('event log', () => {
   it('keeps the last N events per bus with the rules they matched', async () => {
     const store = new MemoryStore();
@@ -335,5 +367,49 @@ describe('event log', () => {
     await again.op('PutEvents', { Entries: [stateChange('STOPPED')] });
     const seqs = readEventLog(store).map((e) => e.seq);
     expect(seqs).toEqual([3, 4, 5]);
+  });
+});
+
+describe('scheduled rules', () => {
+  it('sends a Scheduled Event to the targets of an enabled rate rule on every tick', async () => {
+    const clock = new ManualClock();
+    const { eb, op, invokes, ctx } = setup({ clock });
+    await op('PutRule', { Name: 'sweep', ScheduleExpression: 'rate(5 minutes)' });
+    await op('PutTargets', { Rule: 'sweep', Targets: [{ Id: 't', Arn: lambda }] });
+    clock.advance(5 * 60_000);
+    await eb.idle();
+    expect(invokes).toHaveLength(1);
+    expect(invokes[0]?.payload).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      resources: [`arn:aws:events:us-east-1:${ctx.accountId}:rule/sweep`],
+      detail: {},
+      time: '2026-01-01T00:05:00Z',
+    });
+    clock.advance(5 * 60_000);
+    await eb.idle();
+    expect(invokes).toHaveLength(2);
+
+    await op('DisableRule', { Name: 'sweep' });
+    clock.advance(15 * 60_000);
+    await eb.idle();
+    expect(invokes).toHaveLength(2);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('re-arms scheduled rules when a new instance starts over the same store', async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock();
+    const first = setup({ clock }, { store });
+    await first.op('PutRule', { Name: 'hourly', ScheduleExpression: 'rate(1 hour)' });
+    await first.op('PutTargets', { Rule: 'hourly', Targets: [{ Id: 't', Arn: lambda }] });
+    first.eb.stop?.();
+    const second = setup({ clock }, { store });
+    await second.eb.start?.(second.ctx);
+    clock.advance(3_600_000);
+    await second.eb.idle();
+    expect(second.invokes).toHaveLength(1);
+    expect(first.invokes).toHaveLength(0);
+    second.eb.stop?.();
   });
 });
