@@ -36,13 +36,17 @@ export const toJsonValue = (value: unknown): unknown => {
   return value;
 };
 
-export const jsonResponse = (version: '1.0' | '1.1', output: unknown, requestId = randomUUID()): RawResponse => ({
+export const jsonResponse = (
+  version: '1.0' | '1.1',
+  output: unknown,
+  requestId: string = randomUUID(),
+): RawResponse => ({
   status: 200,
   headers: { 'content-type': jsonContentType(version), 'x-amzn-requestid': requestId },
   body: JSON.stringify(toJsonValue(output ?? {})),
 });
 
-export const jsonError = (version: '1.0' | '1.1', error: AwsError, requestId = randomUUID()): RawResponse => ({
+export const jsonError = (version: '1.0' | '1.1', error: AwsError, requestId: string = randomUUID()): RawResponse => ({
   status: error.status,
   headers: {
     'content-type': jsonContentType(version),

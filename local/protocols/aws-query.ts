@@ -136,7 +136,7 @@ export const queryResponse = (
   action: string,
   xmlns: string,
   result: unknown,
-  requestId = randomUUID(),
+  requestId: string = randomUUID(),
 ): RawResponse => {
   const inner = result === undefined || result === null ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   return {
@@ -148,7 +148,7 @@ export const queryResponse = (
   };
 };
 
-export const queryError = (error: AwsError, requestId = randomUUID()): RawResponse => ({
+export const queryError = (error: AwsError, requestId: string = randomUUID()): RawResponse => ({
   status: error.status,
   headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
   body:

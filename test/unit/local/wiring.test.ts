@@ -21,6 +21,7 @@ const resolver = () =>
     },
   });
 
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: Fn::Sub strings are CloudFormation's, not JavaScript's.
 describe('intrinsics', () => {
   it('resolves Ref, GetAtt, Sub (both forms), Join, Split, Select, If and conditions', () => {
     const r = resolver();
@@ -48,6 +49,7 @@ describe('intrinsics', () => {
   });
 });
 
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: end of the Fn::Sub tests
 describe('wiring from template.yaml', () => {
   const model = buildModel(loadTemplate(TEMPLATE), base);
   const template = loadTemplate(TEMPLATE);
