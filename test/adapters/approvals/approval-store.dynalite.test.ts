@@ -47,7 +47,7 @@ describe('DynamoApprovalStore on dynalite', () => {
     );
     const elapsed = performance.now() - started;
     expect(calls).toHaveLength(1);
-    const codes = results.map((r) => r.statusCode);
+    const codes = results.map((r) => r.statusCode ?? 0);
     expect(codes.filter((c) => c === 200)).toHaveLength(1);
     expect(codes.every((c) => c === 200 || c === 409)).toBe(true);
     const final = await store.get(id);

@@ -244,7 +244,7 @@ describe('SES and Slack calls on a new approval', () => {
     expect(bodies[0]?.url).toBe('https://slack.example/api/chat.postMessage');
     expect(bodies[0]?.body).toMatchObject({ channel: 'C0DEPLOYS', unfurl_links: false, unfurl_media: false });
     const actions = (
-      bodies[0]?.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
+      (bodies[0]?.body.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
     ).find((b) => b.type === 'actions');
     expect(actions?.elements?.map((e) => [e.action_id, e.value])).toEqual([
       ['stagecrew_approve', id],
