@@ -106,6 +106,13 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
     const now = dispatcher.clock.now();
     const results: ResultEntry[] = [];
     const deliveries: Delivery[] = [];
+    // Rules are read once per bus per request, not once per entry.
+    const rulesByBus = new Map<string, ReturnType<typeof activeRules>>();
+    const rulesOf = (bus: string) => {
+      const rules = rulesByBus.get(bus) ?? activeRules(ctx, bus);
+      rulesByBus.set(bus, rules);
+      return rules;
+    };
     for (const raw of entries as Array<Record<string, unknown>>) {
       const entry = typeof raw === 'object' && raw !== null ? raw : {};
       const outcome = acceptEntry(entry, ctx, now);
@@ -115,7 +122,7 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
       }
       const { event, bus } = outcome;
       const matchedRules: string[] = [];
-      for (const { rule, targets } of activeRules(ctx, bus)) {
+      for (const { rule, targets } of rulesOf(bus)) {
         if (rule.EventPattern === undefined || !matches(patternOf(rule.EventPattern), event)) continue;
         matchedRules.push(rule.Name);
         for (const target of targets) {
