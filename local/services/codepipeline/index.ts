@@ -8,9 +8,14 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { JsonService, LocalContext } from '../types.ts';
 import { type Api, createOperations } from './api/operations.ts';
 import { Engine } from './engine/engine.ts';
+import { pollSources } from './engine/watch.ts';
 import { approvalProvider } from './providers/approval.ts';
+import { cloudformationProvider } from './providers/cloudformation.ts';
+import { codebuildProvider } from './providers/codebuild.ts';
+import { codedeployProvider, s3DeployProvider, simulatedDeployProvider } from './providers/deploy.ts';
 import { lambdaProvider } from './providers/lambda.ts';
 import type { EnvironmentOptions, Provider } from './providers/provider.ts';
+import { sourceProvider } from './providers/source.ts';
 
 export type CodePipelineOptions = {
   now?: () => number;
@@ -21,11 +26,30 @@ export type CodePipelineOptions = {
   tickMs?: number;
 };
 
-export type CodePipeline = { service: JsonService; engine: Engine; api: Api; tick(): Promise<void> };
+export type CodePipeline = {
+  service: JsonService;
+  engine: Engine;
+  api: Api;
+  /** Checks deadlines and watched sources once (the timer calls it; tests call it directly). */
+  tick(): Promise<void>;
+};
 
 export const defaultProviders = (): Record<string, Provider> => ({
   'Approval/AWS/Manual': approvalProvider,
   'Invoke/AWS/Lambda': lambdaProvider,
+  'Source/AWS/CodeCommit': sourceProvider,
+  'Source/AWS/CodeStarSourceConnection': sourceProvider,
+  'Source/AWS/S3': sourceProvider,
+  'Source/AWS/ECR': sourceProvider,
+  'Build/AWS/CodeBuild': codebuildProvider,
+  'Test/AWS/CodeBuild': codebuildProvider,
+  'Deploy/AWS/CloudFormation': cloudformationProvider,
+  'Deploy/AWS/CodeDeploy': codedeployProvider,
+  'Deploy/AWS/S3': s3DeployProvider,
+  'Deploy/AWS/ECS': simulatedDeployProvider,
+  'Deploy/AWS/CodeDeployToECS': simulatedDeployProvider,
+  'Deploy/AWS/ElasticBeanstalk': simulatedDeployProvider,
+  'Deploy/AWS/AppConfig': simulatedDeployProvider,
 });
 
 /**
@@ -71,6 +95,7 @@ export function createCodePipeline(options: CodePipelineOptions = {}): CodePipel
     ticking = true;
     try {
       await engine.checkDeadlines();
+      await pollSources(engine, api);
     } finally {
       ticking = false;
     }

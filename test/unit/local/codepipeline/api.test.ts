@@ -171,7 +171,7 @@ describe('local CodePipeline API', () => {
       'execution-result': { 'external-execution-summary': 'fake commit', 'external-execution-id': 'abc123' },
       'output-artifacts': [{ name: 'SourceOutput', s3location: { bucket: 'artifact-bucket' } }],
     });
-    const key = (sourceDone?.detail['output-artifacts'] as Loose)[0].s3location.key as string;
+    const key = (sourceDone?.detail['output-artifacts'] as Loose)?.[0]?.s3location?.key as string;
     expect(key).toMatch(/^s\/SourceOutp\/\w+$/);
     expect(h.objects.has(`artifact-bucket/${key}`)).toBe(true);
   });
