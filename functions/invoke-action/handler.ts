@@ -1,5 +1,6 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -10,10 +11,10 @@ import { CloudFormationStacks, DynamoTeardownRegistry } from '#core/adapters/sta
 import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
-import { makeJobHandler } from '#core/jobs/job-handler';
+import { type JobHandlerDeps, makeJobHandler } from '#core/jobs/job-handler';
 import { TASKS } from '#core/jobs/registry';
 import { systemClock } from '#core/ports';
-import { logger } from '#core/powertools';
+import { logger, metrics } from '#core/powertools';
 
 /**
  * CodePipeline Invoke action (Category Invoke, Provider Lambda). Composition root: clients and configuration are
@@ -41,7 +42,11 @@ const persistenceStore = new DynamoDBPersistenceLayer({
   expiryAttr: 'ttl',
 });
 
-const run = makeJobHandler({
+/** The deployed handler around any set of ports (the benchmark passes in-memory ones). */
+export const makeInvokeActionHandler = (deps: JobHandlerDeps) =>
+  lambdaHandler(makeJobHandler(deps), { correlationIdPath: '"CodePipeline.job".id' });
+
+export const handler = makeInvokeActionHandler({
   tasks: TASKS,
   clock: systemClock,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -51,7 +56,6 @@ const run = makeJobHandler({
   teardown: new DynamoTeardownRegistry(createDocumentClient(dynamodb), tableName),
   artifacts: new S3ArtifactSource(),
   log: logger,
+  count: (metric) => metrics.addMetric(metric, MetricUnit.Count, 1),
   idempotency: { persistenceStore, config: idempotencyConfig },
 });
-
-export const handler = lambdaHandler(run, { correlationIdPath: '"CodePipeline.job".id' });

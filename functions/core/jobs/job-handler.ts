@@ -21,6 +21,8 @@ type Log = {
 
 export type JobHandlerDeps = RunnerDeps & {
   log: Log;
+  /** Counts each outcome (JobSucceeded, JobContinued, JobFailed, JobSkipped); the root wires Powertools metrics. */
+  count?: (metric: 'JobSucceeded' | 'JobContinued' | 'JobFailed' | 'JobSkipped') => void;
   /** Powertools idempotency keyed by job id; omitted only in tests that exercise the runner alone. */
   idempotency?: { persistenceStore: BasePersistenceLayer; config: IdempotencyConfig };
 };
@@ -65,7 +67,18 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
     ? makeIdempotent(runOnce, { persistenceStore: idempotency.persistenceStore, config: idempotency.config })
     : runOnce;
 
-  return async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<JobHandlerResult> => {
+  const counted = (r: JobHandlerResult): JobHandlerResult => {
+    if (deps.count) {
+      if ('skipped' in r) deps.count('JobSkipped');
+      else deps.count(r.kind === 'success' ? 'JobSucceeded' : r.kind === 'continuation' ? 'JobContinued' : 'JobFailed');
+    }
+    return r;
+  };
+
+  const handle = async (
+    event: unknown,
+    context: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<JobHandlerResult> => {
     let parsed: ReturnType<typeof parseJobEvent>;
     try {
       parsed = parseJobEvent(event);
@@ -120,6 +133,9 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
     deps.log.info('job reported', { ...result });
     return result;
   };
+
+  return async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<JobHandlerResult> =>
+    counted(await handle(event, context));
 };
 
 /** Last resort when reporting failed for a reason a retry cannot fix: one more, minimal failure report. */

@@ -42,7 +42,12 @@ export class FakeClock {
 export class FakeReporter implements JobReporter {
   readonly reports: JobReport[] = [];
   readonly calls: JobReport[] = [];
+  readonly #reported = new Set<string>();
   failNext: Error | undefined;
+  /** As if an earlier invocation had already ended the job. */
+  markReported(jobId: string) {
+    this.#reported.add(jobId);
+  }
   async report(report: JobReport): Promise<ReportOutcome> {
     this.calls.push(report);
     if (this.failNext) {
@@ -50,7 +55,8 @@ export class FakeReporter implements JobReporter {
       this.failNext = undefined;
       throw err;
     }
-    if (this.reports.some((r) => r.jobId === report.jobId)) return 'already-reported';
+    if (this.#reported.has(report.jobId)) return 'already-reported';
+    this.#reported.add(report.jobId);
     this.reports.push(report);
     return 'reported';
   }

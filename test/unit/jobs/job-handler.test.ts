@@ -31,12 +31,7 @@ describe('job handler', () => {
     const { handler, reporter } = idempotent();
     const event = jobEvent(GATE);
     // Reported earlier by an invocation whose idempotency record was lost.
-    reporter.reports.push({
-      kind: 'success',
-      jobId: event['CodePipeline.job'].id,
-      summary: 's',
-      externalExecutionId: 'x',
-    });
+    reporter.markReported(event['CodePipeline.job'].id);
     const result = await handler(event, lambdaContext());
     expect(result).toMatchObject({ kind: 'success', outcome: 'already-reported' });
   });
@@ -94,6 +89,15 @@ describe('job handler', () => {
     const everything = JSON.stringify([log.lines, reporter.calls]);
     expect(everything).not.toContain('fake-secret-access-key-do-not-log');
     expect(everything).not.toContain('fake-session-token-do-not-log');
+  });
+
+  it('counts every outcome once, including skipped events', async () => {
+    const counted: string[] = [];
+    const { handler } = idempotent({ count: (m: string) => counted.push(m) });
+    await handler(jobEvent(GATE), lambdaContext());
+    await handler(jobEvent({ task: 'nope' }), lambdaContext());
+    await handler({ not: 'a job' }, lambdaContext());
+    expect(counted).toEqual(['JobSucceeded', 'JobFailed', 'JobSkipped']);
   });
 
   it('keeps parsed credentials out of JSON and inspect output', async () => {
