@@ -28,7 +28,7 @@ type Matcher =
   | { kind: 'prefix' | 'suffix'; value: string; ignoreCase: boolean }
   | { kind: 'equals-ignore-case'; value: string }
   | { kind: 'wildcard'; regex: RegExp }
-  | { kind: 'numeric'; low?: number; lowOpen: boolean; high?: number; highOpen: boolean }
+  | { kind: 'numeric'; low?: bigint; lowOpen: boolean; high?: bigint; highOpen: boolean }
   | { kind: 'exists'; exists: boolean }
   | { kind: 'cidr'; range: IpRange }
   | { kind: 'anything-but'; values: Scalar[] }
@@ -262,16 +262,49 @@ function anythingBut(value: unknown): Matcher {
     let numbers = 0;
     for (const item of value) {
       if (typeof item === 'string') strings++;
-      else if (typeof item === 'number') numbers++;
-      else fail('Inside anything but list, start|null|boolean is not supported.');
+      else if (typeof item === 'number') {
+        operand(item);
+        numbers++;
+      } else fail('Inside anything but list, start|null|boolean is not supported.');
     }
     if (strings > 0 === numbers > 0) {
       fail('Inside anything but list, either all values are number or string, mixed type is not supported');
     }
     return { kind: 'anything-but', values: value as Scalar[] };
   }
+  if (typeof value === 'number') operand(value);
   if (typeof value === 'string' || typeof value === 'number') return { kind: 'anything-but', values: [value] };
   return fail('Value of anything-but must be an array or single string/number value.');
+}
+
+const FIVE_BILLION_MICROS = 5_000_000_000n * 1_000_000n;
+
+/**
+ * A number in millionths, as the engine compares numbers: exact to six decimal places within ±5e9. Returns the
+ * engine's refusal as a string when the number is outside that domain.
+ */
+function toMicros(n: number): bigint | string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/.exec(String(n));
+  if (!m) return 'Value must be between -5.0E9 and 5.0E9, inclusive';
+  const [, sign, int = '', frac = '', exp = '0'] = m;
+  // Shift the decimal point by the exponent, then strip trailing zeros to find the scale.
+  let digits = int + frac;
+  let scale = frac.length - Number(exp);
+  while (scale > 0 && digits.endsWith('0')) {
+    digits = digits.slice(0, -1);
+    scale--;
+  }
+  if (scale > 6) return 'Only values upto 6 decimals are supported';
+  const micros = BigInt(digits) * 10n ** BigInt(6 - scale) * (sign === '-' ? -1n : 1n);
+  if (micros < -FIVE_BILLION_MICROS || micros > FIVE_BILLION_MICROS) {
+    return 'Value must be between -5.0E9 and 5.0E9, inclusive';
+  }
+  return micros;
+}
+
+function operand(n: number): bigint {
+  const micros = toMicros(n);
+  return typeof micros === 'string' ? fail(micros) : micros;
 }
 
 function numericExpression(terms: unknown[]): Matcher {
@@ -286,20 +319,22 @@ function numericExpression(terms: unknown[]): Matcher {
   switch (op) {
     case '=':
       onlyOne();
-      return { kind: 'numeric', low: value, lowOpen: false, high: value, highOpen: false };
+      return { kind: 'numeric', low: operand(value), lowOpen: false, high: operand(value), highOpen: false };
     case '<':
     case '<=':
       onlyOne();
-      return { kind: 'numeric', lowOpen: false, high: value, highOpen: op === '<' };
+      return { kind: 'numeric', lowOpen: false, high: operand(value), highOpen: op === '<' };
   }
   // '>' or '>=': optionally followed by an upper bound.
-  if (terms.length === 2) return { kind: 'numeric', low: value, lowOpen: op === '>', highOpen: false };
+  if (terms.length === 2) return { kind: 'numeric', low: operand(value), lowOpen: op === '>', highOpen: false };
   if (typeof op2 !== 'string') return fail(`Bad value in numeric range: ${String(op2)}`);
   if (op2 !== '<' && op2 !== '<=') fail(`Bad numeric range operator: ${op2}`);
   if (typeof second !== 'number') fail(`Value of ${op2} must be numeric`);
   if (rest.length > 0) fail('Too many terms in numeric range expression');
-  if ((second as number) <= value) fail('Bottom must be less than top');
-  return { kind: 'numeric', low: value, lowOpen: op === '>', high: second as number, highOpen: op2 === '<' };
+  const low = operand(value);
+  const high = operand(second as number);
+  if (high <= low) fail('Bottom must be less than top');
+  return { kind: 'numeric', low, lowOpen: op === '>', high, highOpen: op2 === '<' };
 }
 
 /**
@@ -375,11 +410,14 @@ function matchesValue(m: Matcher, value: Scalar): boolean {
       return typeof value === 'string' && lower(value) === lower(m.value);
     case 'wildcard':
       return typeof value === 'string' && m.regex.test(value);
-    case 'numeric':
-      if (typeof value !== 'number') return false;
-      if (m.low !== undefined && (m.lowOpen ? value <= m.low : value < m.low)) return false;
-      if (m.high !== undefined && (m.highOpen ? value >= m.high : value > m.high)) return false;
+    case 'numeric': {
+      // Event numbers outside the engine's numeric domain never satisfy a numeric condition.
+      const micros = typeof value === 'number' ? toMicros(value) : undefined;
+      if (typeof micros !== 'bigint') return false;
+      if (m.low !== undefined && (m.lowOpen ? micros <= m.low : micros < m.low)) return false;
+      if (m.high !== undefined && (m.highOpen ? micros >= m.high : micros > m.high)) return false;
       return true;
+    }
     case 'exists':
       return m.exists;
     case 'cidr': {

@@ -89,6 +89,13 @@ describe('event pattern matching', () => {
     expect(matchEventPattern({ n: [{ numeric: ['>=', 5] }] }, { n: 5 })).toBe(true);
   });
 
+  it('compares numbers to six decimal places within ±5e9, as the rule engine does', () => {
+    expect(matchEventPattern({ n: [{ numeric: ['=', 0.3] }] }, { n: 0.1 + 0.2 })).toBe(false);
+    expect(matchEventPattern({ n: [{ numeric: ['>', 0.000001] }] }, { n: 0.000002 })).toBe(true);
+    expect(matchEventPattern({ n: [{ numeric: ['>', 0] }] }, { n: 6e9 })).toBe(false);
+    expect(matchEventPattern({ n: [{ numeric: ['>=', -5e9, '<=', 5e9] }] }, { n: 5e9 })).toBe(true);
+  });
+
   it('matches wildcards with * as any run of characters and \\* as a literal star', () => {
     expect(matchEventPattern({ p: [{ wildcard: '*.png' }] }, { p: 'dir/a.png' })).toBe(true);
     expect(matchEventPattern({ p: [{ wildcard: 'a*b' }] }, { p: 'ab' })).toBe(true);
@@ -148,6 +155,9 @@ describe('event pattern validation', () => {
     [{ a: [{ numeric: ['>', 1, '<', 5, 7] }] }, 'Too many terms in numeric range expression'],
     [{ a: [{ numeric: ['!=', 1] }] }, 'Unrecognized numeric range operator: !='],
     [{ a: [{ numeric: [] }] }, 'Invalid member in numeric match: ]'],
+    [{ a: [{ numeric: ['>', 5e9 + 1] }] }, 'Value must be between -5.0E9 and 5.0E9, inclusive'],
+    [{ a: [{ numeric: ['=', 0.1234567] }] }, 'Only values upto 6 decimals are supported'],
+    [{ a: [{ 'anything-but': [1, 6e9] }] }, 'Value must be between -5.0E9 and 5.0E9, inclusive'],
     [
       { a: [{ 'anything-but': [] }] },
       'Inside anything but list, either all values are number or string, mixed type is not supported',
