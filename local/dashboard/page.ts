@@ -26,6 +26,7 @@ const HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Stagecrew local cloud</title>
+<link rel="icon" href="data:,">
 <style nonce="__NONCE__">
   :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f6f7f9; }
   body { margin: 0; }
