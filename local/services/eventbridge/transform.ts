@@ -6,9 +6,10 @@
 import type { BusEvent } from '../types.ts';
 import { type Target, validation } from './model.ts';
 
-type Step = string | number;
+const ANY = Symbol('wildcard');
+type Step = string | number | typeof ANY;
 
-/** Parses the JSONPath subset EventBridge accepts: `$`, `.name`, `['name']`, `["name"]` and `[index]`. */
+/** Parses the JSONPath subset EventBridge accepts: `$`, `.name`, `['name']`, `["name"]`, `[index]`, `.*`, `[*]`. */
 export function parseJsonPath(path: string): Step[] | undefined {
   if (!path.startsWith('$')) return undefined;
   const steps: Step[] = [];
@@ -18,8 +19,11 @@ export function parseJsonPath(path: string): Step[] | undefined {
     const dot = /^\.([^.[\]]+)/.exec(rest);
     const quoted = /^\[(?:'([^']*)'|"([^"]*)")\]/.exec(rest);
     const index = /^\[(\d+)\]/.exec(rest);
-    if (dot?.[1] !== undefined) {
-      steps.push(dot[1]);
+    if (rest.startsWith('[*]')) {
+      steps.push(ANY);
+      i += 3;
+    } else if (dot?.[1] !== undefined) {
+      steps.push(dot[1] === '*' ? ANY : dot[1]);
       i += dot[0].length;
     } else if (quoted) {
       steps.push(quoted[1] ?? quoted[2] ?? '');
@@ -32,13 +36,16 @@ export function parseJsonPath(path: string): Step[] | undefined {
   return steps;
 }
 
+/** Selects a value; a wildcard step collects the matches under it into an array. */
 export function selectPath(value: unknown, steps: Step[]): unknown {
-  let current = value;
-  for (const step of steps) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string | number, unknown>)[step];
+  const [step, ...rest] = steps;
+  if (step === undefined) return value;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (step === ANY) {
+    const children = Array.isArray(value) ? value : Object.values(value);
+    return children.map((child) => selectPath(child, rest)).filter((v) => v !== undefined);
   }
-  return current;
+  return selectPath((value as Record<string | number, unknown>)[step], rest);
 }
 
 const VARIABLE = /^[A-Za-z0-9_-]+$/;
@@ -148,7 +155,11 @@ export function targetPayload(target: Target, event: BusEvent, rule: RuleInfo): 
         return rule.ruleName;
       case 'aws.events.event.ingestion-time':
         return rule.ingestedAt;
-      case 'aws.events.event':
+      case 'aws.events.event': {
+        // The documented difference: `aws.events.event` is the envelope without `detail`.
+        const { detail: _detail, ...envelope } = event;
+        return envelope;
+      }
       case 'aws.events.event.json':
         return event;
     }

@@ -195,6 +195,28 @@ describe('target input', () => {
     });
   });
 
+  it('offers the predefined variables and JSONPath wildcards', async () => {
+    const { eb, op, invokes } = setup();
+    await ruleWithTarget(op, {
+      Arn: lambda,
+      InputTransformer: {
+        InputPathsMap: { arns: '$.resources[*]', keys: '$.detail.*' },
+        InputTemplate:
+          '{"arns": <arns>, "keys": <keys>, "envelope": <aws.events.event>, "full": <aws.events.event.json>, "arn": "<aws.events.rule-arn>", "at": "<aws.events.event.ingestion-time>"}',
+      },
+    });
+    await op('PutEvents', { Entries: [stateChange('FAILED')] });
+    await eb.idle();
+    const payload = invokes[0]?.payload as Record<string, unknown>;
+    expect(payload.arns).toEqual(['arn:aws:codepipeline:us-east-1:123456789012:app']);
+    expect(payload.keys).toEqual(['app', 'e-1', 'FAILED']);
+    expect(payload.envelope).toMatchObject({ source: 'aws.codepipeline' });
+    expect(payload.envelope).not.toHaveProperty('detail');
+    expect(payload.full).toMatchObject({ detail: { state: 'FAILED' } });
+    expect(payload.arn).toBe('arn:aws:events:us-east-1:123456789012:rule/failed');
+    expect(payload.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
   it('produces a string from a quoted-string template and raw text from a plain one', async () => {
     const { eb, op, invokes } = setup();
     await ruleWithTarget(op, {
