@@ -222,9 +222,28 @@ export class DynamoEventLedger implements EventLedger {
       return { claimed: true, delivered: new Set(delivered instanceof Set ? [...delivered].map(String) : []) };
     } catch (err) {
       if (isConditionalCheckFailed(err)) {
-        return { claimed: false, reason: oldAttribute(err, 'status') === DONE ? 'done' : 'in-progress' };
+        const status = oldAttribute(err, 'status') ?? (await this.#status(eventId));
+        return { claimed: false, reason: status === DONE ? 'done' : 'in-progress' };
       }
       throw toDomainError(err, 'event ledger claim');
+    }
+  }
+
+  /** Fallback for implementations that do not return the old item on a failed condition. */
+  async #status(eventId: string): Promise<string | undefined> {
+    try {
+      const out = await this.#doc.send(
+        new GetCommand({
+          TableName: this.#table,
+          Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' },
+          ConsistentRead: true,
+          ProjectionExpression: '#status',
+          ExpressionAttributeNames: { '#status': 'status' },
+        }),
+      );
+      return typeof out.Item?.status === 'string' ? out.Item.status : undefined;
+    } catch (err) {
+      throw toDomainError(err, 'event ledger status');
     }
   }
 

@@ -273,3 +273,19 @@ describe('DynamoRateLimiter', () => {
     });
   });
 });
+
+describe('DynamoEventLedger without ReturnValuesOnConditionCheckFailure support', () => {
+  it('reads the claim status when the failed condition carries no old item', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { status: 'DONE' } });
+    const ledger = new DynamoEventLedger(doc, TABLE);
+    expect(await ledger.claim('ev-9', new Date())).toEqual({ claimed: false, reason: 'done' });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: { pk: 'EVENT#ev-9', sk: 'EVENT' },
+      ConsistentRead: true,
+      ProjectionExpression: '#status',
+      ExpressionAttributeNames: { '#status': 'status' },
+    });
+  });
+});

@@ -93,6 +93,12 @@ describe('mergeTransition', () => {
     expect(late.record.result).toEqual({ summary: 'Deployment d-1 failed', errorCode: 'JobFailed' });
   });
 
+  it('counts a replay of the event that set the state as advanced, without a write', () => {
+    const failedEvent = tr('FAILED', 10);
+    const failed = fold([tr('STARTED', 0), failedEvent]);
+    expect(mergeTransition(failed, failedEvent)).toEqual({ record: failed, advanced: true, changed: false });
+  });
+
   it('reports no change for an event that adds nothing', () => {
     const started = fold([tr('STARTED', 0)]);
     expect(mergeTransition(started, tr('STARTED', 0)).changed).toBe(false);
