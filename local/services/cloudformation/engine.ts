@@ -246,6 +246,7 @@ export class StackEngine {
   }
 
   async #step(ctx: LocalContext, stackId: string): Promise<void> {
+    if (this.#stopped) return;
     const stack = ctx.store.get<StackRecord>(STACKS, stackId);
     if (!stack?.op) return;
     if (stack.op.dueAt > this.#options.now() + 5) {

@@ -82,6 +82,8 @@ type Running = {
   results: Map<string, unknown[]>;
   flush?: NodeJS.Timeout;
   stopped?: { error?: string; cause?: string };
+  /** The engine was stopped (process shutdown): the run is abandoned without touching the store again. */
+  detached?: boolean;
   done: Promise<void>;
 };
 
@@ -151,14 +153,20 @@ export class SfnEngine {
 
   async stop(): Promise<void> {
     // The process is going away: executions stay RUNNING in the store and restart on the next start().
-    for (const running of this.#running.values()) {
+    const runs = [...this.#running.values()];
+    for (const running of runs) {
+      running.detached = true;
       if (running.flush) clearTimeout(running.flush);
       running.flush = undefined;
+      running.abort();
     }
     for (const p of this.#pending.values()) {
       clearTimeout(p.heartbeat);
       clearTimeout(p.timeout);
     }
+    this.#pending.clear();
+    this.#running.clear();
+    await Promise.all(runs.map((r) => r.done));
   }
 
   start(ctx: LocalContext, exec: ExecutionRecord): void {
@@ -202,7 +210,7 @@ export class SfnEngine {
   }
 
   #scheduleFlush(ctx: LocalContext, exec: ExecutionRecord, running: Running): void {
-    if (running.flush) return;
+    if (running.flush || running.detached) return;
     running.flush = setTimeout(() => {
       running.flush = undefined;
       this.#flush(ctx, exec, running);
@@ -271,6 +279,7 @@ export class SfnEngine {
     }
     controller.abort();
     await Promise.race([consumer, new Promise((r) => setTimeout(r, 200))]);
+    if (running.detached) return;
     if (final.status === 'ABORTED') {
       this.#event(running, 'ExecutionAborted', {
         ...(final.error ? { error: final.error } : {}),
