@@ -122,6 +122,14 @@ describe('event pattern matching', () => {
     expect(matchEventPattern(pattern, { source: 'app', detail: { a: '2' } })).toBe(false);
   });
 
+  it('applies fields written before and after an $or to every choice, and nests $or', () => {
+    const pattern = { a: ['1'], $or: [{ b: ['2'] }, { $or: [{ c: ['3'] }, { e: ['5'] }] }], d: ['4'] };
+    expect(matchEventPattern(pattern, { a: '1', b: '2', d: '4' })).toBe(true);
+    expect(matchEventPattern(pattern, { a: '1', e: '5', d: '4' })).toBe(true);
+    expect(matchEventPattern(pattern, { a: '1', c: '3' })).toBe(false);
+    expect(matchEventPattern(pattern, { b: '2', d: '4' })).toBe(false);
+  });
+
   it('matches typical CodePipeline state-change rules', () => {
     const pattern = {
       source: ['aws.codepipeline'],
