@@ -15,6 +15,9 @@ const link = (url: string | undefined, label: string): string =>
 /** Slack caps header text at 150 characters and section text at 3000. */
 const cap = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
+/** Slack allows 50 blocks per message; a run with many failed parallel actions lists the first ones. */
+export const MAX_FAILURE_SECTIONS = 10;
+
 /** Renders a state-change notification as Block Kit with a plain-text fallback. */
 export const renderSlack = (v: NotificationView, channel: string): SlackMessage => {
   const blocks: unknown[] = [
@@ -39,13 +42,20 @@ export const renderSlack = (v: NotificationView, channel: string): SlackMessage 
   if (v.trigger?.type) fields.push({ type: 'mrkdwn', text: `*Trigger*\n${escapeMrkdwn(v.trigger.type)}` });
   blocks.push({ type: 'section', fields });
 
-  for (const f of v.failures) {
+  for (const f of v.failures.slice(0, MAX_FAILURE_SECTIONS)) {
     const lines = [
       `:x: *Failed:* ${escapeMrkdwn(f.stage)} › ${escapeMrkdwn(f.action)}${f.errorCode ? ` (\`${escapeMrkdwn(f.errorCode)}\`)` : ''}`,
     ];
     if (f.summary) lines.push(`>${escapeMrkdwn(f.summary).replace(/\n/g, '\n>')}`);
     if (f.externalUrl) lines.push(link(f.externalUrl, `Open in ${f.provider ?? 'provider'}`));
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cap(lines.join('\n'), 3000) } });
+  }
+  if (v.failures.length > MAX_FAILURE_SECTIONS) {
+    const more = v.failures.length - MAX_FAILURE_SECTIONS;
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `…and ${more} more failed action${more === 1 ? '' : 's'} (see the execution)` },
+    });
   }
   if (v.statusSummary && v.failures.length === 0) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cap(`>${escapeMrkdwn(v.statusSummary)}`, 3000) } });

@@ -176,3 +176,29 @@ describe('failure message content', () => {
     expect(revisionMessage(summary)).toBe(expected);
   });
 });
+
+describe('Block Kit limits', () => {
+  it('lists at most 10 failed actions and counts the rest', async () => {
+    const t = toTransition(parseCodePipelineEvent(fixture('pipeline-failed')));
+    const p = new FakePipelines();
+    p.actions = Array.from({ length: 14 }, (_, i) =>
+      action({ stageName: 'Test', actionName: `Shard${i}`, status: 'Failed', startTime: new Date(i * 1000) }),
+    );
+    const message = renderSlack(await buildView(t, undefined, p, warn), 'C1');
+    const texts = (message.blocks as Array<{ text?: { text: string } }>).map((b) => b.text?.text ?? '');
+    expect(texts.filter((x) => x.startsWith(':x: *Failed:*'))).toHaveLength(10);
+    expect(texts).toContain('…and 4 more failed actions (see the execution)');
+    expect(message.blocks?.length).toBeLessThanOrEqual(50);
+  });
+
+  it('caps the header at 150 characters', async () => {
+    const e = fixture('stage-failed');
+    e.detail.pipeline = 'p'.repeat(100);
+    e.detail.stage = 's'.repeat(100);
+    const t = toTransition(parseCodePipelineEvent(e));
+    const message = renderSlack(await buildView(t, undefined, new FakePipelines(), warn), 'C1');
+    const header = (message.blocks?.[0] as { text: { text: string } }).text.text;
+    expect(header.length).toBe(150);
+    expect(header.endsWith('…')).toBe(true);
+  });
+});
