@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -14,7 +15,7 @@ import { requireEnv } from '#core/config';
 import { UnavailableError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
-import { logger } from '#core/powertools';
+import { logger, metrics } from '#core/powertools';
 import { SlackWebDirectory } from './slack-directory.ts';
 
 const params = new ParameterStore({
@@ -41,7 +42,7 @@ export const handler = lambdaHandler(
   async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
       const secrets = await params.secrets();
-      return await handleApprovalHttp(event, {
+      const result = await handleApprovalHttp(event, {
         store,
         pipelines,
         publisher,
@@ -53,6 +54,8 @@ export const handler = lambdaHandler(
         baseUrl,
         warn: (message, extra) => logger.warn(message, extra ?? {}),
       });
+      metrics.addMetric(`ApprovalApi_${String(result.statusCode ?? 200).slice(0, 1)}xx`, MetricUnit.Count, 1);
+      return result;
     } catch (err) {
       logger.error('approval request failed', { error: (err as Error).name, message: (err as Error).message });
       const status = err instanceof UnavailableError ? 503 : 500;

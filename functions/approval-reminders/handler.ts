@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { createDocumentClient } from '#core/adapters/dynamodb';
@@ -10,7 +11,7 @@ import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
-import { logger } from '#core/powertools';
+import { logger, metrics } from '#core/powertools';
 
 const params = new ParameterStore({
   settingsName: requireEnv('SETTINGS_PARAMETER_NAME'),
@@ -37,6 +38,9 @@ export const handler = lambdaHandler(async (_event: unknown) => {
     clock: systemClock,
     warn: (message, extra) => logger.warn(message, extra ?? {}),
   });
+  metrics.addMetric('ApprovalReminders', MetricUnit.Count, outcome.reminded.length);
+  metrics.addMetric('ApprovalEscalations', MetricUnit.Count, outcome.escalated.length);
+  metrics.addMetric('ApprovalsExpired', MetricUnit.Count, outcome.expired.length);
   logger.info('approval sweep done', {
     reminded: outcome.reminded.length,
     escalated: outcome.escalated.length,

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
@@ -14,7 +15,7 @@ import { requireEnv } from '#core/config';
 import { ValidationError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
-import { logger } from '#core/powertools';
+import { logger, metrics } from '#core/powertools';
 
 // Composition root: clients and configuration once per container.
 const params = new ParameterStore({
@@ -53,6 +54,7 @@ export const handler = lambdaHandler(async (event: unknown) => {
     warn,
     settings: async () => settings,
   });
+  for (const o of outcomes) metrics.addMetric(`Approval_${o.kind}`, MetricUnit.Count, 1);
   logger.info('approval event handled', { outcomes });
   return { outcomes };
 });
