@@ -4,6 +4,7 @@
  * is the instance the local cloud's server discovers.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { JsonService, LocalContext } from '../types.ts';
 import { type Api, createOperations } from './api/operations.ts';
@@ -76,9 +77,17 @@ export function defaultSourceResolver(provider: string, configuration: Record<st
 }
 
 export function createCodePipeline(options: CodePipelineOptions = {}): CodePipeline {
+  // Resolved on use, so the environment of the running local cloud (not of the first import) decides.
   const env: EnvironmentOptions = {
-    workDir: options.env?.workDir ?? resolve('.stagecrew/codepipeline/work'),
-    deployDir: options.env?.deployDir ?? resolve(process.env.STAGECREW_DEPLOY_DIR ?? '.stagecrew/deploy'),
+    get workDir() {
+      return options.env?.workDir ?? join(tmpdir(), 'stagecrew-codepipeline');
+    },
+    get deployDir() {
+      return (
+        options.env?.deployDir ??
+        resolve(process.env.STAGECREW_DEPLOY_DIR ?? join(process.env.STAGECREW_STATE_DIR ?? '.stagecrew', 'deploy'))
+      );
+    },
     resolveSource: options.env?.resolveSource ?? defaultSourceResolver,
   };
   const engine = new Engine({
@@ -108,7 +117,8 @@ export function createCodePipeline(options: CodePipelineOptions = {}): CodePipel
     jsonVersion: '1.1',
     operations: api.operations,
     start(ctx: LocalContext) {
-      engine.bind(ctx);
+      // The module is imported once per process; each local cloud started in it rebinds the engine.
+      engine.ctx = ctx;
       engine.resume();
       const every = options.tickMs ?? 1000;
       if (every > 0) {
@@ -122,6 +132,7 @@ export function createCodePipeline(options: CodePipelineOptions = {}): CodePipel
     async stop() {
       if (timer) clearInterval(timer);
       await engine.idle();
+      engine.ctx = undefined;
     },
   };
   return { service, engine, api, tick };
