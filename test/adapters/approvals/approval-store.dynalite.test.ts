@@ -56,7 +56,8 @@ describe('DynamoApprovalStore on dynalite', () => {
     console.info(
       `100 concurrent POSTs on dynalite: ${elapsed.toFixed(0)} ms, statuses ${JSON.stringify(countBy(codes))}`,
     );
-  });
+    // ~700 DynamoDB calls through an in-process emulator: seconds on a busy 2-core runner, not a hang.
+  }, 30_000);
 
   it('the same form posted 100 times concurrently records one vote and one decision', async () => {
     const { deps, id, calls } = await withDynamo({
@@ -68,7 +69,7 @@ describe('DynamoApprovalStore on dynalite', () => {
     expect(calls).toHaveLength(0); // quorum 2: one vote is not a decision
     const record = await deps.store.get(id);
     expect(record?.approveCount).toBe(1);
-  });
+  }, 30_000);
 
   it('quorum 2 across one Slack and one email approver: one PutApprovalResult, after the second', async () => {
     const { deps, id, calls, store } = await withDynamo({
