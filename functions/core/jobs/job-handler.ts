@@ -1,7 +1,7 @@
 import {
   IdempotencyAlreadyInProgressError,
   type IdempotencyConfig,
-  IdempotencyPersistenceLayerError,
+  IdempotencyUnknownError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
@@ -40,6 +40,7 @@ export type JobHandlerResult =
   | { jobId?: string; skipped: 'not-a-job' | 'in-progress-elsewhere' };
 
 type Summary = Extract<JobHandlerResult, { kind: string }>;
+type Done = { result?: Summary };
 
 /**
  * The Invoke action entry point: parse → (idempotent per job id) run the task → exactly one
@@ -59,8 +60,11 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
     outcome: run.outcome,
   });
 
-  const runOnce = async (_key: { jobId: string }, job: Job, remainingMs: number): Promise<Summary> =>
-    summarize(await runJob(job, deps, remainingMs));
+  /** `done` remembers a finished run, so a failure of the idempotency store afterwards does not run it again. */
+  const runOnce = async (_key: { jobId: string }, job: Job, remainingMs: number, done: Done): Promise<Summary> => {
+    done.result = summarize(await runJob(job, deps, remainingMs));
+    return done.result;
+  };
 
   const idempotency = deps.idempotency;
   const runIdempotent = idempotency
@@ -109,19 +113,21 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
       idempotency.config.registerLambdaContext(context as Context);
     }
     let result: Summary;
+    const done: Done = {};
     try {
-      result = await runIdempotent({ jobId: job.id }, job, remainingMs);
+      result = await runIdempotent({ jobId: job.id }, job, remainingMs, done);
     } catch (err) {
       if (err instanceof IdempotencyAlreadyInProgressError) {
         // A concurrent delivery of the same job is running and will report; reporting here would be a second one.
         deps.log.warn('job already in progress in another invocation', {});
         return { jobId: job.id, skipped: 'in-progress-elsewhere' };
       }
-      if (err instanceof IdempotencyPersistenceLayerError) {
-        // The idempotency table is unreachable. Running anyway is safe: a second report of the same job meets
-        // InvalidJobStateException, which counts as done. Leaving the job unreported is not.
-        deps.log.warn('idempotency store unavailable; running without it', { error: err.message });
-        result = await runOnce({ jobId: job.id }, job, remainingMs);
+      if (err instanceof IdempotencyUnknownError) {
+        // The idempotency store failed (unreachable, or an inconsistent record). If the job already ran and was
+        // reported, that stands. Otherwise running without the store is safe: a second report of the same job
+        // meets InvalidJobStateException, which counts as done. Leaving the job unreported is not.
+        deps.log.warn('idempotency store failed', { error: err.message, ran: done.result !== undefined });
+        result = done.result ?? (await runOnce({ jobId: job.id }, job, remainingMs, done));
       } else if (err instanceof UnavailableError) {
         deps.log.error('job result could not be reported; leaving it to the Lambda retry', { error: err.message });
         throw err;

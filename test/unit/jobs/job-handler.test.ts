@@ -56,6 +56,16 @@ describe('job handler', () => {
     expect(reporter.reports).toHaveLength(1);
   });
 
+  it('does not run the job twice when only recording its completion failed', async () => {
+    const { handler, reporter, persistenceStore } = idempotent();
+    persistenceStore.saveSuccess = async () => {
+      throw new Error('DynamoDB unreachable');
+    };
+    const result = await handler(jobEvent(GATE), lambdaContext());
+    expect(result).toMatchObject({ kind: 'success', outcome: 'reported' });
+    expect(reporter.calls).toHaveLength(1);
+  });
+
   it('ends a malformed job event with a ConfigurationError naming the paths', async () => {
     const { handler, reporter } = idempotent();
     const event = jobEvent(GATE, {
