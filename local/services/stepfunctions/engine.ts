@@ -80,6 +80,8 @@ type Running = {
   transitions: number;
   tokens: Set<string>;
   results: Map<string, unknown[]>;
+  /** Effective task parameters (after Parameters and token filling), in call order per state name. */
+  params: Map<string, unknown[]>;
   flush?: NodeJS.Timeout;
   stopped?: { error?: string; cause?: string };
   /** The engine was stopped (process shutdown): the run is abandoned without touching the store again. */
@@ -177,6 +179,7 @@ export class SfnEngine {
       transitions: 0,
       tokens: new Set(),
       results: new Map(),
+      params: new Map(),
       done: new Promise<void>((r) => {
         markDone = r;
       }),
@@ -315,11 +318,10 @@ export class SfnEngine {
       const lambda = resource?.kind === 'lambda';
       const scheduled = () => {
         if (!isTask || !resource) return;
+        const queue = info?.nested ? undefined : running.params.get(ev.state?.name ?? '');
+        const params = JSON.stringify((queue && queue.length > 0 ? queue.shift() : ev.state?.input) ?? null);
         if (lambda) {
-          this.#event(running, 'LambdaFunctionScheduled', {
-            resource: resource.resource,
-            input: JSON.stringify(ev.state?.input ?? null),
-          });
+          this.#event(running, 'LambdaFunctionScheduled', { resource: resource.resource, input: params });
           this.#event(running, 'LambdaFunctionStarted');
         } else {
           const [service, action] = taskResource(resource.resource);
@@ -327,7 +329,7 @@ export class SfnEngine {
             resourceType: service,
             resource: action,
             region: ctx.region,
-            parameters: JSON.stringify(ev.state?.input ?? null),
+            parameters: params,
           });
           this.#event(running, 'TaskStarted', { resourceType: service, resource: action });
         }
@@ -456,8 +458,17 @@ export class SfnEngine {
       return input;
     }
     const resource = parseResource(info.resource as string);
+    // Everything up to the first await runs in the same tick as the library's StateEntered event, so the
+    // per-name queues line up with the event log the history is built from.
+    const token = resource.waitForToken ? `AQ${randomBytes(96).toString('base64url')}` : undefined;
+    const effective = token ? (fillToken(input, token) as Json) : input;
+    if (!info.nested) {
+      const queue = running.params.get(name) ?? [];
+      queue.push(effective);
+      running.params.set(name, queue);
+    }
     if (resource.kind === 'unsupported') throw new TaskError('States.Runtime', resource.reason);
-    if (!resource.waitForToken) {
+    if (!token) {
       const result = await this.#integration(ctx, resource, input);
       if (!info.nested) {
         const queue = running.results.get(name) ?? [];
@@ -466,8 +477,7 @@ export class SfnEngine {
       }
       return result;
     }
-    const token = `AQ${randomBytes(96).toString('base64url')}`;
-    const filled = fillToken(input, token) as Json;
+    const filled = effective;
     const waiting = this.#waitForToken(ctx, exec, running, token, info);
     try {
       await this.#integration(ctx, resource, filled);

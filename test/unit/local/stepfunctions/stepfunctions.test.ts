@@ -245,6 +245,17 @@ describe('local Step Functions', () => {
     await vi.waitFor(() => expect(tokens).toHaveLength(1));
     const token = tokens[0] as string;
     expect(token).toMatch(/^AQ[A-Za-z0-9_-]{100,}$/);
+    await vi.waitFor(async () => {
+      const { events } = (await op('GetExecutionHistory', { executionArn })) as {
+        events: Array<Record<string, { parameters?: string }>>;
+      };
+      const scheduled = events.find((e) => e.type === ('TaskScheduled' as never));
+      // As on AWS, the scheduled parameters carry the token (the only way a caller outside the task can see it).
+      expect(JSON.parse(scheduled?.taskScheduledEventDetails?.parameters ?? '{}')).toMatchObject({
+        FunctionName: 'notify',
+        Payload: { token, stack: 's-9' },
+      });
+    });
     expect((await op('DescribeExecution', { executionArn })).status).toBe('RUNNING');
     await op('SendTaskHeartbeat', { taskToken: token });
     await op('SendTaskSuccess', { taskToken: token, output: '{"status":"DELETE_COMPLETE"}' });

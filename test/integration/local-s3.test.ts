@@ -1,0 +1,125 @@
+import { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
+
+let t: TestCloud;
+let s3: S3Client;
+
+beforeAll(async () => {
+  t = await startTestCloud();
+  s3 = new S3Client(t.clientConfig);
+});
+afterAll(async () => {
+  s3?.destroy();
+  await t?.stop();
+});
+
+describe('local S3 through the AWS SDK (path-style)', () => {
+  it('creates buckets and reads, lists, copies and deletes objects', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'it-artifacts' }));
+    await expect(s3.send(new CreateBucketCommand({ Bucket: 'it-artifacts' }))).rejects.toMatchObject({
+      name: 'BucketAlreadyOwnedByYou',
+    });
+    await s3.send(new HeadBucketCommand({ Bucket: 'it-artifacts' }));
+    expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toContain('it-artifacts');
+
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'it-artifacts',
+        Key: 'builds/1/app.zip',
+        Body: 'zip-bytes',
+        ContentType: 'application/zip',
+        Metadata: { commit: 'abc123' },
+      }),
+    );
+    const streamed = Buffer.alloc(70_000, 'x');
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'it-artifacts',
+        Key: 'builds/2/big.bin',
+        Body: Readable.from([streamed]),
+        ContentLength: streamed.length,
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'it-artifacts', Key: 'builds/1/app.zip' }));
+    expect(await got.Body?.transformToString()).toBe('zip-bytes');
+    expect(got).toMatchObject({ ContentType: 'application/zip', Metadata: { commit: 'abc123' }, ContentLength: 9 });
+    const big = await s3.send(new GetObjectCommand({ Bucket: 'it-artifacts', Key: 'builds/2/big.bin' }));
+    expect((await big.Body?.transformToByteArray())?.length).toBe(70_000);
+
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: 'it-artifacts', Prefix: 'builds/', Delimiter: '/' }),
+    );
+    expect(listed.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['builds/1/', 'builds/2/']);
+    await s3.send(
+      new CopyObjectCommand({ Bucket: 'it-artifacts', Key: 'latest.zip', CopySource: 'it-artifacts/builds/1/app.zip' }),
+    );
+    // HEAD: the ETag proves the copy; Content-Length on HEAD is set by the server's writer (see the S3 notes).
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'it-artifacts', Key: 'latest.zip' }))).ETag).toBe(got.ETag);
+
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'it-artifacts', Key: 'missing' }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+    });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: 'it-artifacts', Key: 'missing' }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+    await expect(s3.send(new ListObjectsV2Command({ Bucket: 'it-nothing' }))).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+    });
+    await expect(s3.send(new DeleteBucketCommand({ Bucket: 'it-artifacts' }))).rejects.toMatchObject({
+      name: 'BucketNotEmpty',
+    });
+
+    for (const Key of ['builds/1/app.zip', 'builds/2/big.bin', 'latest.zip'])
+      await s3.send(new DeleteObjectCommand({ Bucket: 'it-artifacts', Key }));
+    await s3.send(new DeleteBucketCommand({ Bucket: 'it-artifacts' }));
+  });
+
+  it('empties a versioned bucket with ListObjectVersions and DeleteObjects', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'it-versioned' }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: 'it-versioned', VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'it-versioned' }))).Status).toBe('Enabled');
+    for (let i = 0; i < 3; i++)
+      await s3.send(new PutObjectCommand({ Bucket: 'it-versioned', Key: 'state.json', Body: `{"v":${i}}` }));
+    await s3.send(new DeleteObjectCommand({ Bucket: 'it-versioned', Key: 'state.json' }));
+    await expect(s3.send(new DeleteBucketCommand({ Bucket: 'it-versioned' }))).rejects.toMatchObject({
+      name: 'BucketNotEmpty',
+    });
+
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: 'it-versioned' }));
+    expect(versions.Versions).toHaveLength(3);
+    expect(versions.DeleteMarkers).toHaveLength(1);
+    expect(versions.DeleteMarkers?.[0]?.IsLatest).toBe(true);
+    const oldest = versions.Versions?.at(-1)?.VersionId;
+    const read = await s3.send(new GetObjectCommand({ Bucket: 'it-versioned', Key: 'state.json', VersionId: oldest }));
+    expect(await read.Body?.transformToString()).toBe('{"v":0}');
+
+    const objects = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => ({
+      Key: v.Key,
+      VersionId: v.VersionId,
+    }));
+    const result = await s3.send(new DeleteObjectsCommand({ Bucket: 'it-versioned', Delete: { Objects: objects } }));
+    expect(result.Deleted).toHaveLength(4);
+    expect(result.Errors ?? []).toEqual([]);
+    await s3.send(new DeleteBucketCommand({ Bucket: 'it-versioned' }));
+  });
+});
