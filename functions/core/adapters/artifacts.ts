@@ -8,6 +8,8 @@ import type { ArtifactLocation, Job } from '../jobs/schema.ts';
 
 /** Input artifacts larger than this are refused rather than buffered into the function's memory. */
 export const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
+/** A file read out of an artifact is a parameter file (a URL list, …): larger means a wrong path or a zip bomb. */
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export type S3ClientFactory = (job: Job) => S3Client;
 
@@ -47,13 +49,14 @@ export class S3ArtifactSource implements ArtifactSource {
   }
 
   open(job: Job): ArtifactReader {
-    let client: S3Client | undefined;
     const zips = new Map<string, Promise<Uint8Array>>();
     const fetchZip = (a: ArtifactLocation): Promise<Uint8Array> => {
       let p = zips.get(a.name);
       if (p === undefined) {
-        client ??= this.#clientFor(job);
-        p = download(client, a);
+        // A client per download, closed right after: the credentials are the job's and its sockets must not
+        // outlive it in a warm container.
+        const client = this.#clientFor(job);
+        p = download(client, a).finally(() => client.destroy());
         zips.set(a.name, p);
       }
       return p;
@@ -64,10 +67,20 @@ export class S3ArtifactSource implements ArtifactSource {
         const zip = await fetchZip(artifact);
         const wanted = path.replace(/^\.?\/+/, '');
         let files: Record<string, Uint8Array>;
+        let tooLarge = 0;
         try {
-          files = unzipSync(zip, { filter: (f) => f.name === wanted });
+          files = unzipSync(zip, {
+            filter: (f) => {
+              if (f.name !== wanted) return false;
+              if (f.originalSize > MAX_FILE_BYTES) tooLarge = f.originalSize;
+              return tooLarge === 0;
+            },
+          });
         } catch (cause) {
           throw new JobFailedError(`input artifact ${artifact.name} is not a readable zip file`, { cause });
+        }
+        if (tooLarge > 0) {
+          throw new JobConfigurationError(field, `file ${wanted} is ${tooLarge} bytes; the limit is ${MAX_FILE_BYTES}`);
         }
         const file = files[wanted];
         if (file === undefined) {

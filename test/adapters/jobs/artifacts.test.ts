@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { strToU8, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import withArtifacts from '../../../events/codepipeline-job-artifacts.json' with { type: 'json' };
-import { jobS3Client, S3ArtifactSource } from '../../../functions/core/adapters/artifacts.ts';
+import { jobS3Client, MAX_FILE_BYTES, S3ArtifactSource } from '../../../functions/core/adapters/artifacts.ts';
 import { PermissionError } from '../../../functions/core/errors.ts';
 import { JobConfigurationError, JobFailedError } from '../../../functions/core/jobs/errors.ts';
 import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
@@ -62,6 +62,13 @@ describe('S3ArtifactSource', () => {
       .rejectsOnce(Object.assign(new Error('gone'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }));
     await expect(new S3ArtifactSource().open(job()).readText('BuildOutput', 'a', 'f')).rejects.toThrow(PermissionError);
     await expect(new S3ArtifactSource().open(job()).readText('BuildOutput', 'a', 'f')).rejects.toThrow(JobFailedError);
+  });
+
+  it('refuses a file that inflates past the limit without inflating it', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(zip({ 'urls.txt': 'x'.repeat(MAX_FILE_BYTES + 1) })) });
+    await expect(new S3ArtifactSource().open(job()).readText('BuildOutput', 'urls.txt', 'urlsFile')).rejects.toThrow(
+      /^urlsFile: file urls.txt is 4194305 bytes; the limit is 4194304$/,
+    );
   });
 
   it('refuses something that is not a zip', async () => {
