@@ -181,7 +181,7 @@ describe('local Step Functions through the AWS SDK', () => {
     await expect(
       sfn.send(
         new DescribeExecutionCommand({
-          executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:nope`,
+          executionArn: `${String(stateMachineArn).replace(':stateMachine:', ':execution:')}:nope`,
         }),
       ),
     ).rejects.toMatchObject({
