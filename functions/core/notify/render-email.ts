@@ -32,7 +32,8 @@ export const renderEmail = (v: NotificationView, to: readonly string[]): EmailMe
   }
   if (v.trigger?.type) rows.push(['Trigger', v.trigger.type, undefined]);
   if (v.stopComments) rows.push(['Stop comment', v.stopComments, undefined]);
-  rows.push(['Time', `${formatTime(v.time)}${v.region ? ` (${v.region})` : ''}`, undefined]);
+  const region = v.region && v.actionRegion ? `${v.region}, action in ${v.actionRegion}` : v.region;
+  rows.push(['Time', `${formatTime(v.time)}${region ? ` (${region})` : ''}`, undefined]);
 
   const text: string[] = [`${subjectOf(v)} ${v.state}`, ''];
   for (const [k, val, url] of rows) text.push(`${k}: ${val}${url ? ` <${url}>` : ''}`);

@@ -67,7 +67,8 @@ export const renderSlack = (v: NotificationView, channel: string): SlackMessage 
     });
   }
 
-  const context = [v.region, formatTime(v.time)].filter(Boolean).join(' · ');
+  const region = v.region && v.actionRegion ? `${v.region} (action in ${v.actionRegion})` : v.region;
+  const context = [region, formatTime(v.time)].filter(Boolean).join(' · ');
   const notes = [
     ...(v.missing.length > 0 ? [`_Details unavailable: ${v.missing.join(', ')}_`] : []),
     ...(v.rateLimitNote ? [`_${escapeMrkdwn(v.rateLimitNote)}_`] : []),

@@ -23,6 +23,8 @@ export type NotificationView = {
   state: State;
   time: string;
   region?: string;
+  /** A cross-region action's own region, when it differs from the pipeline's. */
+  actionRegion?: string;
   durationMs?: number;
   consoleUrl?: string;
   revision?: { id?: string; summary?: string; url?: string; source?: string };
@@ -99,6 +101,7 @@ export const buildView = async (
   if (t.stage) view.stage = t.stage;
   if (t.action) view.action = t.action;
   if (t.region) view.region = t.region;
+  if (t.actionRegion && t.actionRegion !== t.region) view.actionRegion = t.actionRegion;
   const url = consoleUrl(t.region, t.pipeline, t.executionId);
   if (url) view.consoleUrl = url;
   if (record?.durationMs !== undefined) view.durationMs = record.durationMs;

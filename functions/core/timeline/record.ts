@@ -34,6 +34,7 @@ export type TimelineRecord = {
   lastEventId: string;
   account?: string;
   region?: string;
+  actionRegion?: string;
   pipelineVersion?: number;
   trigger?: Transition['trigger'];
   stopComments?: string;
@@ -108,6 +109,7 @@ const details = (current: TimelineRecord | undefined, t: Transition, advanced: b
   };
   set('account', current?.account ?? t.account);
   set('region', current?.region ?? t.region);
+  set('actionRegion', current?.actionRegion ?? t.actionRegion);
   set('pipelineVersion', advanced ? (t.pipelineVersion ?? current?.pipelineVersion) : current?.pipelineVersion);
   set('trigger', current?.trigger ?? t.trigger);
   set('actionType', current?.actionType ?? t.actionType);

@@ -13,7 +13,10 @@ export type Transition = {
   /** The event's `time` (ISO 8601, second precision on AWS). */
   time: string;
   account?: string;
+  /** The pipeline's region (the event envelope's). */
   region?: string;
+  /** An action event's own region (`detail.region`), which differs for cross-region actions. */
+  actionRegion?: string;
   pipelineVersion?: number;
   attempt?: number;
   trigger?: { type?: string; detail?: string };
@@ -91,8 +94,8 @@ export const toTransition = (event: CodePipelineEvent): Transition => {
     ...base,
     stage: a.stage,
     action: a.action,
-    // The detail's region is the action's (cross-region actions); the envelope's is the pipeline's.
-    region: a.region ?? event.region,
+    // Two regions: the envelope's is the pipeline's, the detail's is the action's (cross-region actions).
+    actionRegion: a.region,
     actionType: a.type
       ? nonEmpty({
           owner: a.type.owner,

@@ -46,9 +46,10 @@ describe('CodePipeline state-change schema', () => {
     expect(toTransition(parseCodePipelineEvent(fixture('action-failed'))).actionType?.version).toBe(1);
   });
 
-  it("takes the action's own region from the detail, not the envelope's", () => {
+  it("keeps the pipeline's region (envelope) and the action's own region (detail) apart", () => {
     const t = toTransition(parseCodePipelineEvent(fixture('action-succeeded')));
-    expect(t.region).toBe('us-west-2');
+    expect(t.region).toBe('us-east-1');
+    expect(t.actionRegion).toBe('us-west-2');
     expect(t.result).toEqual({
       externalExecutionUrl:
         'https://us-west-2.console.aws.amazon.com/codecommit/home#/repository/my-repo/commit/8cf40f2EXAMPLE',
