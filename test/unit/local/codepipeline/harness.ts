@@ -2,14 +2,13 @@
 
 import { type CodePipelineOptions, createCodePipeline } from '#local/services/codepipeline/index';
 import { AwsError, type EventEntry, type LocalContext } from '#local/services/types';
-import { MemoryStore } from '#local/store/store';
+import { MemoryStore, type StateStore } from '#local/store/store';
 
 export type Harness = ReturnType<typeof makeHarness>;
 type CallHandler = (input: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
-export function makeHarness(options: CodePipelineOptions = {}) {
+export function makeHarness(options: CodePipelineOptions = {}, store: StateStore = new MemoryStore()) {
   let clock = Date.parse('2026-01-01T00:00:00Z');
-  const store = new MemoryStore();
   const events: Array<{ DetailType: string; detail: Record<string, unknown> }> = [];
   const invocations: Array<{ fn: string; payload: unknown; type?: string }> = [];
   const calls: Array<{ service: string; operation: string; input: Record<string, unknown> }> = [];
