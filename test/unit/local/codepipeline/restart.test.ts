@@ -24,8 +24,10 @@ describe('durability across a restart (file store)', () => {
     await before.op('CreatePipeline', {
       pipeline: pipeline('d', [sourceStage(), { name: 'A', actions: [approvalAction('Gate')] }]),
     });
-    const token = ((await before.state('d')).stageStates[1]?.actionStates[0]?.latestExecution as { token: string })
-      .token;
+    const gate = (await before.state('d')).stageStates[1]?.actionStates[0]?.latestExecution as
+      | { token?: string }
+      | undefined;
+    const token = gate?.token;
     await before.cp.service.stop?.();
     before.store.close();
 
