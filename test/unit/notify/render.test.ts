@@ -197,7 +197,8 @@ describe('Block Kit limits', () => {
     e.detail.stage = 's'.repeat(100);
     const t = toTransition(parseCodePipelineEvent(e));
     const message = renderSlack(await buildView(t, undefined, new FakePipelines(), warn), 'C1');
-    const header = (message.blocks?.[0] as { text: { text: string } }).text.text;
+    const [first] = (message.blocks ?? []) as Array<{ text: { text: string } }>;
+    const header = first?.text.text ?? '';
     expect(header.length).toBe(150);
     expect(header.endsWith('…')).toBe(true);
   });
