@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { CodePipelineClient, CreatePipelineCommand, GetPipelineStateCommand } from '@aws-sdk/client-codepipeline';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
@@ -11,7 +13,9 @@ import { handleRequestEvent } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from '#local/runtime/http-api';
 import { startDynalite } from '../adapters/approvals/dynalite.ts';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 import { FakeMailer, FakeSlack, KEYS, settingsWith } from '../unit/approvals/fakes.ts';
+import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 /**
  * A real browser against the approval page. Until the local cloud serves the API, a node:http server turns each
@@ -176,6 +180,114 @@ describe('approval page in a real browser', () => {
     const status = await page.locator('[role="status"]').innerText();
     expect(status).toMatch(/^Already decided by ana@example\.com at .+: approved \(“Canary looks healthy”\)\.$/);
     expect(await page.locator('form').count()).toBe(0);
+    await page.close();
+  });
+});
+
+/**
+ * The whole flow on the local cloud: a real pipeline's Manual approval publishes to the template's approval
+ * topic, the approval-request function (and its EventBridge twin, deduplicated) stores and emails it, the
+ * browser follows the emailed link to the approval-api function, and the pipeline continues.
+ */
+describe('approval on the local cloud', () => {
+  let cloud: TestCloud;
+  let repo: GitFixture;
+  const saved = process.env.STAGECREW_SOURCES;
+
+  beforeAll(async () => {
+    repo = gitFixture({ 'index.html': '<h1>v1</h1>\n' });
+    const sources = join(repo.root, 'sources.json');
+    writeFileSync(sources, JSON.stringify({ 'approval-demo': repo.repo }));
+    process.env.STAGECREW_SOURCES = sources;
+    cloud = await startTestCloud();
+    const parameter = cloud.cloud.model.parameters[0]?.name as string;
+    await new SSMClient(cloud.clientConfig).send(
+      new PutParameterCommand({
+        Name: parameter,
+        Overwrite: true,
+        Type: 'String',
+        Value: JSON.stringify({
+          approvals: { defaults: { emails: ['ana@example.com'], reminderMinutes: 0 } },
+          notifications: { emailSender: 'stagecrew@example.com' },
+        }),
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await cloud?.stop();
+    repo?.cleanup();
+    process.env.STAGECREW_SOURCES = saved;
+  });
+
+  it('emails one signed link; approving it in the browser ends the Manual approval and the pipeline succeeds', async () => {
+    const topic = cloud.cloud.model.topics[0]?.arn as string;
+    const client = new CodePipelineClient(cloud.clientConfig);
+    await client.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name: 'approval-demo',
+          roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+          artifactStore: { type: 'S3', location: 'approval-demo-artifacts' },
+          pipelineType: 'V2',
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Source',
+                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
+                  configuration: { RepositoryName: 'approval-demo', BranchName: 'main' },
+                  outputArtifacts: [{ name: 'SourceOutput' }],
+                },
+              ],
+            },
+            {
+              name: 'Prod',
+              actions: [
+                {
+                  name: 'Approve',
+                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
+                  configuration: { NotificationArn: topic, CustomData: 'Ship v1 to production?' },
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+
+    type OutboxItem = { channel: string; to?: string[]; subject?: string; links?: string[] };
+    const outbox = async () => (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as OutboxItem[];
+    const mail = await waitFor(
+      async () => (await outbox()).find((m) => m.links?.some((l) => l.includes('/approvals/'))),
+      20_000,
+    );
+    expect(mail.to).toEqual(['ana@example.com']);
+    const link = mail.links?.find((l) => l.includes('/approvals/')) as string;
+    expect(new URL(link).origin).toBe(cloud.url);
+
+    // Whichever of SNS and EventBridge came first, the SNS message's custom data reaches the record (GET reads only).
+    await waitFor(async () => (await (await fetch(link)).text()).includes('Ship v1 to production?'), 10_000);
+    const page = await context.newPage();
+    expect((await page.goto(link))?.status()).toBe(200);
+    await expect(page.locator('table').innerText()).resolves.toContain('Ship v1 to production?');
+    await page.fill('#comment', 'Looks good');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[value="approve"]')]);
+    await expect(page.locator('[role="status"]').innerText()).resolves.toContain('CodePipeline has been told');
+
+    const state = await waitFor(async () => {
+      const s = await client.send(new GetPipelineStateCommand({ name: 'approval-demo' }));
+      const prod = s.stageStates?.find((st) => st.stageName === 'Prod');
+      return prod?.latestExecution?.status === 'Succeeded' ? prod : undefined;
+    }, 20_000);
+    expect(state.actionStates?.[0]?.latestExecution?.summary).toBe('Approved by ana@example.com via email: Looks good');
+
+    const again = await page.goto(link);
+    expect(again?.status()).toBe(409);
+    await expect(page.locator('[role="status"]').innerText()).resolves.toMatch(/^Already decided by ana@example\.com/);
+    // SNS and the EventBridge STARTED event both delivered the approval: one record, one email.
+    expect((await outbox()).filter((m) => m.links?.some((l) => l.includes('/approvals/')))).toHaveLength(1);
     await page.close();
   });
 });

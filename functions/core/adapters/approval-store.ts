@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '../approvals/model.ts';
-import type { ApprovalStore, AuditEntry, DecisionPatch } from '../approvals/store.ts';
+import type { ApprovalStore, AuditEntry, DecisionPatch, SnsDetails } from '../approvals/store.ts';
 import { toDomainError } from '../errors.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
 
@@ -249,6 +249,34 @@ export class DynamoApprovalStore implements ApprovalStore {
     );
     if (updated) await this.#dropPending(id);
     return updated;
+  }
+
+  async enrich(id: string, details: SnsDetails): Promise<ApprovalRecord | undefined> {
+    const sets = ['expiresAt = :exp', '#ttl = :ttl', '#src = :sns', 'version = version + :one'];
+    const values: Record<string, unknown> = {
+      ':exp': details.expiresAt,
+      ':ttl': ttlFor(details.expiresAt),
+      ':sns': 'sns',
+      ':eb': 'eventbridge',
+      ':pending': 'PENDING',
+      ':one': 1,
+    };
+    for (const key of ['customData', 'externalEntityLink', 'consoleLink'] as const) {
+      if (details[key] !== undefined) {
+        sets.push(`${key} = :${key}`);
+        values[`:${key}`] = details[key];
+      }
+    }
+    return this.#update(
+      'enrich approval',
+      {
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: '#s = :pending AND #src = :eb',
+        ExpressionAttributeNames: { ...N, '#src': 'source', '#ttl': 'ttl' },
+        ExpressionAttributeValues: values,
+      },
+      id,
+    );
   }
 
   async recordNotified(id: string, posts: SlackPost[], emailedTo: string[]): Promise<void> {

@@ -72,7 +72,10 @@ export const parseSnsMessage = (raw: string): ApprovalRequest => {
 export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<RequestOutcome> => {
   const id = approvalIdFor(req.token);
   const existing = await deps.store.get(id);
-  if (existing) return reannounceIfSilent(existing, deps);
+  if (existing) {
+    if (req.source === 'sns' && existing.source === 'eventbridge') await enrichFromSns(existing, req, deps);
+    return reannounceIfSilent(existing, deps);
+  }
   const now = deps.clock.now();
   const settings = await deps.settings();
   const route = resolveRoute(settings, req.pipeline, req.stage, req.action);
@@ -130,6 +133,17 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
   });
   await announce(record, audienceOf(route), deps);
   return { kind: 'created', id };
+};
+
+/** EventBridge found it first: take the real deadline and the message's details from SNS, refresh Slack. */
+const enrichFromSns = async (existing: ApprovalRecord, req: ApprovalRequest, deps: RequestDeps) => {
+  const enriched = await deps.store.enrich(existing.id, {
+    expiresAt: req.expires.toISOString(),
+    customData: req.customData,
+    externalEntityLink: req.externalEntityLink,
+    consoleLink: req.consoleLink,
+  });
+  if (enriched) await syncMessages(enriched, deps);
 };
 
 const audienceOf = (route: ApprovalRoute) => ({ slackChannels: route.slackChannels, emails: route.emails });

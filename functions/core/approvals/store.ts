@@ -18,6 +18,13 @@ export type AuditEntry = {
   approvedAt?: string;
 };
 
+export type SnsDetails = {
+  expiresAt: string;
+  customData?: string;
+  externalEntityLink?: string;
+  consoleLink?: string;
+};
+
 export type DecisionPatch = {
   status: 'APPROVED' | 'REJECTED';
   decidedBy: string;
@@ -68,6 +75,11 @@ export type ApprovalStore = {
     now: Date,
     decidingBefore?: Date,
   ): Promise<ApprovalRecord | undefined>;
+  /**
+   * Adds what only the SNS message knows (the real deadline, custom data, links) to a PENDING approval that
+   * EventBridge discovered first. Undefined: nothing to enrich (already from SNS, or no longer pending).
+   */
+  enrich(id: string, details: SnsDetails): Promise<ApprovalRecord | undefined>;
   /** Remembers where the approval was announced (for later chat.update) and who was emailed. */
   recordNotified(id: string, posts: SlackPost[], emailedTo: string[]): Promise<void>;
   /** Sets lastRemindedAt/escalatedAt if it still has the value the caller read (no double reminders). */

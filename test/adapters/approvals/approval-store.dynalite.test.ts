@@ -135,6 +135,18 @@ describe('DynamoApprovalStore on dynalite', () => {
     expect(await store.close(id, 'CLOSED', 'again', later)).toBeUndefined();
   });
 
+  it('enrich applies SNS details once, only to an EventBridge-discovered pending approval', async () => {
+    const { store, id } = await withDynamo({ source: 'eventbridge', expiresAt: '2026-03-09T10:00:00.000Z' });
+    const details = {
+      expiresAt: '2026-03-05T08:30:00.000Z',
+      customData: 'why',
+      consoleLink: 'https://console.example',
+    };
+    expect(await store.enrich(id, details)).toMatchObject({ source: 'sns', ...details });
+    expect(await store.enrich(id, { expiresAt: '2026-03-06T00:00:00.000Z' })).toBeUndefined();
+    expect((await store.get(id))?.expiresAt).toBe('2026-03-05T08:30:00.000Z');
+  });
+
   it('markReminded claims once per value read', async () => {
     const { store, id } = await withDynamo();
     const t = new Date(NOW);

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '#core/approvals/model';
-import type { ApprovalStore, AuditEntry, DecisionPatch } from '#core/approvals/store';
+import type { ApprovalStore, AuditEntry, DecisionPatch, SnsDetails } from '#core/approvals/store';
 import type { EmailMessage, Mailer, SlackGateway, SlackMessage } from '#core/ports';
 import { ApprovalRoute, parseSettings, type Settings } from '#core/settings';
 
@@ -106,6 +106,14 @@ export class MemoryApprovalStore implements ApprovalStore {
     r.closedReason = reason;
     delete r.decidingSince;
     this.pending.delete(id);
+    return this.#copy(r);
+  }
+  async enrich(id: string, details: SnsDetails) {
+    await this.#tick();
+    const r = this.records.get(id);
+    if (r?.status !== 'PENDING' || r.source !== 'eventbridge') return undefined;
+    Object.assign(r, Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)), { source: 'sns' });
+    r.version++;
     return this.#copy(r);
   }
   async recordNotified(id: string, posts: SlackPost[], emailedTo: string[]) {

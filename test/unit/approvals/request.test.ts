@@ -123,6 +123,22 @@ describe('approval-request', () => {
     });
   });
 
+  it('EventBridge first, SNS second: the SNS deadline and details enrich the record and the Slack message', async () => {
+    const { store, slack, mailer, deps } = setup();
+    await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    const id = approvalIdFor(TOKEN);
+    expect((await store.get(id))?.customData).toBeUndefined();
+    expect(await handleRequestEvent(fixture('sns-approval-sequential'), deps)).toEqual([{ kind: 'duplicate', id }]);
+    expect(await store.get(id)).toMatchObject({
+      source: 'sns',
+      customData: 'Release 1.4: check the canary dashboard first.',
+      externalEntityLink: 'https://example.com/changes/42',
+      expiresAt: '2026-03-09T10:00:00.000Z',
+    });
+    expect(JSON.stringify(slack.updated[0]?.blocks)).toContain('Release 1.4');
+    expect(mailer.sent).toHaveLength(2); // nobody is emailed twice
+  });
+
   it('never takes the token of another execution; falls back to ListActionExecutions (PARALLEL)', async () => {
     const exec = '5d6e7f80-aaaa-4bbb-8ccc-000000000002';
     const { store, deps, pipelines } = setup({
