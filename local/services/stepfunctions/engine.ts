@@ -212,12 +212,16 @@ export class SfnEngine {
     });
   }
 
+  /**
+   * While an execution runs, reads are served from memory; the store gets a copy at most once a second (each
+   * write journals the whole history) and a final one when the execution ends.
+   */
   #scheduleFlush(ctx: LocalContext, exec: ExecutionRecord, running: Running): void {
     if (running.flush || running.detached) return;
     running.flush = setTimeout(() => {
       running.flush = undefined;
       this.#flush(ctx, exec, running);
-    }, 100);
+    }, 1000);
     running.flush.unref?.();
   }
 

@@ -499,3 +499,50 @@ describe('local Step Functions', () => {
     expect(store.get<{ restarts: number }>('sfn:executions', executionArn as string)?.restarts).toBe(1);
   });
 });
+
+describe('local Step Functions task timeouts', () => {
+  it('fails a token task with States.Timeout when heartbeats stop, and SendTaskHeartbeat extends it', async () => {
+    const tokens: string[] = [];
+    const { sfn, op } = setup({
+      invoke: async (_f, payload) => {
+        tokens.push((payload as { t: string }).t);
+        return {};
+      },
+    });
+    const arn = await createMachine(op, 'heartbeat', {
+      StartAt: 'Hold',
+      States: {
+        Hold: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: { FunctionName: 'f', Payload: { 't.$': '$$.Task.Token' } },
+          HeartbeatSeconds: 60,
+          End: true,
+        },
+      },
+    });
+    const { executionArn } = await op('StartExecution', { stateMachineArn: arn });
+    await vi.waitFor(() => expect(tokens).toHaveLength(1));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      vi.advanceTimersByTime(50_000);
+      await op('SendTaskHeartbeat', { taskToken: tokens[0] });
+      vi.advanceTimersByTime(50_000); // 100 s since the task started, 50 s since the heartbeat
+      // Still alive only because the first heartbeat reset the 60 s timer (an expired token is TaskTimedOut).
+      await op('SendTaskHeartbeat', { taskToken: tokens[0] });
+      vi.advanceTimersByTime(60_001);
+    } finally {
+      vi.useRealTimers();
+    }
+    await sfn.engine.settled(executionArn as string);
+    expect(await op('DescribeExecution', { executionArn })).toMatchObject({
+      status: 'FAILED',
+      error: 'States.Timeout',
+    });
+    await expect(op('SendTaskSuccess', { taskToken: tokens[0], output: '{}' })).rejects.toMatchObject({
+      code: 'TaskTimedOut',
+    });
+    const { events } = (await op('GetExecutionHistory', { executionArn })) as { events: Array<{ type: string }> };
+    expect(events.map((e) => e.type)).toContain('TaskTimedOut');
+  });
+});
