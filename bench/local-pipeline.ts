@@ -17,6 +17,7 @@ import {
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
+  type StageDeclaration,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { startLocalCloud } from '../local/main.ts';
@@ -150,7 +151,8 @@ for (const [label, stages] of Object.entries(pipelines)) {
         artifactStore: { type: 'S3', location: 'bench-artifacts' },
         pipelineType: 'V2',
         executionMode: 'QUEUED',
-        stages,
+        // The declarations above are plain JSON, as `--cli-input-json` takes them; the SDK types use enums.
+        stages: stages as StageDeclaration[],
       },
     }),
   );
