@@ -211,6 +211,21 @@ const postDecision = async (event: APIGatewayProxyEventV2, id: string, deps: Api
     if (!(err instanceof ApprovalRefusedError)) throw err;
     if (!err.record) return html(err.status, errorPage('Not recorded', err.message, csp), csp);
     const record = err.record;
+    if (err.reason === 'reason_required') {
+      // Nothing was consumed: show the form again (fresh nonce) with the reason asked for.
+      const again = issueNonce(keys, id, full, now, deps.random);
+      const fields = { k: full.k, r: full.r, e: String(full.e), s: full.s, n: again.n, t: again.t };
+      const form = { action: formAction(deps.baseUrl, id), fields, rejectNeedsReason: true };
+      const page = approvalPage({
+        record,
+        now,
+        cspNonce: csp,
+        recipient: full.r,
+        form,
+        message: 'Please give a reason to reject.',
+      });
+      return html(400, page, csp);
+    }
     const message =
       err.reason === 'already_decided' && (record.status === 'APPROVED' || record.status === 'REJECTED')
         ? statusMessage(record)

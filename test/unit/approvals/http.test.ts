@@ -108,7 +108,8 @@ describe('POST /approvals/{id}/decision', () => {
       deps,
     );
     expect(reject.statusCode).toBe(400);
-    expect(body(reject)).toContain('a reason is required to reject');
+    expect(body(reject)).toContain('Please give a reason to reject.');
+    expect(body(reject)).toContain('<form'); // asked again, with a fresh nonce
     expect(calls).toHaveLength(0);
   });
 
