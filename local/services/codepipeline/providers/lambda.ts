@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { JobRecord } from '../model.ts';
 import type { Provider, ProviderContext, Waiting } from './provider.ts';
 
-/** CodePipeline fails a Lambda action that does not report back within an hour. */
-const JOB_TIMEOUT_MS = 60 * 60_000;
+/** CodePipeline fails a Lambda action whose function sends no reply within 20 minutes (each continuation restarts
+ * that timer), and any Lambda action still running after 24 hours. */
+const REPLY_TIMEOUT_MS = 20 * 60_000;
+const ACTION_TIMEOUT_MS = 24 * 60 * 60_000;
 
 function artifact(a: ProviderContext['run']['inputArtifacts'][number]) {
   return {
@@ -34,7 +36,7 @@ export function jobData(p: ProviderContext, continuationToken?: string): Record<
       accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(60).toString('base64'),
-      expirationTime: p.now() + JOB_TIMEOUT_MS,
+      expirationTime: p.now() + REPLY_TIMEOUT_MS,
     },
     ...(continuationToken !== undefined ? { continuationToken } : {}),
   };
@@ -68,7 +70,8 @@ async function invoke(
   p.log(
     `[invoke] ${functionName} invoked with job ${job.jobId}${continuationToken !== undefined ? ' (continuation)' : ''}`,
   );
-  return { status: 'Waiting', patch: { jobId: job.jobId, deadline: p.now() + JOB_TIMEOUT_MS } };
+  const deadline = Math.min(p.now() + REPLY_TIMEOUT_MS, p.run.startTime + ACTION_TIMEOUT_MS);
+  return { status: 'Waiting', patch: { jobId: job.jobId, deadline } };
 }
 
 export const lambdaProvider: Provider = {

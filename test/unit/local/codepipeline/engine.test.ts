@@ -486,3 +486,28 @@ describe('local CodePipeline engine', () => {
     expect(params).toEqual(['test']); // the second execution waits for stage B (SUPERSEDED lock)
   });
 });
+
+describe('Invoke action timeouts', () => {
+  it('fails a Lambda action that sends no reply within 20 minutes; a continuation restarts the timer', async () => {
+    const h = makeHarness({ providers: testProviders() });
+    await h.op('CreatePipeline', {
+      pipeline: pipeline('t', [sourceStage(), { name: 'B', actions: [lambdaAction('L', 'fn')] }]),
+    });
+    h.advanceClock(19 * 60_000);
+    await h.op('PutJobSuccessResult', { jobId: h.job(0).id, continuationToken: 'c' });
+    h.advanceClock(19 * 60_000);
+    await h.cp.tick();
+    const id = await h.latestExecutionId('t');
+    expect((await h.execution('t', id)).status).toBe('InProgress');
+    h.advanceClock(2 * 60_000);
+    await h.cp.tick();
+    await h.cp.engine.idle();
+    expect(await h.execution('t', id)).toMatchObject({
+      status: 'Failed',
+      statusSummary: 'The job did not return a result in time',
+    });
+    await expect(h.op('PutJobSuccessResult', { jobId: h.job(1).id })).rejects.toMatchObject({
+      code: 'InvalidJobStateException',
+    });
+  });
+});
