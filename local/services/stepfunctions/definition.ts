@@ -30,6 +30,8 @@ export type StateInfo = {
 export const invalidDefinition = (message: string) =>
   new AwsError('InvalidDefinition', `Invalid State Machine Definition: '${message}'`);
 
+const validated = new Set<string>();
+
 export const parseDefinition = (text: unknown): Machine => {
   if (typeof text !== 'string' || text.trim() === '')
     throw invalidDefinition('SCHEMA_VALIDATION_FAILED: definition is required');
@@ -47,8 +49,13 @@ export const parseDefinition = (text: unknown): Machine => {
       'SCHEMA_VALIDATION_FAILED: JSONata is not supported by the local Step Functions; write the definition in JSONPath',
     );
   }
+  if (validated.has(text)) return machine;
   try {
     new StateMachine(machine as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    // asl-validator compiles its schemas on every call (~100 ms); the local cloud re-creates the same
+    // machines on every start, so remember definitions that already passed.
+    if (validated.size >= 256) validated.clear();
+    validated.add(text);
   } catch (err) {
     const message = (err as Error).message
       .replace(/^State machine definition is invalid, see error\(s\) below:\s*/, '')
