@@ -149,7 +149,7 @@ export class SfnEngine {
       ctx.log.info('restarting execution from its input', { executionArn: exec.executionArn });
       const restarted = { ...exec, restarts: exec.restarts + 1, stateTransitions: 0 };
       ctx.store.put(EXECUTIONS, exec.executionArn, restarted);
-      this.start(ctx, restarted);
+      this.start(ctx, restarted, true);
     }
   }
 
@@ -171,7 +171,7 @@ export class SfnEngine {
     await Promise.all(runs.map((r) => r.done));
   }
 
-  start(ctx: LocalContext, exec: ExecutionRecord): void {
+  start(ctx: LocalContext, exec: ExecutionRecord, restart = false): void {
     let markDone: () => void = () => {};
     const running: Running = {
       abort: () => {},
@@ -186,9 +186,40 @@ export class SfnEngine {
     };
     this.#running.set(exec.executionArn, running);
     ctx.store.put(HISTORY, exec.executionArn, []);
+    if (!restart) void this.#publish(ctx, exec);
     void this.#run(ctx, exec, running)
       .catch((err) => ctx.log.error('execution runner failed', { executionArn: exec.executionArn, error: String(err) }))
       .finally(() => markDone());
+  }
+
+  /** `Step Functions Execution Status Change` on the default bus, as Standard workflows emit (best effort). */
+  async #publish(ctx: LocalContext, e: ExecutionRecord): Promise<void> {
+    const detail = {
+      executionArn: e.executionArn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: Math.round(e.startDate * 1000),
+      stopDate: e.stopDate === undefined ? null : Math.round(e.stopDate * 1000),
+      input: e.input,
+      output: e.output ?? null,
+      inputDetails: { included: true },
+      outputDetails: e.output === undefined ? null : { included: true },
+      error: e.error ?? null,
+      cause: e.cause ?? null,
+    };
+    try {
+      await ctx.putEvents([
+        {
+          Source: 'aws.states',
+          DetailType: 'Step Functions Execution Status Change',
+          Resources: [e.executionArn],
+          Detail: JSON.stringify(detail),
+        },
+      ]);
+    } catch (err) {
+      ctx.log.warn('execution status event not published', { error: String(err) });
+    }
   }
 
   stopExecution(executionArn: string, error?: string, cause?: string): boolean {
@@ -297,13 +328,15 @@ export class SfnEngine {
     if (running.flush) clearTimeout(running.flush);
     const current = ctx.store.get<ExecutionRecord>(EXECUTIONS, exec.executionArn) ?? exec;
     ctx.store.put(HISTORY, exec.executionArn, running.history);
-    ctx.store.put(EXECUTIONS, exec.executionArn, {
+    const ended: ExecutionRecord = {
       ...current,
       ...final,
       stopDate: this.now(),
       stateTransitions: running.transitions,
-    });
+    };
+    ctx.store.put(EXECUTIONS, exec.executionArn, ended);
     this.#running.delete(exec.executionArn);
+    await this.#publish(ctx, ended);
   }
 
   async #consume(

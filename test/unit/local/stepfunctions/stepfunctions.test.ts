@@ -70,7 +70,7 @@ const lambdaFlow = {
 describe('local Step Functions', () => {
   it('runs ASL with Lambda tasks and records an AWS-shaped history with transition counts', async () => {
     const calls: Array<[string, unknown]> = [];
-    const { sfn, op } = setup({
+    const { sfn, op, ctx } = setup({
       invoke: async (fn, payload) => {
         calls.push([fn, payload]);
         return fn.endsWith(':describe') ? { owned: true } : { ok: true };
@@ -121,6 +121,15 @@ describe('local Step Functions', () => {
     expect(events[1]).toMatchObject({ stateEnteredEventDetails: { name: 'Describe', input: '{"stackId":"s-1"}' } });
     expect(events[4]).toMatchObject({ lambdaFunctionSucceededEventDetails: { output: '{"owned":true}' } });
     expect(events.filter((e) => String(e.type).endsWith('StateEntered'))).toHaveLength(5);
+    const statusEvents = ctx.events.filter(
+      (e) => e.Source === 'aws.states' && e.DetailType === 'Step Functions Execution Status Change',
+    );
+    expect(statusEvents.map((e) => JSON.parse(e.Detail).status)).toEqual(['RUNNING', 'SUCCEEDED']);
+    expect(JSON.parse(statusEvents[1]?.Detail ?? '{}')).toMatchObject({
+      executionArn: result.executionArn,
+      name: 'run-1',
+      output: result.output,
+    });
   });
 
   it('fails an execution with the Lambda error type and a JSON cause', async () => {
