@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, GetPipelineStateCommand } from '@aws-sdk/client-codepipeline';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { type ApiDeps, handleApprovalHttp } from '#core/approvals/http';
 import { handleRequestEvent } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
+import { signSlackRequest } from '#core/approvals/signing';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from '#local/runtime/http-api';
 import { startDynalite } from '../adapters/approvals/dynalite.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
@@ -289,5 +291,173 @@ describe('approval on the local cloud', () => {
     // SNS and the EventBridge STARTED event both delivered the approval: one record, one email.
     expect((await outbox()).filter((m) => m.links?.some((l) => l.includes('/approvals/')))).toHaveLength(1);
     await page.close();
+  });
+});
+
+/**
+ * A quorum of two on the local cloud: one signed Slack button click (to the real approval-api route) and one
+ * emailed link approved in the browser; CodePipeline hears exactly one decision, after the second vote, and the
+ * Slack message is edited from the persisted outcome.
+ */
+describe('Slack + email quorum on the local cloud', () => {
+  let cloud: TestCloud;
+  let repo: GitFixture;
+  const saved = process.env.STAGECREW_SOURCES;
+  const SIGNING = 'local-slack-signing-secret';
+
+  beforeAll(async () => {
+    repo = gitFixture({ 'index.html': '<h1>v1</h1>\n' });
+    const sources = join(repo.root, 'sources.json');
+    writeFileSync(sources, JSON.stringify({ 'quorum-demo': repo.repo }));
+    process.env.STAGECREW_SOURCES = sources;
+    cloud = await startTestCloud();
+    await new SSMClient(cloud.clientConfig).send(
+      new PutParameterCommand({
+        Name: cloud.cloud.model.parameters[0]?.name as string,
+        Overwrite: true,
+        Type: 'String',
+        Value: JSON.stringify({
+          approvals: {
+            defaults: {
+              slackChannels: ['C0DEPLOYS'],
+              emails: ['bo@example.com'],
+              reminderMinutes: 0,
+              policy: { quorum: 2 },
+            },
+          },
+          notifications: { emailSender: 'stagecrew@example.com' },
+        }),
+      }),
+    );
+    const sm = new SecretsManagerClient(cloud.clientConfig);
+    const secretId = cloud.cloud.model.secrets[0]?.arn as string;
+    const current = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString ?? '{}');
+    await sm.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        SecretString: JSON.stringify({ ...current, slackBotToken: 'xoxb-local', slackSigningSecret: SIGNING }),
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await cloud?.stop();
+    repo?.cleanup();
+    process.env.STAGECREW_SOURCES = saved;
+  });
+
+  it('records the Slack vote, decides on the emailed second vote, and edits the Slack message', async () => {
+    const client = new CodePipelineClient(cloud.clientConfig);
+    await client.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name: 'quorum-demo',
+          roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+          artifactStore: { type: 'S3', location: 'quorum-demo-artifacts' },
+          pipelineType: 'V2',
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Source',
+                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
+                  configuration: { RepositoryName: 'quorum-demo', BranchName: 'main' },
+                  outputArtifacts: [{ name: 'SourceOutput' }],
+                },
+              ],
+            },
+            {
+              name: 'Prod',
+              actions: [
+                {
+                  name: 'Approve',
+                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
+                  configuration: { NotificationArn: cloud.cloud.model.topics[0]?.arn as string },
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    type OutboxItem = { channel: string; to?: string[]; text?: string; links?: string[] };
+    const outbox = async () => (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as OutboxItem[];
+    const mail = await waitFor(
+      async () =>
+        (await outbox()).find((m) => m.channel === 'email' && m.links?.some((l) => l.includes('/approvals/'))),
+      20_000,
+    );
+    const link = mail.links?.find((l) => l.includes('/approvals/')) as string;
+    const id = decodeURIComponent(new URL(link).pathname.split('/').pop() as string);
+    await waitFor(
+      async () =>
+        (await outbox()).find((m) => m.channel === 'slack' && m.text?.includes('Approval needed: quorum-demo')),
+      10_000,
+    );
+
+    // Ana clicks Approve in Slack: Slack signs the raw form body.
+    const raw = `payload=${encodeURIComponent(
+      JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U0ANA', name: 'ana' },
+        channel: { id: 'C0DEPLOYS' },
+        actions: [{ action_id: 'stagecrew_approve', value: id }],
+      }),
+    )}`;
+    const ts = Math.floor(Date.now() / 1000);
+    const click = await fetch(`${cloud.url}/slack/interactions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': signSlackRequest(SIGNING, ts, raw),
+      },
+      body: raw,
+    });
+    expect(click.status).toBe(200);
+    const forged = await fetch(`${cloud.url}/slack/interactions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': signSlackRequest('wrong', ts, raw),
+      },
+      body: raw,
+    });
+    expect(forged.status).toBe(401);
+    await waitFor(
+      async () => (await outbox()).find((m) => m.channel === 'slack' && m.text?.includes('1 of 2 approved')),
+      10_000,
+    );
+    const prodStatus = async () =>
+      (await client.send(new GetPipelineStateCommand({ name: 'quorum-demo' }))).stageStates?.find(
+        (s) => s.stageName === 'Prod',
+      )?.latestExecution?.status;
+    expect(await prodStatus()).toBe('InProgress');
+
+    // Bo approves from the email.
+    const page = await context.newPage();
+    expect((await page.goto(link))?.status()).toBe(200);
+    await expect(page.locator('table').innerText()).resolves.toContain('1 of 2 approved');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[value="approve"]')]);
+    await expect(page.locator('[role="status"]').innerText()).resolves.toContain('CodePipeline has been told');
+    await page.close();
+
+    const prod = await waitFor(async () => {
+      const s = await client.send(new GetPipelineStateCommand({ name: 'quorum-demo' }));
+      const stage = s.stageStates?.find((st) => st.stageName === 'Prod');
+      return stage?.latestExecution?.status === 'Succeeded' ? stage : undefined;
+    }, 20_000);
+    expect(prod.actionStates?.[0]?.latestExecution?.summary).toBe(
+      'Approved by ana <slack:U0ANA>, bo@example.com via email',
+    );
+    await waitFor(
+      async () =>
+        (await outbox()).find(
+          (m) => m.channel === 'slack' && m.text?.includes('Approved by ana <slack:U0ANA>, bo@example.com'),
+        ),
+      10_000,
+    );
   });
 });
