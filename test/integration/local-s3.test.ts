@@ -61,6 +61,11 @@ describe('local S3 through the AWS SDK (path-style)', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: 'it-artifacts', Key: 'builds/1/app.zip' }));
     expect(await got.Body?.transformToString()).toBe('zip-bytes');
     expect(got).toMatchObject({ ContentType: 'application/zip', Metadata: { commit: 'abc123' }, ContentLength: 9 });
+    const part = await s3.send(
+      new GetObjectCommand({ Bucket: 'it-artifacts', Key: 'builds/1/app.zip', Range: 'bytes=0-2' }),
+    );
+    expect(await part.Body?.transformToString()).toBe('zip');
+    expect(part.ContentRange).toBe('bytes 0-2/9');
     const big = await s3.send(new GetObjectCommand({ Bucket: 'it-artifacts', Key: 'builds/2/big.bin' }));
     expect((await big.Body?.transformToByteArray())?.length).toBe(70_000);
 

@@ -253,7 +253,19 @@ export const handleRest = async (
       const version = backend.getVersion(ctx.store, bucket, key, versionId);
       const headers = getHeaders(version);
       if (method === 'HEAD') return { status: 200, headers };
-      return { status: 200, headers, body: backend.readBody(bucket, version) };
+      const body = backend.readBody(bucket, version);
+      const range = req.headers.range ? parseRange(req.headers.range, body.length) : undefined;
+      if (!range) return { status: 200, headers, body };
+      const [start, end] = range;
+      return {
+        status: 206,
+        headers: {
+          ...headers,
+          'content-length': String(end - start + 1),
+          'content-range': `bytes ${start}-${end}/${body.length}`,
+        },
+        body: body.subarray(start, end + 1),
+      };
     }
     if (method === 'DELETE') {
       const out = await call('DeleteObject', { Bucket: bucket, Key: key, VersionId: versionId });
@@ -271,6 +283,23 @@ export const handleRest = async (
       method,
     );
   }
+};
+
+/** A single `bytes=` range (`a-b`, `a-`, `-n`); unsatisfiable ranges are S3's InvalidRange (416). */
+export const parseRange = (header: string, size: number): [number, number] | undefined => {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined; // not a single byte range: S3 ignores it
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416);
+  return [start, end];
 };
 
 const metadataFrom = (headers: Record<string, string>): Record<string, string> => {

@@ -183,6 +183,17 @@ describe('local S3 REST front', () => {
     expect(deleted.body).toContain(`<VersionId>${versionId}</VersionId>`);
   });
 
+  it('serves byte ranges', async () => {
+    await s3.handle(req('PUT', '/ranges'), ctx);
+    await s3.handle(req('PUT', '/ranges/k', '', '0123456789'), ctx);
+    const part = await s3.handle(req('GET', '/ranges/k', '', '', { range: 'bytes=2-4' }), ctx);
+    expect(part.status).toBe(206);
+    expect(part.body?.toString()).toBe('234');
+    expect(part.headers?.['content-range']).toBe('bytes 2-4/10');
+    expect((await s3.handle(req('GET', '/ranges/k', '', '', { range: 'bytes=-3' }), ctx)).body?.toString()).toBe('789');
+    expect((await s3.handle(req('GET', '/ranges/k', '', '', { range: 'bytes=20-' }), ctx)).status).toBe(416);
+  });
+
   it('decodes aws-chunked upload bodies', () => {
     const chunked = Buffer.from('5;chunk-signature=abc\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n');
     expect(decodeAwsChunked(chunked).toString()).toBe('hello');
