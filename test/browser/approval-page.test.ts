@@ -3,7 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { CodePipelineClient, CreatePipelineCommand, GetPipelineStateCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineStateCommand,
+  StartPipelineExecutionCommand,
+  StopPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type BrowserContext, chromium } from 'playwright-core';
@@ -291,6 +297,33 @@ describe('approval on the local cloud', () => {
     // SNS and the EventBridge STARTED event both delivered the approval: one record, one email.
     expect((await outbox()).filter((m) => m.links?.some((l) => l.includes('/approvals/')))).toHaveLength(1);
     await page.close();
+  });
+
+  it('a stopped execution closes its pending approval: the link dies with the reason', async () => {
+    const client = new CodePipelineClient(cloud.clientConfig);
+    type OutboxItem = { channel: string; links?: string[] };
+    const links = async () =>
+      ((await (await fetch(`${cloud.url}/_local/outbox`)).json()) as OutboxItem[]).flatMap((m) =>
+        (m.links ?? []).filter((l) => l.includes('/approvals/')),
+      );
+    const before = new Set(await links());
+    const started = await client.send(new StartPipelineExecutionCommand({ name: 'approval-demo' }));
+    const link = await waitFor(async () => (await links()).find((l) => !before.has(l)), 20_000);
+    expect((await fetch(link)).status).toBe(200);
+    await client.send(
+      new StopPipelineExecutionCommand({
+        pipelineName: 'approval-demo',
+        pipelineExecutionId: started.pipelineExecutionId,
+        abandon: true,
+        reason: 'release cancelled',
+      }),
+    );
+    const closed = await waitFor(async () => {
+      const res = await fetch(link);
+      return res.status === 410 ? res.text() : undefined;
+    }, 20_000);
+    expect(closed).toContain('Closed outside Stagecrew');
+    expect(closed).not.toContain('<form');
   });
 });
 
