@@ -58,6 +58,7 @@ export type LocalCloud = {
   model: LocalModel;
   invoker: Invoker;
   outbox: Outbox;
+  dynamodb: DynamoDb;
   services: LocalService[];
   /** Problems met while creating the template's resources (empty when all went well). */
   problems: string[];
@@ -257,6 +258,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
     model,
     invoker,
     outbox,
+    dynamodb,
     services,
     problems,
     async stop() {
