@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -99,5 +99,45 @@ describe('durability across kill -9', () => {
     const secretAfter = await secrets.send(new GetSecretValueCommand({ SecretId: 'stagecrew-Secrets' }));
     expect(secretAfter.SecretString).toBe(secretBefore.SecretString);
     expect(JSON.parse(secretAfter.SecretString ?? '{}').linkSigningKey).toHaveLength(64);
+  });
+});
+
+describe('npm start process', () => {
+  it('refuses a non-loopback host unless remote access is asked for', () => {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'local', 'main.ts')], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        STAGECREW_HOST: '0.0.0.0',
+        STAGECREW_PORT: '0',
+        STAGECREW_STATE_DIR: join(stateDir, 'refused'),
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('refusing to listen on non-loopback host "0.0.0.0"');
+    expect(r.stderr).toContain('STAGECREW_ALLOW_REMOTE=true');
+  });
+
+  it('prints the endpoint and client environment, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const proc = spawn(process.execPath, [join(REPO_ROOT, 'local', 'main.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, STAGECREW_PORT: String(port), STAGECREW_STATE_DIR: join(stateDir, 'graceful') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('AWS_ACCESS_KEY_ID') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain(`listening on http://127.0.0.1:${port}`);
+    expect(out).toContain(`export AWS_ENDPOINT_URL=http://127.0.0.1:${port}`);
+    expect(out).toContain('export AWS_REGION=us-east-1');
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
