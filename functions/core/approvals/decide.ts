@@ -33,6 +33,8 @@ export type DecideInput = {
   nonce?: string;
   nonceExpiresAt?: Date;
   request?: RequestInfo;
+  /** Stop retrying a throttled PutApprovalResult past this instant (Slack wants an answer within 3 s). */
+  retryUntil?: Date;
 };
 
 export type DecideResult =
@@ -125,7 +127,7 @@ export const decide = async (input: DecideInput, deps: DecideDeps): Promise<Deci
   const summary = approvalSummary(input.decision, names, input.voter.channel, comment);
   let approvedAt: Date | undefined;
   try {
-    approvedAt = (await putWithRetry(deciding, input.decision, summary, deps)).approvedAt;
+    approvedAt = (await putWithRetry(deciding, input.decision, summary, deps, input.retryUntil)).approvedAt;
   } catch (err) {
     return await failDecision(err, deciding, base, deps);
   }
@@ -175,6 +177,7 @@ const putWithRetry = async (
   decision: Decision,
   summary: string,
   deps: DecideDeps,
+  retryUntil: Date | undefined,
 ): Promise<{ approvedAt?: Date }> => {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((res) => setTimeout(res, ms)));
   for (let attempt = 1; ; attempt++) {
@@ -188,7 +191,9 @@ const putWithRetry = async (
       });
     } catch (err) {
       if (!(err instanceof UnavailableError) || attempt >= PUT_ATTEMPTS) throw err;
-      await sleep(Math.min(2_000, 100 * 2 ** attempt));
+      const pause = Math.min(2_000, 100 * 2 ** attempt);
+      if (retryUntil && deps.clock.now().getTime() + pause > retryUntil.getTime()) throw err;
+      await sleep(pause);
     }
   }
 };

@@ -243,6 +243,9 @@ const postDecision = async (event: APIGatewayProxyEventV2, id: string, deps: Api
 
 const rand = () => randomBytes(16).toString('base64url');
 
+/** Slack needs an answer within 3 s: a throttled decision stops retrying after this and says "try again". */
+const SLACK_RETRY_BUDGET_MS = 1_500;
+
 // ---------------------------------------------------------------- Slack
 
 const slackVoter = async (
@@ -387,7 +390,14 @@ const slackDecide = async (
 ) => {
   try {
     const result = await decide(
-      { approvalId: id, voter, decision, comment, request: { requestId: event.requestContext.requestId } },
+      {
+        approvalId: id,
+        voter,
+        decision,
+        comment,
+        request: { requestId: event.requestContext.requestId },
+        retryUntil: new Date(deps.clock.now().getTime() + SLACK_RETRY_BUDGET_MS),
+      },
       deps,
     );
     await syncMessages(result.record, deps);

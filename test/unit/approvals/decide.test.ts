@@ -223,6 +223,18 @@ describe('decide', () => {
     expect(store).toBeDefined();
   });
 
+  it('stops retrying at retryUntil (the Slack budget) and answers 503 instead of running late', async () => {
+    const { deps, id, putApprovalResult } = setup();
+    const clock = deps.clock as FakeClock;
+    deps.sleep = async (ms) => clock.advance(ms);
+    putApprovalResult.mockRejectedValue(new UnavailableError('throttled'));
+    const e = await refusal(
+      decide({ approvalId: id, voter: ana, decision: 'approve', retryUntil: new Date(Date.parse(NOW) + 500) }, deps),
+    );
+    expect(e.status).toBe(503);
+    expect(putApprovalResult).toHaveBeenCalledTimes(2); // 200 ms pause fits, the next 400 ms would not
+  });
+
   it('truncates the summary to 512 characters', () => {
     expect(approvalSummary('approve', ['a'], 'slack', 'x'.repeat(600))).toHaveLength(512);
   });
