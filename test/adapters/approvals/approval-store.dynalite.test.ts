@@ -156,5 +156,8 @@ describe('DynamoApprovalStore on dynalite', () => {
   });
 });
 
-const countBy = (xs: number[]) =>
-  xs.reduce<Record<number, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {});
+const countBy = (xs: number[]) => {
+  const out: Record<number, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+};
