@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
+import { InvokeCommand, LambdaClient, ListFunctionsCommand, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, signedHeaders, startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { REPO_ROOT, startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 
 /** A small template of its own: the wiring (routes, schedules, env intrinsics) is read from it like the real one. */
 const TEMPLATE = `
@@ -49,20 +50,30 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const invoke = (name: string, payload: unknown, type?: string) =>
-  fetch(`${t.url}/2015-03-31/functions/${name}/invocations`, {
-    method: 'POST',
-    headers: { ...signedHeaders('lambda'), ...(type ? { 'x-amz-invocation-type': type } : {}) },
-    body: JSON.stringify(payload),
-  });
+/** Invokes through the real Lambda SDK client; returns the status, the function error flag and the JSON payload. */
+const invoke = async (name: string, payload: unknown, type?: 'RequestResponse' | 'Event' | 'DryRun') => {
+  const lambda = new LambdaClient(t.clientConfig);
+  const out = await lambda.send(
+    new InvokeCommand({
+      FunctionName: name,
+      Payload: Buffer.from(JSON.stringify(payload)),
+      ...(type ? { InvocationType: type } : {}),
+    }),
+  );
+  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  return {
+    status: out.StatusCode,
+    functionError: out.FunctionError,
+    body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+  };
+};
 
-describe('Lambda Invoke API', () => {
+describe('Lambda Invoke API (Lambda SDK client)', () => {
   it('runs the handler with a Lambda context and the template environment', async () => {
     const res = await invoke('stagecrew-Echo', { hello: 'world' });
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-amz-function-error')).toBeNull();
-    const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({
+    expect(res.functionError).toBeUndefined();
+    expect(res.body).toMatchObject({
       event: { hello: 'world' },
       functionName: 'stagecrew-Echo',
       invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:stagecrew-Echo',
@@ -73,26 +84,28 @@ describe('Lambda Invoke API', () => {
         ECHO_MARK: 'from-config-us-east-1',
       },
     });
-    expect(body.remainingMs).toBeGreaterThan(4_000);
-    expect(body.remainingMs).toBeLessThanOrEqual(5_000);
+    expect(res.body?.remainingMs).toBeGreaterThan(4_000);
+    expect(res.body?.remainingMs).toBeLessThanOrEqual(5_000);
+    const byArn = await invoke('arn:aws:lambda:us-east-1:000000000000:function:stagecrew-Echo', { n: 2 });
+    expect(byArn.body).toMatchObject({ event: { n: 2 } });
   });
 
   it('reports a function error as Lambda does', async () => {
     const res = await invoke('stagecrew-Echo', { fail: 'boom' });
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-amz-function-error')).toBe('Unhandled');
-    expect(await res.json()).toMatchObject({ errorType: 'EchoFailure', errorMessage: 'boom' });
+    expect(res.functionError).toBe('Unhandled');
+    expect(res.body).toMatchObject({ errorType: 'EchoFailure', errorMessage: 'boom' });
   });
 
   it('enforces the template Timeout', async () => {
     const res = await invoke('stagecrew-Slow', { sleepMs: 1_500 });
-    expect(res.headers.get('x-amz-function-error')).toBe('Unhandled');
-    expect(await res.json()).toMatchObject({
+    expect(res.functionError).toBe('Unhandled');
+    expect(res.body).toMatchObject({
       errorType: 'Sandbox.Timedout',
       errorMessage: 'Task timed out after 1.00 seconds',
     });
     // The next invocation gets a fresh instance.
-    expect((await invoke('stagecrew-Slow', { ok: 1 })).headers.get('x-amz-function-error')).toBeNull();
+    expect((await invoke('stagecrew-Slow', { ok: 1 })).functionError).toBeUndefined();
   });
 
   it('queues an Event invocation and retries a failing one twice', async () => {
@@ -107,12 +120,13 @@ describe('Lambda Invoke API', () => {
     expect(attempts.map((r) => r.attempt)).toEqual([0, 1, 2]);
     expect(t.cloud.ctx.store.list('lambda:async-queue')).toEqual([]);
     expect(t.cloud.ctx.store.list('lambda:async-failed')).toHaveLength(1);
+    expect((await invoke('stagecrew-Echo', {}, 'DryRun')).status).toBe(204);
   });
 
-  it('answers an unknown function with ResourceNotFoundException', async () => {
-    const res = await invoke('nope', {});
-    expect(res.status).toBe(404);
-    expect(res.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+  it('answers an unknown function with ResourceNotFoundException and lists the functions', async () => {
+    await expect(invoke('nope', {})).rejects.toBeInstanceOf(ResourceNotFoundException);
+    const list = await new LambdaClient(t.clientConfig).send(new ListFunctionsCommand({}));
+    expect(list.Functions?.map((f) => f.FunctionName).sort()).toEqual(['stagecrew-Echo', 'stagecrew-Slow']);
   });
 });
 
