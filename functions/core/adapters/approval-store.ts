@@ -369,6 +369,16 @@ export class DynamoApprovalStore implements ApprovalStore {
     return items.map((i) => Object.fromEntries(Object.entries(i).filter(([k]) => !META_KEYS.has(k))) as AuditEntry);
   }
 
+  async listAuditByExecution(pipeline: string, executionId: string): Promise<AuditEntry[]> {
+    const items = await this.#queryAll({
+      TableName: this.#table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': `APPROVAL_AUDIT#${pipeline}`, ':prefix': `${executionId}#` },
+    });
+    return items.map((i) => Object.fromEntries(Object.entries(i).filter(([k]) => !META_KEYS.has(k))) as AuditEntry);
+  }
+
   async #dropPending(id: string): Promise<void> {
     await this.#send('drop pending marker', () =>
       this.#db.send(new DeleteCommand({ TableName: this.#table, Key: { pk: PENDING_PK, sk: id } })),

@@ -94,4 +94,6 @@ export type ApprovalStore = {
   listPendingIds(): Promise<string[]>;
   audit(entry: AuditEntry): Promise<void>;
   listAudit(id: string): Promise<AuditEntry[]>;
+  /** The audit trail of every approval of one pipeline execution, oldest first. */
+  listAuditByExecution(pipeline: string, executionId: string): Promise<AuditEntry[]>;
 };

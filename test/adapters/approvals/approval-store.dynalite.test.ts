@@ -112,6 +112,18 @@ describe('DynamoApprovalStore on dynalite', () => {
     expect(final).toMatchObject({ status: 'APPROVED', approvers: ['ana <slack:U0ANA>', 'bo@example.com'] });
     const audit = await store.listAudit(id);
     expect(audit.map((a) => a.event).sort()).toEqual(['decided', 'vote']);
+    // Both entries carry the same instant (a frozen test clock), so compare without relying on their order.
+    const byExecution = (await store.listAuditByExecution('web', 'exec-1')).filter((a) => a.approvalId === id);
+    expect(byExecution.map((a) => [a.event, a.actor, a.channel]).sort()).toEqual([
+      ['decided', 'bo@example.com', 'email'],
+      ['vote', 'ana <slack:U0ANA>', 'slack'],
+    ]);
+    expect(byExecution.find((a) => a.event === 'decided')).toMatchObject({
+      sourceIp: '203.0.113.7',
+      userAgent: 'test-agent',
+      comment: 'ok',
+      approvedAt: NOW,
+    });
     expect(await store.listPendingIds()).not.toContain(id);
   });
 

@@ -147,6 +147,9 @@ export class MemoryApprovalStore implements ApprovalStore {
   async listAudit(id: string) {
     return this.audits.filter((a) => a.approvalId === id);
   }
+  async listAuditByExecution(pipeline: string, executionId: string) {
+    return this.audits.filter((a) => a.pipeline === pipeline && a.executionId === executionId);
+  }
 }
 
 export class FakeSlack implements SlackGateway {
