@@ -10,7 +10,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/adapters/**/*.test.ts', 'test/template/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/adapters/**/*.test.ts',
+            'test/template/**/*.test.ts',
+            'test/workflow/**/*.test.ts',
+          ],
         },
       },
       {

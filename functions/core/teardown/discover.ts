@@ -1,0 +1,72 @@
+import type { Item, Run } from './model.ts';
+import { STACK_ARN } from './model.ts';
+import type { DeployActions, TeardownStacks, TeardownStore } from './ports.ts';
+
+/** Map items per run: a bounded payload (Step Functions' 256 KB state limit) and a bounded report. */
+export const MAX_STACKS = 100;
+
+type Found = { stackId: string; stackName?: string; source: Item['source']; resolved: boolean };
+
+/**
+ * The stacks one run considers, each with the StackId captured now (every later call is by id, H1):
+ * - a sweep: exactly the stacks the sweeper named;
+ * - an execution: its registrations (register-test-stack) and the StackNames of its CloudFormation deploy actions
+ *   (resolved configuration), looked up by name. A name that resolves to no stack is kept as `resolved: false`
+ *   and reported ALREADY_GONE; a name that resolves to someone else's stack is refused later by the ownership
+ *   check, never here.
+ */
+export const discoverStacks = async (
+  run: Run,
+  deps: { stacks: TeardownStacks; store: TeardownStore; actions: DeployActions },
+): Promise<Item[]> => {
+  const found = new Map<string, Found>();
+  const add = (f: Found) => {
+    if (!found.has(f.stackId)) found.set(f.stackId, f);
+  };
+  if (run.sweep) {
+    for (const s of run.stacks ?? [])
+      add({ stackId: s.stackId, stackName: s.stackName, source: 'sweep', resolved: true });
+    return toItems(run, found, run.stacks ?? []);
+  }
+  const pipeline = run.pipeline ?? '';
+  const executionId = run.executionId ?? '';
+  for (const r of await deps.store.registrations(pipeline, executionId)) {
+    add({ stackId: r.stackId, stackName: r.stackName, source: 'registration', resolved: true });
+  }
+  for (const a of await deps.actions.stacksOf(pipeline, executionId)) {
+    if (a.externalExecutionId && STACK_ARN.test(a.externalExecutionId)) {
+      add({ stackId: a.externalExecutionId, stackName: a.stackName, source: 'action', resolved: true });
+      continue;
+    }
+    if ([...found.values()].some((f) => f.stackName === a.stackName)) continue;
+    const stack = await deps.stacks.describe(a.stackName);
+    if (stack) add({ stackId: stack.stackId, stackName: stack.stackName, source: 'action', resolved: true });
+    else add({ stackId: `name:${a.stackName}`, stackName: a.stackName, source: 'action', resolved: false });
+  }
+  return toItems(run, found, []);
+};
+
+const toItems = (run: Run, found: Map<string, Found>, sweep: NonNullable<Run['stacks']>): Item[] =>
+  [...found.values()].slice(0, MAX_STACKS).map((f) => {
+    const owner = sweep.find((s) => s.stackId === f.stackId);
+    return {
+      runId: run.runId,
+      pipeline: owner?.pipeline ?? run.pipeline ?? '',
+      executionId: owner?.executionId ?? run.executionId ?? '',
+      reason: run.reason,
+      dryRun: run.dryRun,
+      policy: run.policy,
+      stackId: f.stackId,
+      ...(f.stackName ? { stackName: f.stackName } : {}),
+      source: f.source,
+      resolved: f.resolved,
+      attempt: 0,
+      mode: 'STANDARD',
+      waitSeconds: 30,
+      awaitSeconds: 300,
+      polls: 0,
+      failedResources: [],
+      orphans: [],
+      remediated: [],
+    };
+  });

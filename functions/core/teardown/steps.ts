@@ -1,0 +1,253 @@
+import { ValidationError } from '../errors.ts';
+import type { Clock } from '../ports.ts';
+import type { Settings } from '../settings.ts';
+import {
+  causeOf,
+  conclude,
+  failedResources,
+  failFromError,
+  inspect,
+  planAfterFailure,
+  prepareDelete,
+  type Random,
+  verifyBeforeDelete,
+} from './decide.ts';
+import { discoverStacks } from './discover.ts';
+import { type Item, ItemState, Observation, parseTeardownRequest, parseWith, Run, type StackResult } from './model.ts';
+import type {
+  BucketCleaner,
+  DeployActions,
+  ExecutionStatusReader,
+  ImageCleaner,
+  TeardownStacks,
+  TeardownStore,
+} from './ports.ts';
+
+/**
+ * The task steps of the teardown workflow, one function per state. Each takes the state's input as Step Functions
+ * hands it over, validates it, and returns what the state's ResultPath stores. The state machine does the routing.
+ */
+export type StepDeps = {
+  stacks: TeardownStacks;
+  store: TeardownStore;
+  executions: ExecutionStatusReader;
+  actions: DeployActions;
+  buckets: BucketCleaner;
+  images: ImageCleaner;
+  settings: () => Promise<Settings>;
+  clock: Clock;
+  random: Random;
+};
+
+/** The ownership error of a DeleteStack refused at the last moment; the workflow re-inspects the stack. */
+export class OwnershipChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OwnershipChangedError';
+  }
+}
+
+/** The stack settled before the wait was registered: the workflow concludes from a fresh look instead. */
+export class StackSettledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackSettledError';
+  }
+}
+
+/** Validates the input, snapshots the policy and writes the run record. Malformed input fails the execution. */
+export const start = async (raw: unknown, executionName: string, deps: StepDeps): Promise<Run> => {
+  const request = parseTeardownRequest(raw);
+  const settings = (await deps.settings()).teardown;
+  const startedAt = deps.clock.now().toISOString();
+  const sweep = 'stacks' in request;
+  const run: Run = {
+    runId: executionName,
+    ...(sweep ? {} : { pipeline: request.pipeline, executionId: request.executionId }),
+    reason: request.reason,
+    // Either the request or the current policy can ask for a dry run; neither can turn the other's off.
+    dryRun: request.dryRun || settings.dryRun,
+    sweep,
+    graceSeconds: sweep ? 0 : request.graceSeconds,
+    maxConcurrency: settings.maxConcurrency,
+    startedAt,
+    policy: {
+      onDeleteFailed: settings.onDeleteFailed,
+      deleteAttempts: settings.deleteAttempts,
+      remediate: settings.remediate,
+      deleteTimeoutMinutes: settings.deleteTimeoutMinutes,
+      allowRules: settings.allowRules,
+    },
+    ...(sweep ? { stacks: request.stacks } : {}),
+  };
+  await deps.store.putRun({
+    runId: run.runId,
+    ...(run.pipeline ? { pipeline: run.pipeline } : {}),
+    ...(run.executionId ? { executionId: run.executionId } : {}),
+    reason: run.reason,
+    dryRun: run.dryRun,
+    status: 'RUNNING',
+    startedAt,
+  });
+  return run;
+};
+
+/** Execution statuses that mean the run is over for good; anything else (InProgress after a retry) cancels. */
+const ENDED = new Set(['Failed', 'Stopped', 'Cancelled', 'Superseded', 'Succeeded']);
+
+/** After the grace period: a resumed (InProgress/Stopping) execution keeps its stacks. */
+export const checkExecution = async (rawRun: unknown, deps: StepDeps) => {
+  const run = parseWith(Run, rawRun, 'teardown run');
+  if (run.sweep || !run.pipeline || !run.executionId) return { proceed: true, status: 'n/a' };
+  const status = await deps.executions.status(run.pipeline, run.executionId);
+  return { proceed: ENDED.has(status), status };
+};
+
+export const discover = async (rawRun: unknown, deps: StepDeps): Promise<{ stacks: Item[]; count: number }> => {
+  const run = parseWith(Run, rawRun, 'teardown run');
+  const stacks = await discoverStacks(run, deps);
+  return { stacks, count: stacks.length };
+};
+
+const state = (raw: unknown) => parseWith(ItemState, raw, 'teardown item state');
+
+export const inspectStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
+  const { item } = state(raw);
+  const stack = item.resolved ? await deps.stacks.describe(item.stackId) : undefined;
+  return { item: inspect(stack, item, deps.clock.now(), deps.random) };
+};
+
+const WAIT_RETENTION_SECONDS = 24 * 3600;
+
+/**
+ * `.waitForTaskToken`: store the token under StackId + ClientRequestToken, re-check ownership on a fresh describe,
+ * then DeleteStack. The token is stored first so the CloudFormation event can never arrive before it.
+ */
+export const deleteStep = async (raw: unknown, taskToken: unknown, deps: StepDeps): Promise<{ waiting: true }> => {
+  const { item } = state(raw);
+  const token = requireToken(taskToken);
+  if (item.clientRequestToken === undefined) throw new ValidationError('delete step without a clientRequestToken');
+  if (item.dryRun) throw new ValidationError('delete step reached in a dry run');
+  const stack = await deps.stacks.describe(item.stackId);
+  const verdict = verifyBeforeDelete(stack, item);
+  if (!verdict.go) throw new OwnershipChangedError(`not deleting ${item.stackName ?? item.stackId}: ${verdict.why}`);
+  await putWait(item, item.clientRequestToken, token, deps);
+  await deps.stacks.delete({
+    stackId: item.stackId,
+    clientRequestToken: item.clientRequestToken,
+    ...(item.mode === 'RETAIN' ? { retainResources: item.orphans.map((o) => o.logicalId) } : {}),
+    ...(item.mode === 'FORCE' ? { force: true } : {}),
+  });
+  return { waiting: true };
+};
+
+/** `.waitForTaskToken` again after a timeout, without deleting: store the new token, then make sure it is needed. */
+export const awaitStep = async (raw: unknown, taskToken: unknown, deps: StepDeps): Promise<{ waiting: true }> => {
+  const { item } = state(raw);
+  const token = requireToken(taskToken);
+  const crt = item.clientRequestToken ?? 'external-delete';
+  await putWait(item, crt, token, deps);
+  const stack = await deps.stacks.describe(item.stackId);
+  if (stack === undefined || stack.status !== 'DELETE_IN_PROGRESS') {
+    throw new StackSettledError(`stack is ${stack?.status ?? 'gone'}`);
+  }
+  return { waiting: true };
+};
+
+const putWait = async (item: Item, crt: string, taskToken: string, deps: StepDeps) => {
+  const now = deps.clock.now();
+  await deps.store.putWait({
+    stackId: item.stackId,
+    clientRequestToken: crt,
+    taskToken,
+    runId: item.runId,
+    createdAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + item.awaitSeconds + WAIT_RETENTION_SECONDS,
+  });
+};
+
+const requireToken = (t: unknown): string => {
+  if (typeof t !== 'string' || t.length === 0) throw new ValidationError('task token missing');
+  return t;
+};
+
+/**
+ * After a wait: from the event's status, or, after a timeout or a settled stack, from a fresh describe (the
+ * polling fallback). Other caught errors end the stack as DELETE_FAILED with the error.
+ */
+export const concludeStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
+  const s = state(raw);
+  const now = deps.clock.now();
+  if (s.error && !['States.Timeout', 'StackSettledError', 'States.HeartbeatTimeout'].includes(s.error.Error)) {
+    if (s.error.Error === 'OwnershipChangedError')
+      return {
+        item: { ...s.item, next: 'record', outcome: 'SKIPPED_NOT_OWNED', detail: s.error.Cause ?? 'ownership changed' },
+      };
+    return { item: failFromError(s.item, s.error) };
+  }
+  let seen = s.error ? undefined : s.observed;
+  if (seen === undefined) {
+    const stack = await deps.stacks.describe(s.item.stackId);
+    seen = Observation.parse({
+      status: stack?.status ?? 'DELETE_COMPLETE',
+      ...(stack?.statusReason ? { reason: stack.statusReason } : {}),
+      via: 'poll',
+    });
+  }
+  return { item: conclude(s.item, seen, now, deps.random) };
+};
+
+export const diagnoseStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
+  const { item } = state(raw);
+  const [resources, events] = await Promise.all([
+    deps.stacks.listResources(item.stackId),
+    deps.stacks.recentEvents(item.stackId, 100),
+  ]);
+  return { item: planAfterFailure(item, failedResources(resources, events), deps.clock.now(), deps.random) };
+};
+
+/**
+ * Empties the stack's own failed buckets (every version and delete marker) and repositories. Only physical ids
+ * listed by ListStackResources of a stack that passed the ownership check are touched.
+ */
+export const remediateStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
+  const { item } = state(raw);
+  const done: string[] = [...item.remediated];
+  for (const f of item.failedResources) {
+    if (f.physicalId === undefined) continue;
+    const cause = causeOf(f);
+    if (cause === 'bucket-not-empty') {
+      const n = await deps.buckets.emptyBucket(f.physicalId);
+      done.push(`emptied s3://${f.physicalId} (${n} objects)`);
+    } else if (cause === 'repository-not-empty') {
+      const n = await deps.images.deleteImages(f.physicalId);
+      done.push(`deleted ${n} images from ${f.physicalId}`);
+    }
+  }
+  const next = prepareDelete({ ...item, remediated: done }, 'STANDARD', [], deps.clock.now(), deps.random);
+  return { item: next };
+};
+
+/** Writes the stack's outcome record and returns its line of the report. */
+export const recordStep = async (raw: unknown, deps: StepDeps): Promise<StackResult> => {
+  const s = state(raw);
+  const item = s.item.outcome === undefined ? failFromError(s.item, s.error ?? { Error: 'NoOutcome' }) : s.item;
+  const result: StackResult = {
+    stackId: item.stackId,
+    ...(item.stackName ? { stackName: item.stackName } : {}),
+    outcome: item.outcome ?? 'DELETE_FAILED',
+    ...(item.detail ? { detail: item.detail } : {}),
+    dryRun: item.dryRun,
+    attempts: item.attempt,
+    orphans: item.orphans,
+    remediated: item.remediated,
+  };
+  await deps.store.putStackOutcome({
+    ...result,
+    runId: item.runId,
+    pipeline: item.pipeline,
+    executionId: item.executionId,
+    recordedAt: deps.clock.now().toISOString(),
+  });
+  return result;
+};

@@ -1,0 +1,303 @@
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { UnavailableError, ValidationError } from '#core/errors';
+import { parseSettings, type Settings } from '#core/settings';
+import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
+import type {
+  DeleteRequest,
+  Registration,
+  RunRecord,
+  StackEvent,
+  StackOutcomeRecord,
+  StackResource,
+  TeardownStack,
+  TeardownStacks,
+  TeardownStore,
+  WaitRecord,
+} from '#core/teardown/ports';
+
+/**
+ * Runs the real statemachines/teardown.asl.json under aws-local-stepfunctions with every Task overridden by the
+ * real task dispatcher over in-memory fakes. The `.waitForTaskToken` states are completed the way
+ * StackEventsFunction would (the stack's status after the DeleteStack), or time out when events are "lost".
+ */
+export const PIPELINE = 'app';
+export const EXECUTION = '11111111-2222-3333-4444-555555555555';
+export const OTHER_EXECUTION = '99999999-2222-3333-4444-555555555555';
+export const ownerTags = (executionId = EXECUTION, pipeline = PIPELINE) => ({
+  'stagecrew:managed': 'true',
+  'stagecrew:pipeline': pipeline,
+  'stagecrew:execution-id': executionId,
+});
+export const stackArn = (name: string) =>
+  `arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/0a1b2c3d-0000-1111-2222-333344445555`;
+
+/** A fake stack: its current description and what each DeleteStack attempt leads to. */
+export type FakeStack = TeardownStack & {
+  /** Status after the n-th DeleteStack (the last entry repeats). */
+  afterDelete: Array<{ status: string; reason?: string }>;
+  /** Statuses reported by successive describes while mid-operation (consumed first). */
+  describeSequence?: string[];
+  resources?: StackResource[];
+  events?: StackEvent[];
+};
+
+export class FakeCloud implements TeardownStacks {
+  readonly stacks = new Map<string, FakeStack>();
+  readonly deletes: DeleteRequest[] = [];
+  readonly calls: string[] = [];
+  throttleDescribes = 0;
+
+  add(s: Partial<FakeStack> & { stackName: string }): FakeStack {
+    const stack: FakeStack = {
+      stackId: stackArn(s.stackName),
+      status: 'CREATE_COMPLETE',
+      tags: ownerTags(),
+      terminationProtection: false,
+      afterDelete: [{ status: 'DELETE_COMPLETE' }],
+      ...s,
+    };
+    this.stacks.set(stack.stackId, stack);
+    return stack;
+  }
+
+  async describe(id: string): Promise<TeardownStack | undefined> {
+    this.calls.push(`describe ${id}`);
+    if (this.throttleDescribes > 0) {
+      this.throttleDescribes -= 1;
+      throw new UnavailableError('DescribeStacks: Throttling');
+    }
+    const s =
+      this.stacks.get(id) ??
+      [...this.stacks.values()].find((x) => x.stackName === id && x.status !== 'DELETE_COMPLETE');
+    if (!s) return undefined;
+    const next = s.describeSequence?.shift();
+    if (next) s.status = next;
+    const { afterDelete: _a, describeSequence: _d, resources: _r, events: _e, ...view } = s;
+    return structuredClone(view);
+  }
+
+  async delete(r: DeleteRequest): Promise<void> {
+    this.deletes.push(r);
+    const s = this.stacks.get(r.stackId);
+    if (!s) return; // DeleteStack answers 200 for a stack that does not exist
+    if ((r.force || r.retainResources) && s.status !== 'DELETE_FAILED') {
+      throw new ValidationError(
+        'You can activate DeletionMode FORCE_DELETE_STACK only when the stack is in the DELETE_FAILED state.',
+      );
+    }
+    const n = this.deletes.filter((d) => d.stackId === r.stackId).length;
+    const after = s.afterDelete[Math.min(n, s.afterDelete.length) - 1] ?? { status: 'DELETE_COMPLETE' };
+    s.status = after.status;
+    if (after.reason) s.statusReason = after.reason;
+    else delete s.statusReason;
+  }
+
+  async listResources(id: string): Promise<StackResource[]> {
+    return this.stacks.get(id)?.resources ?? [];
+  }
+
+  async recentEvents(id: string): Promise<StackEvent[]> {
+    return this.stacks.get(id)?.events ?? [];
+  }
+}
+
+export class MemoryStore implements TeardownStore {
+  readonly regs: Array<Registration & { pipeline: string; executionId: string }> = [];
+  readonly waits: WaitRecord[] = [];
+  readonly runs: RunRecord[] = [];
+  readonly outcomes: StackOutcomeRecord[] = [];
+  async registrations(pipeline: string, executionId: string) {
+    return this.regs.filter((r) => r.pipeline === pipeline && r.executionId === executionId);
+  }
+  async putWait(r: WaitRecord) {
+    this.waits.push(r);
+  }
+  async waitsFor(stackId: string, crt?: string) {
+    return this.waits.filter((w) => w.stackId === stackId && (crt === undefined || w.clientRequestToken === crt));
+  }
+  async deleteWait() {}
+  async putRun(r: RunRecord) {
+    this.runs.push(r);
+  }
+  async putStackOutcome(r: StackOutcomeRecord) {
+    this.outcomes.push(r);
+  }
+}
+
+export type World = {
+  cloud: FakeCloud;
+  store: MemoryStore;
+  executionStatus: string;
+  actionStacks: Array<{ stackName: string; externalExecutionId?: string }>;
+  emptied: string[];
+  imagesDeleted: string[];
+  /** Status events never arrive: every task-token wait times out and the fallback poll decides. */
+  eventsLost: boolean;
+  /** Simulated clock (ms); each timed-out wait advances it by the wait's timeout. */
+  now: number;
+  settings: Settings;
+  published: Array<{ detailType: string; detail: Record<string, unknown> }>;
+  slack: string[];
+  transitions: Map<number, number>;
+};
+
+export const newWorld = (settings: unknown = {}): World => ({
+  cloud: new FakeCloud(),
+  store: new MemoryStore(),
+  executionStatus: 'Failed',
+  actionStacks: [],
+  emptied: [],
+  imagesDeleted: [],
+  eventsLost: false,
+  now: Date.parse('2026-01-01T00:00:00Z'),
+  settings: parseSettings({ teardown: { slackChannels: ['C1'], ...(settings as object) } }),
+  published: [],
+  slack: [],
+  transitions: new Map(),
+});
+
+export const depsFor = (w: World): DispatchDeps => ({
+  stacks: w.cloud,
+  store: w.store,
+  executions: { status: async () => w.executionStatus },
+  actions: { stacksOf: async () => w.actionStacks },
+  buckets: {
+    emptyBucket: async (b) => {
+      w.emptied.push(b);
+      return 3;
+    },
+  },
+  images: {
+    deleteImages: async (r) => {
+      w.imagesDeleted.push(r);
+      return 2;
+    },
+  },
+  settings: async () => w.settings,
+  clock: { now: () => new Date(w.now) },
+  random: () => 0.5,
+  finish: {
+    store: w.store,
+    slack: {
+      postMessage: async (m) => {
+        w.slack.push(m.text);
+        return { channel: m.channel, ts: '1' };
+      },
+      updateMessage: async () => {},
+      postEphemeral: async () => {},
+      openView: async () => {},
+    },
+    mailer: undefined,
+    events: {
+      publish: async (detailType, detail) => {
+        w.published.push({ detailType, detail });
+      },
+    },
+    settings: async () => w.settings,
+    now: () => new Date(w.now),
+    warn: () => {},
+  },
+});
+
+/**
+ * The definition as deployed, with two local-engine adaptations: DefinitionSubstitutions get stand-in ARNs, and
+ * `TimeoutSecondsPath` (which AWS resolves against the state's raw input) is re-pointed into the Parameters
+ * output, because aws-local-stepfunctions resolves it against the effective input after Parameters.
+ */
+export const definitionText = readFileSync(new URL('../../statemachines/teardown.asl.json', import.meta.url), 'utf8');
+const definition = JSON.parse(
+  definitionText
+    .replace(/\$\{(\w+)\}/g, (_m, name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`)
+    .replaceAll(
+      '"TimeoutSecondsPath": "$.item.awaitSeconds"',
+      '"TimeoutSecondsPath": "$.Payload.state.item.awaitSeconds"',
+    ),
+);
+
+const timeout = () => Object.assign(new Error('task timed out'), { name: 'States.Timeout' });
+
+/** Wraps errors so the engine sees the error name Step Functions would (the Lambda's errorType). */
+const named = async (fn: () => Promise<unknown>) => {
+  try {
+    return (await fn()) as never;
+  } catch (err) {
+    const e = err as Error;
+    throw Object.assign(new Error(e.message), { name: e.name });
+  }
+};
+
+type Payload = { Payload: Record<string, unknown> };
+
+export const runTeardown = async (w: World, input: unknown, executionName = `${PIPELINE}--${EXECUTION}`) => {
+  const deps = depsFor(w);
+  const direct = (x: unknown) => named(() => dispatch(x, deps) as Promise<never>);
+  const waitTask = (x: unknown) =>
+    named(async () => {
+      const payload = (x as Payload).Payload;
+      await dispatch(payload, deps);
+      const item = (payload.state as { item: { stackId: string; awaitSeconds: number } }).item;
+      if (w.eventsLost) {
+        w.now += item.awaitSeconds * 1000;
+        throw timeout();
+      }
+      const s = w.cloud.stacks.get(item.stackId);
+      if (!s) throw timeout();
+      return { status: s.status, ...(s.statusReason ? { reason: s.statusReason } : {}), via: 'event' } as never;
+    });
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const tasks = [
+    'Start',
+    'CheckExecution',
+    'Cancelled',
+    'Discover',
+    'Finish',
+    'Inspect',
+    'Conclude',
+    'Diagnose',
+    'Remediate',
+    'RecordStack',
+  ];
+  const execution = machine.run(input, {
+    overrides: {
+      taskResourceLocalHandlers: {
+        ...Object.fromEntries(tasks.map((t) => [t, direct])),
+        DeleteAndAwait: waitTask,
+        AwaitDeletion: waitTask,
+      },
+      waitTimeOverrides: { GraceWait: 0, WaitForStable: 0 },
+      retryIntervalOverrides: Object.fromEntries([...tasks, 'DeleteAndAwait', 'AwaitDeletion'].map((t) => [t, 0])),
+    },
+    context: { Execution: { Name: executionName, Input: input }, Task: { Token: 'task-token-1' } },
+  });
+  const counting = (async () => {
+    for await (const ev of execution.eventLogs) {
+      if (process.env.TD_DEBUG)
+        console.log(
+          ev.type,
+          'state' in ev ? ev.state.name : '',
+          'state' in ev ? JSON.stringify(ev.state.output ?? ev.state.input).slice(0, Number(process.env.TD_DEBUG)) : '',
+          'Error' in ev ? ev.Error + ' ' + String(ev.Cause) : '',
+        );
+      if (ev.type === 'StateEntered' && 'index' in ev && typeof ev.index === 'number') {
+        w.transitions.set(ev.index, (w.transitions.get(ev.index) ?? 0) + 1);
+      }
+    }
+  })();
+  try {
+    return (await execution.result) as Record<string, unknown>;
+  } finally {
+    await counting.catch(() => {});
+  }
+};
+
+export const executionInput = (over: Record<string, unknown> = {}) => ({
+  pipeline: PIPELINE,
+  executionId: EXECUTION,
+  reason: 'FAILED',
+  dryRun: false,
+  graceSeconds: 300,
+  ...over,
+});
+
+export const outcomeOf = (w: World, stackName: string) => w.store.outcomes.find((o) => o.stackName === stackName);
