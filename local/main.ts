@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,10 +114,10 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
   ready.catch(() => undefined);
 
   // Listen first: the functions' environment needs the real base URL (port 0 = a free port).
-  let handler: ((req: Parameters<Parameters<typeof createServer>[1] & object>[0], res: never) => void) | undefined;
+  let handler: RequestListener | undefined;
   const server: Server = createServer((req, res) => {
-    if (handler) handler(req, res as never);
-    else ready.then(() => handler?.(req, res as never)).catch(() => res.destroy());
+    if (handler) handler(req, res);
+    else ready.then(() => handler?.(req, res)).catch(() => res.destroy());
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((res, rej) => {

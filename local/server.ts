@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonError, jsonResponse, parseJsonBody } from './protocols/aws-json.ts';
 import { decodeQuery, parseForm, queryError, queryResponse } from './protocols/aws-query.ts';
-import { restJsonError } from './protocols/rest.ts';
+import { restJsonError, restXmlError } from './protocols/rest.ts';
 import { credentialScope } from './protocols/sigv4.ts';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
 import { FunctionError, FunctionNotFoundError, type Invoker } from './runtime/invoker.ts';
@@ -98,7 +98,7 @@ export const createRequestHandler = (d: Dispatcher) => {
       if (scope.service === 'lambda') return send(res, await lambdaApi(raw));
       const svc = bySigningName.get(scope.service);
       if (svc?.protocol === 'query') return send(res, await query(svc, raw));
-      if (svc) return send(res, await svc.handle(raw, d.ctx));
+      if (svc) return send(res, await rest(svc, raw));
       return send(
         res,
         restJsonError(
@@ -142,6 +142,16 @@ export const createRequestHandler = (d: Dispatcher) => {
       return queryResponse(action, svc.xmlns, await op(input, d.ctx), requestId);
     } catch (err) {
       return queryError(toAwsError(err, d.ctx, 'ValidationError'), requestId);
+    }
+  };
+
+  /** A REST service routes itself; an exception that escapes it still gets that protocol's error shape. */
+  const rest = async (svc: RestService, raw: RawRequest): Promise<RawResponse> => {
+    try {
+      return await svc.handle(raw, d.ctx);
+    } catch (err) {
+      const e = toAwsError(err, d.ctx);
+      return svc.protocol === 'rest-xml' ? restXmlError(e, randomUUID(), raw.path) : restJsonError(e);
     }
   };
 
@@ -269,6 +279,11 @@ export const toAwsError = (
   validation = 'ValidationException',
 ): AwsError => {
   if (err instanceof AwsError) return err;
+  // An AwsError from another copy of the types module (or a look-alike) is still an AWS error.
+  const like = err as { code?: unknown; status?: unknown; message?: unknown };
+  if (typeof like?.code === 'string' && typeof like.status === 'number' && like.status >= 400 && like.status < 600) {
+    return new AwsError(like.code, String(like.message ?? like.code), like.status);
+  }
   if (err instanceof FunctionNotFoundError) return new AwsError('ResourceNotFoundException', err.message, 404);
   if (err instanceof SyntaxError) return new AwsError(validation, err.message);
   ctx.log.error('internal error', { error: (err as Error)?.message, stack: (err as Error)?.stack });

@@ -88,10 +88,11 @@ export class Scheduler {
   #arm(s: ScheduleSpec, delay: number): void {
     if (this.#stopped) return;
     const timer = setTimeout(() => {
-      void this.runNow(s.name).finally(() => {
-        const rate = rateMs(s.expression) ?? 0;
-        this.#arm(s, rate);
-      });
+      this.runNow(s.name)
+        .catch((err: unknown) => {
+          this.#o.log.error('schedule could not run', { schedule: s.name, error: (err as Error).message });
+        })
+        .finally(() => this.#arm(s, rateMs(s.expression) ?? 0));
     }, delay);
     timer.unref();
     this.#timers.set(s.name, timer);
