@@ -9,7 +9,14 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -131,5 +138,26 @@ describe('approval-api handler', () => {
     expect(res.statusCode).toBe(200);
     expect(cp.commandCalls(PutApprovalResultCommand)).toHaveLength(1);
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+});
+
+describe('approval-reminders handler', () => {
+  it('expires an overdue approval from the worklist and edits its Slack message', async () => {
+    const record = pendingRecord({ expiresAt: '2026-01-01T00:00:00.000Z', slackPosts: [{ channel: 'C1', ts: '1.1' }] });
+    doc.reset();
+    doc.on(QueryCommand).resolves({ Items: [{ pk: 'APPROVALS_PENDING', sk: record.id }] });
+    doc.on(GetCommand).resolves({ Item: { ...record, pk: `APPROVAL#${record.id}`, sk: 'META', type: 'approval' } });
+    doc
+      .on(UpdateCommand)
+      .resolves({ Attributes: { ...record, status: 'EXPIRED', closedReason: 'no decision before the deadline' } });
+    doc.on(DeleteCommand).resolves({});
+    doc.on(PutCommand).resolves({});
+    fetchMock.mockClear();
+    const { handler } = await import('../../../functions/approval-reminders/handler.ts');
+    const out = await handler({}, context);
+    expect(out).toMatchObject({ expired: [record.id], reminded: [], escalated: [] });
+    const update = doc.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(update?.ExpressionAttributeValues).toMatchObject({ ':status': 'EXPIRED' });
+    expect(fetchMock).toHaveBeenCalledWith('https://slack.example/api/chat.update', expect.anything());
   });
 });

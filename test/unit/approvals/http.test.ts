@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
@@ -216,5 +217,41 @@ describe('POST /slack/interactions', () => {
     );
     await handleApprovalHttp(slackEvent(click(id), ts), deps);
     expect(slack.ephemeral[0]?.text).toBe(`Already decided by bo@example.com at ${NOW}: approved.`);
+  });
+});
+
+describe('events/ fixtures drive the handler', () => {
+  const load = (name: string) => readFileSync(`events/${name}.json`, 'utf8');
+  const ts = Date.parse(NOW) / 1000;
+
+  it('http-approval-get / http-approval-post: the payload 2.0 shapes are what the API parses', async () => {
+    const { deps, id, calls } = apiSetup();
+    const l = linkFor(id);
+    const get = JSON.parse(load('http-approval-get').replaceAll('REPLACED_BY_TEST', id));
+    get.queryStringParameters = queryOf(l);
+    expect((await handleApprovalHttp(get, deps)).statusCode).toBe(200);
+    const post = JSON.parse(load('http-approval-post').replaceAll('REPLACED_BY_TEST', id));
+    post.body = new URLSearchParams(formFor(id, l, 'approve', 'ship it')).toString();
+    expect((await handleApprovalHttp(post, deps)).statusCode).toBe(200);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('slack-block-actions and slack-view-submission are accepted once signed', async () => {
+    const approve = apiSetup();
+    const clickPayload = JSON.parse(load('slack-block-actions').replaceAll('REPLACED_BY_TEST', approve.id));
+    expect((await handleApprovalHttp(slackEvent(clickPayload, ts), approve.deps)).statusCode).toBe(200);
+    expect(approve.calls).toEqual([
+      expect.objectContaining({ result: expect.objectContaining({ status: 'Approved' }) }),
+    ]);
+
+    const reject = apiSetup();
+    const submit = JSON.parse(load('slack-view-submission').replaceAll('REPLACED_BY_TEST', reject.id));
+    const res = await handleApprovalHttp(slackEvent(submit, ts), reject.deps);
+    expect(JSON.parse(body(res))).toEqual({ response_action: 'clear' });
+    expect(reject.calls).toEqual([
+      expect.objectContaining({
+        result: { status: 'Rejected', summary: 'Rejected by ana <slack:U0ANA> via slack: Canary error rate is up' },
+      }),
+    ]);
   });
 });
