@@ -1,58 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import type { LocalContext, Operation } from '../types.ts';
 import { AwsError } from '../types.ts';
+import { makeChangeSetOperations } from './change-sets.ts';
 import type { StackEngine } from './engine.ts';
 import {
   bool,
-  CHANGE_SETS,
-  type ChangeSetRecord,
-  checkCapabilities,
   checkStackName,
   checkToken,
-  type Definition,
   list,
-  parameterValues,
   parse,
   readTemplateSource,
   requiredCapabilities,
   type StackRecord,
-  stackArn,
-  tagsFrom,
   validationError,
 } from './model.ts';
-import { needsReplacement } from './resources.ts';
+import { clean, type In, makeRequests, NO_CHANGES, notFound, paginate, STABLE } from './requests.ts';
 
 /**
  * CloudFormation API operations (awsQuery). Inputs arrive decoded from the form (`X.member.N` → arrays,
  * values as strings); outputs are the `<Action>Result` content. Mutations of one stack run under its lock.
  */
-type In = Record<string, unknown>;
-
-const STABLE = [
-  'CREATE_COMPLETE',
-  'UPDATE_COMPLETE',
-  'UPDATE_ROLLBACK_COMPLETE',
-  'IMPORT_COMPLETE',
-  'IMPORT_ROLLBACK_COMPLETE',
-];
-const NO_CHANGES = 'No updates are to be performed.';
-const PAGE = 100;
-
-const clean = <T extends Record<string, unknown>>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-
-const notFound = (name: string) => validationError(`Stack with id ${name} does not exist`);
-
-const paginate = <T>(items: T[], token: unknown): { page: T[]; NextToken?: string } => {
-  const start = token ? Number(Buffer.from(String(token), 'base64url').toString()) : 0;
-  if (!Number.isInteger(start) || start < 0) throw validationError('Invalid NextToken');
-  const page = items.slice(start, start + PAGE);
-  return {
-    page,
-    ...(start + PAGE < items.length ? { NextToken: Buffer.from(String(start + PAGE)).toString('base64url') } : {}),
-  };
-};
-
 export const describeStack = (s: StackRecord, template?: { Parameters?: Record<string, { NoEcho?: unknown }> }) =>
   clean({
     StackId: s.stackId,
@@ -79,150 +45,8 @@ export const describeStack = (s: StackRecord, template?: { Parameters?: Record<s
   });
 
 export const makeOperations = (engine: StackEngine): Record<string, Operation> => {
-  const required = (input: In, field: string): string => {
-    const v = input[field];
-    if (v === undefined || v === null || v === '') {
-      throw validationError(
-        `1 validation error detected: Value null at '${field.charAt(0).toLowerCase()}${field.slice(1)}' failed to satisfy constraint: Member must not be null`,
-      );
-    }
-    return String(v);
-  };
-
-  const existing = (ctx: LocalContext, nameOrId: string): StackRecord => {
-    const stack = engine.find(ctx, nameOrId);
-    if (!stack) throw notFound(nameOrId);
-    return stack;
-  };
-
-  const useToken = (stack: StackRecord, token: string | undefined, operation: string): boolean => {
-    if (!token) return false;
-    const used = stack.tokens[token];
-    if (used === operation) return true;
-    if (used)
-      throw new AwsError(
-        'TokenAlreadyExistsException',
-        `Another ${used} request with client request token ${token} was already made on stack ${stack.stackName}`,
-      );
-    stack.tokens[token] = operation;
-    return false;
-  };
-
-  /** The definition a create/update/change set asks for, validated as CloudFormation does at request time. */
-  const definition = async (ctx: LocalContext, input: In, previous?: StackRecord): Promise<Definition> => {
-    let templateBody: string;
-    if (bool(input.UsePreviousTemplate)) {
-      if (!previous) throw validationError('UsePreviousTemplate can only be used with an existing stack');
-      if (input.TemplateBody || input.TemplateURL)
-        throw validationError('You cannot specify both usePreviousTemplate and Template Body/Template URL.');
-      templateBody = previous.templateBody;
-    } else templateBody = await readTemplateSource(input, ctx);
-    const template = parse(templateBody);
-    const capabilities = list<string>(input.Capabilities).map(String);
-    checkCapabilities(template, capabilities);
-    const params = parameterValues(template, list(input.Parameters), previous?.params);
-    const tags = input.Tags === undefined && previous ? previous.tags : tagsFrom(input.Tags);
-    return { templateBody, params, tags, capabilities };
-  };
-
-  const newStack = (ctx: LocalContext, name: string, def: Definition, input: In, status: string): StackRecord => {
-    const stackId = stackArn(ctx, name, randomUUID());
-    const template = parse(def.templateBody);
-    const onFailure = String(input.OnFailure ?? (bool(input.DisableRollback) ? 'DO_NOTHING' : 'ROLLBACK'));
-    if (!['ROLLBACK', 'DELETE', 'DO_NOTHING'].includes(onFailure))
-      throw validationError(`Invalid OnFailure value: ${onFailure}`);
-    if (input.OnFailure !== undefined && input.DisableRollback !== undefined) {
-      throw validationError('You cannot specify both OnFailure and DisableRollback.');
-    }
-    return {
-      ...def,
-      stackId,
-      stackName: name,
-      status,
-      ...((template as { Description?: string }).Description
-        ? { description: (template as { Description?: string }).Description }
-        : {}),
-      creationTime: engine.now(),
-      ...(input.RoleARN ? { roleArn: String(input.RoleARN) } : {}),
-      notificationArns: list<string>(input.NotificationARNs).map(String),
-      disableRollback: onFailure === 'DO_NOTHING',
-      onFailure: onFailure as StackRecord['onFailure'],
-      terminationProtection: bool(input.EnableTerminationProtection),
-      resources: {},
-      order: [],
-      outputs: [],
-      imports: [],
-      tokens: {},
-    };
-  };
-
-  const changesFor = (stack: StackRecord | undefined, def: Definition) => {
-    const template = parse(def.templateBody);
-    const changes: ChangeSetRecord['changes'] = [];
-    for (const [id, r] of Object.entries(template.Resources)) {
-      const current = stack?.resources[id];
-      if (!current?.physicalId || current.status === 'DELETE_COMPLETE') {
-        changes.push({ Action: 'Add', LogicalResourceId: id, ResourceType: r.Type });
-      } else {
-        const before = stack ? parse(stack.templateBody).Resources[id] : undefined;
-        if (
-          JSON.stringify(before) !== JSON.stringify(r) ||
-          JSON.stringify(stack?.params) !== JSON.stringify(def.params)
-        ) {
-          const props = (r.Properties ?? {}) as Record<string, unknown>;
-          changes.push({
-            Action: 'Modify',
-            LogicalResourceId: id,
-            PhysicalResourceId: current.physicalId,
-            ResourceType: r.Type,
-            Replacement:
-              r.Type !== current.type || needsReplacement(r.Type, current.props ?? {}, props) ? 'True' : 'False',
-          });
-        }
-      }
-    }
-    for (const [id, r] of Object.entries(stack?.resources ?? {})) {
-      if (!(id in template.Resources) && r.physicalId && r.status !== 'DELETE_COMPLETE') {
-        changes.push({
-          Action: 'Remove',
-          LogicalResourceId: id,
-          PhysicalResourceId: r.physicalId,
-          ResourceType: r.type,
-        });
-      }
-    }
-    return changes;
-  };
-
-  const sameDefinition = (stack: StackRecord, def: Definition) =>
-    stack.templateBody === def.templateBody &&
-    JSON.stringify(stack.params) === JSON.stringify(def.params) &&
-    JSON.stringify(stack.tags) === JSON.stringify(def.tags);
-
-  const startUpdate = async (ctx: LocalContext, stack: StackRecord, def: Definition, token?: string) => {
-    stack.next = def;
-    stack.previous = { resources: stack.resources, order: stack.order, outputs: stack.outputs, imports: stack.imports };
-    stack.lastUpdatedTime = engine.now();
-    await engine.begin(ctx, stack, 'update', 'UPDATE_IN_PROGRESS', 'User Initiated', token);
-  };
-
-  const changeSet = (ctx: LocalContext, input: In): ChangeSetRecord => {
-    const name = required(input, 'ChangeSetName');
-    if (name.startsWith('arn:')) {
-      const found = ctx.store.get<ChangeSetRecord>(CHANGE_SETS, name);
-      if (found) return found;
-    } else {
-      const stackName = required(input, 'StackName');
-      const stack = engine.find(ctx, stackName);
-      const found = ctx.store
-        .list<ChangeSetRecord>(CHANGE_SETS)
-        .map(([, c]) => c)
-        .find((c) => c.name === name && (c.stackId === stack?.stackId || c.stackName === stackName));
-      if (found) return found;
-    }
-    throw new AwsError('ChangeSetNotFound', `ChangeSet [${name}] does not exist`, 404);
-  };
-
+  const r = makeRequests(engine);
+  const { required, existing, useToken, definition, newStack, sameDefinition, startUpdate, changeSet } = r;
   return {
     CreateStack: async (input: In, ctx: LocalContext) => {
       const name = checkStackName(input.StackName);
@@ -450,145 +274,7 @@ export const makeOperations = (engine: StackEngine): Record<string, Operation> =
       return { Imports: users };
     },
 
-    CreateChangeSet: async (input: In, ctx: LocalContext) => {
-      const stackName = checkStackName(input.StackName);
-      const name = required(input, 'ChangeSetName');
-      if (!/^[a-zA-Z][-a-zA-Z0-9]{0,127}$/.test(name)) throw validationError(`ChangeSet name '${name}' is invalid`);
-      const type = String(input.ChangeSetType ?? 'UPDATE');
-      if (type !== 'CREATE' && type !== 'UPDATE')
-        throw validationError(`ChangeSetType ${type} is not supported locally`);
-      return engine.withLock(`name:${stackName}`, async () => {
-        let stack = engine.find(ctx, stackName);
-        if (type === 'CREATE' && stack && stack.status !== 'REVIEW_IN_PROGRESS') {
-          throw new AwsError(
-            'AlreadyExistsException',
-            `Stack [${stackName}] already exists and cannot be created again with the changeSet [${name}].`,
-          );
-        }
-        if (type === 'UPDATE' && !stack) throw notFound(stackName);
-        const def = await definition(ctx, input, type === 'UPDATE' ? stack : undefined);
-        if (!stack) {
-          stack = newStack(ctx, stackName, def, input, 'REVIEW_IN_PROGRESS');
-          stack.templateBody = def.templateBody;
-          await engine.setStatus(ctx, stack, 'REVIEW_IN_PROGRESS', 'User Initiated');
-        }
-        const s = stack;
-        if (ctx.store.list<ChangeSetRecord>(CHANGE_SETS).some(([, c]) => c.stackId === s.stackId && c.name === name)) {
-          throw new AwsError('AlreadyExistsException', `ChangeSet [${name}] already exists`);
-        }
-        const id = `arn:aws:cloudformation:${ctx.region}:${ctx.accountId}:changeSet/${name}/${randomUUID()}`;
-        const changes = changesFor(type === 'UPDATE' ? s : undefined, def);
-        const empty = type === 'UPDATE' && changes.length === 0 && sameDefinition(s, def);
-        const record: ChangeSetRecord = {
-          id,
-          name,
-          stackId: s.stackId,
-          stackName,
-          type,
-          status: empty ? 'FAILED' : 'CREATE_COMPLETE',
-          executionStatus: empty ? 'UNAVAILABLE' : 'AVAILABLE',
-          ...(empty
-            ? {
-                statusReason:
-                  "The submitted information didn't contain changes. Submit different information to create a change set.",
-              }
-            : {}),
-          creationTime: engine.now(),
-          ...(input.Description ? { description: String(input.Description) } : {}),
-          definition: def,
-          changes,
-        };
-        ctx.store.put(CHANGE_SETS, id, record);
-        return { Id: id, StackId: s.stackId };
-      });
-    },
-
-    DescribeChangeSet: (input: In, ctx: LocalContext) => {
-      const cs = changeSet(ctx, input);
-      return clean({
-        ChangeSetName: cs.name,
-        ChangeSetId: cs.id,
-        StackId: cs.stackId,
-        StackName: cs.stackName,
-        Description: cs.description,
-        Parameters: Object.entries(cs.definition.params).map(([k, v]) => ({ ParameterKey: k, ParameterValue: v })),
-        CreationTime: cs.creationTime,
-        ExecutionStatus: cs.executionStatus,
-        Status: cs.status,
-        StatusReason: cs.statusReason,
-        Capabilities: cs.definition.capabilities,
-        Tags: cs.definition.tags,
-        Changes: cs.changes.map((c) => ({ Type: 'Resource', ResourceChange: clean({ ...c }) })),
-      });
-    },
-
-    ListChangeSets: (input: In, ctx: LocalContext) => {
-      const stack = existing(ctx, required(input, 'StackName'));
-      return {
-        Summaries: ctx.store
-          .list<ChangeSetRecord>(CHANGE_SETS)
-          .map(([, c]) => c)
-          .filter((c) => c.stackId === stack.stackId)
-          .map((c) =>
-            clean({
-              StackId: c.stackId,
-              StackName: c.stackName,
-              ChangeSetId: c.id,
-              ChangeSetName: c.name,
-              ExecutionStatus: c.executionStatus,
-              Status: c.status,
-              StatusReason: c.statusReason,
-              CreationTime: c.creationTime,
-            }),
-          ),
-      };
-    },
-
-    ExecuteChangeSet: async (input: In, ctx: LocalContext) => {
-      const cs = changeSet(ctx, input);
-      const token = checkToken(input.ClientRequestToken);
-      return engine.withLock(cs.stackId, async () => {
-        const stack = existing(ctx, cs.stackId);
-        if (cs.executionStatus !== 'AVAILABLE') {
-          throw new AwsError(
-            'InvalidChangeSetStatus',
-            `ChangeSet [${cs.id}] cannot be executed in its current execution status of [${cs.executionStatus}]`,
-          );
-        }
-        if (cs.type === 'UPDATE' && !STABLE.includes(stack.status)) {
-          throw validationError(`Stack:${stack.stackId} is in ${stack.status} state and can not be updated.`);
-        }
-        if (token) stack.tokens[token] = 'ExecuteChangeSet';
-        // Executing one change set makes the stack's other change sets obsolete, as on AWS.
-        for (const [id, other] of ctx.store.list<ChangeSetRecord>(CHANGE_SETS)) {
-          if (other.stackId === stack.stackId) {
-            ctx.store.put(CHANGE_SETS, id, {
-              ...other,
-              executionStatus: id === cs.id ? 'EXECUTE_IN_PROGRESS' : 'OBSOLETE',
-            });
-          }
-        }
-        stack.changeSetId = cs.id;
-        if (cs.type === 'CREATE') {
-          Object.assign(stack, cs.definition);
-          await engine.begin(ctx, stack, 'create', 'CREATE_IN_PROGRESS', 'User Initiated', token);
-        } else {
-          await startUpdate(ctx, stack, cs.definition, token);
-        }
-        const done = ctx.store.get<ChangeSetRecord>(CHANGE_SETS, cs.id);
-        if (done) ctx.store.put(CHANGE_SETS, cs.id, { ...done, executionStatus: 'EXECUTE_COMPLETE' });
-        return {};
-      });
-    },
-
-    DeleteChangeSet: (input: In, ctx: LocalContext) => {
-      const cs = changeSet(ctx, input);
-      if (cs.executionStatus === 'EXECUTE_IN_PROGRESS') {
-        throw new AwsError('InvalidChangeSetStatus', `Cannot delete ChangeSet [${cs.id}] while it is being executed`);
-      }
-      ctx.store.delete(CHANGE_SETS, cs.id);
-      return {};
-    },
+    ...makeChangeSetOperations(engine, r),
   };
 };
 
