@@ -130,6 +130,11 @@ describe('dashboard', () => {
     await expect(page.locator('#approvals').textContent()).resolves.toContain('Decided (1)');
     await expect(page.locator('#outbox').textContent()).resolves.toContain('Approve shop-api to Prod');
 
+    // Live refresh: an approval created while the page is open appears without a reload.
+    await doc.send(new PutCommand({ TableName: table, Item: approval('apr-pending-000002', 'PENDING') }));
+    await page.locator('[data-approval-id="apr-pending-000002"]').waitFor({ timeout: 10_000 });
+    await expect(page.locator('#approvals').textContent()).resolves.toContain('Pending (2)');
+
     expect(errors).toEqual([]); // the dashboard itself: no script error, no CSP violation, no failed request
 
     // Follow the link as a person would: it reaches the approval page through the local HTTP API.

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assertBindable, readConfig } from '#local/config';
 import { Invoker } from '#local/runtime/invoker';
 import { extractLinks, Outbox } from '#local/runtime/outbox';
@@ -82,6 +82,69 @@ describe('scheduler', () => {
       nextRunAt: '2026-01-01T01:00:00.000Z',
     });
     await expect(scheduler.runNow('nope')).rejects.toThrow(/no schedule named nope/);
+  });
+});
+
+describe('scheduler timers', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('fires on its rate, and after a restart keeps the cadence (a run missed while stopped happens once)', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+    const store = new MemoryStore();
+    const fired: number[] = [];
+    const make = () =>
+      new Scheduler({
+        store,
+        log,
+        region: 'us-east-1',
+        accountId: '000000000000',
+        invoke: async () => {
+          fired.push(Date.now());
+        },
+        schedules: [{ name: 's', kind: 'ScheduleV2', expression: 'rate(5 minutes)', functionName: 'f', enabled: true }],
+      });
+    const first = make();
+    first.start();
+    await vi.advanceTimersByTimeAsync(4 * 60_000);
+    expect(fired).toEqual([]); // a new schedule fires one period after it is created
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fired).toEqual([Date.parse('2026-01-01T00:05:00Z')]);
+    first.stop();
+
+    await vi.advanceTimersByTimeAsync(20 * 60_000); // stopped for 20 minutes: 3 periods missed
+    const second = make();
+    second.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fired).toHaveLength(2); // the missed runs collapse into one, at start
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(fired).toHaveLength(3);
+    second.stop();
+  });
+
+  it('does not arm disabled or cron schedules', async () => {
+    vi.useFakeTimers();
+    const fired: string[] = [];
+    const scheduler = new Scheduler({
+      store: new MemoryStore(),
+      log,
+      region: 'us-east-1',
+      accountId: '000000000000',
+      invoke: async (fn) => {
+        fired.push(fn);
+      },
+      schedules: [
+        { name: 'off', kind: 'ScheduleV2', expression: 'rate(1 minute)', functionName: 'a', enabled: false },
+        { name: 'cron', kind: 'Schedule', expression: 'cron(0 12 * * ? *)', functionName: 'b', enabled: true },
+      ],
+    });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(fired).toEqual([]);
+    await scheduler.runNow('cron');
+    expect(fired).toEqual(['b']);
+    scheduler.stop();
   });
 });
 
