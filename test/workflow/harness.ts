@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
+
+type JSONValue = Parameters<StateMachine['run']>[0];
+
 import { UnavailableError, ValidationError } from '#core/errors';
 import { parseSettings, type Settings } from '#core/settings';
 import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
@@ -229,6 +232,9 @@ const named = async (fn: () => Promise<unknown>) => {
 
 type Payload = { Payload: Record<string, unknown> };
 
+/** Validated once (asl-validator runs in the constructor); executions are independent. */
+const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+
 export const runTeardown = async (w: World, input: unknown, executionName = `${PIPELINE}--${EXECUTION}`) => {
   const deps = depsFor(w);
   const direct = (x: unknown) => named(() => dispatch(x, deps) as Promise<never>);
@@ -237,15 +243,14 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
       const payload = (x as Payload).Payload;
       await dispatch(payload, deps);
       const item = (payload.state as { item: { stackId: string; awaitSeconds: number } }).item;
-      if (w.eventsLost) {
+      const s = w.cloud.stacks.get(item.stackId);
+      // No event: lost, or the stack is still deleting when the wait's timeout fires.
+      if (w.eventsLost || !s || s.status === 'DELETE_IN_PROGRESS') {
         w.now += item.awaitSeconds * 1000;
         throw timeout();
       }
-      const s = w.cloud.stacks.get(item.stackId);
-      if (!s) throw timeout();
       return { status: s.status, ...(s.statusReason ? { reason: s.statusReason } : {}), via: 'event' } as never;
     });
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   const tasks = [
     'Start',
     'CheckExecution',
@@ -258,7 +263,7 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
     'Remediate',
     'RecordStack',
   ];
-  const execution = machine.run(input, {
+  const execution = machine.run(input as JSONValue, {
     overrides: {
       taskResourceLocalHandlers: {
         ...Object.fromEntries(tasks.map((t) => [t, direct])),
@@ -268,7 +273,7 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
       waitTimeOverrides: { GraceWait: 0, WaitForStable: 0 },
       retryIntervalOverrides: Object.fromEntries([...tasks, 'DeleteAndAwait', 'AwaitDeletion'].map((t) => [t, 0])),
     },
-    context: { Execution: { Name: executionName, Input: input }, Task: { Token: 'task-token-1' } },
+    context: { Execution: { Name: executionName, Input: input as JSONValue }, Task: { Token: 'task-token-1' } },
   });
   const counting = (async () => {
     for await (const ev of execution.eventLogs) {
