@@ -1,0 +1,283 @@
+/**
+ * The seeds' CloudFormation flow on a started local cloud with Stagecrew's own functions, driven with real SDK
+ * clients: deploy a test stack → register it and smoke-test it with Stagecrew's Invoke `http-check` (and `gate`)
+ * → Manual approval given by following the emailed link from the outbox → delete the test stack → deploy prod.
+ * A second run whose test stage fails hands its registered test stack to Stagecrew's teardown workflow.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  StartPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
+
+let cloud: TestCloud;
+let repo: GitFixture;
+let app: Server;
+let appUrl: string;
+let codepipeline: CodePipelineClient;
+let cloudformation: CloudFormationClient;
+const saved = process.env.STAGECREW_SOURCES;
+
+const stackTemplate = [
+  'Parameters:',
+  '  Url: { Type: String }',
+  '  Env: { Type: String }',
+  'Resources:',
+  '  Marker:',
+  '    Type: AWS::SSM::Parameter',
+  '    Properties: { Type: String, Value: !Ref Env }',
+  'Outputs:',
+  '  Url: { Value: !Ref Url }',
+  '',
+].join('\n');
+
+beforeAll(async () => {
+  app = createServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 500).end('ok'));
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  repo = gitFixture({ 'template.yaml': stackTemplate });
+  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ 'cfn-app': repo.repo }));
+  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
+  writeFileSync(
+    join(repo.root, 'stagecrew.local.json'),
+    JSON.stringify({
+      parameters: { EmailSender: 'stagecrew@example.com', EmailRecipients: 'ana@example.com', TeardownGraceSeconds: 0 },
+    }),
+  );
+  cloud = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
+  codepipeline = new CodePipelineClient(cloud.clientConfig);
+  cloudformation = new CloudFormationClient(cloud.clientConfig);
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+  repo?.cleanup();
+  process.env.STAGECREW_SOURCES = saved;
+});
+
+const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
+
+function pipelineJson() {
+  const fn = cloud.cloud.model.outputs.InvokeActionFunctionName as string;
+  const topic = cloud.cloud.model.outputs.ApprovalTopicArn as string;
+  const invoke = (name: string, params: Record<string, unknown>, runOrder: number) => ({
+    name,
+    actionTypeId: type('Invoke', 'Lambda'),
+    configuration: { FunctionName: fn, UserParameters: JSON.stringify(params) },
+    runOrder,
+  });
+  const cfn = (name: string, configuration: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+    name,
+    actionTypeId: type('Deploy', 'CloudFormation'),
+    configuration: { RoleArn: 'arn:aws:iam::123456789012:role/cfn', ...configuration },
+    inputArtifacts: [{ name: 'SourceOutput' }],
+    ...extra,
+  });
+  const testStack = 'test-#{codepipeline.PipelineExecutionId}';
+  return {
+    pipeline: {
+      name: 'cfn-flow',
+      roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+      artifactStore: { type: 'S3', location: 'cfn-flow-artifacts' },
+      pipelineType: 'V2',
+      variables: [{ name: 'freezeStart', defaultValue: '2099-01-01' }],
+      stages: [
+        {
+          name: 'Source',
+          actions: [
+            {
+              name: 'Source',
+              actionTypeId: type('Source', 'CodeCommit'),
+              configuration: { RepositoryName: 'cfn-app', BranchName: 'main' },
+              outputArtifacts: [{ name: 'SourceOutput' }],
+            },
+          ],
+        },
+        {
+          name: 'DeployTest',
+          actions: [
+            cfn(
+              'DeployTestStack',
+              {
+                ActionMode: 'CREATE_UPDATE',
+                StackName: testStack,
+                TemplatePath: 'SourceOutput::template.yaml',
+                ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'test' }),
+              },
+              { namespace: 'TestStack' },
+            ),
+          ],
+        },
+        {
+          name: 'Test',
+          actions: [
+            invoke(
+              'Register',
+              {
+                task: 'register-test-stack',
+                stackName: testStack,
+                pipeline: 'cfn-flow',
+                executionId: '#{codepipeline.PipelineExecutionId}',
+              },
+              1,
+            ),
+            invoke(
+              'SmokeTest',
+              { task: 'http-check', urls: ['#{TestStack.Url}/health'], timeoutMinutes: 1, intervalSeconds: 1 },
+              2,
+            ),
+            invoke(
+              'Gate',
+              {
+                task: 'gate',
+                freezes: [{ start: '#{variables.freezeStart}', end: '2099-12-31', reason: 'test freeze' }],
+                whenClosed: 'fail',
+              },
+              2,
+            ),
+          ],
+        },
+        {
+          name: 'Approve',
+          actions: [
+            {
+              name: 'Approve',
+              actionTypeId: type('Approval', 'Manual'),
+              configuration: { NotificationArn: topic, CustomData: 'Test stack #{TestStack.Url} passed its checks' },
+            },
+          ],
+        },
+        { name: 'Cleanup', actions: [cfn('DeleteTestStack', { ActionMode: 'DELETE_ONLY', StackName: testStack })] },
+        {
+          name: 'Prod',
+          actions: [
+            cfn('DeployProd', {
+              ActionMode: 'CREATE_UPDATE',
+              StackName: 'prod-app',
+              TemplatePath: 'SourceOutput::template.yaml',
+              ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'prod' }),
+            }),
+          ],
+        },
+      ],
+    },
+  };
+}
+
+const stackExists = async (name: string) => {
+  try {
+    const out = await cloudformation.send(new DescribeStacksCommand({ StackName: name }));
+    return out.Stacks?.[0]?.StackStatus !== 'DELETE_COMPLETE';
+  } catch {
+    return false;
+  }
+};
+
+const status = async (id: string) =>
+  (await codepipeline.send(new GetPipelineExecutionCommand({ pipelineName: 'cfn-flow', pipelineExecutionId: id })))
+    .pipelineExecution;
+
+// Real functions, a real approval round trip and CloudFormation waits: slower than the default 60 s on 2 cores.
+describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teardown', { timeout: 120_000 }, () => {
+  it('deploys test, checks it, is approved through the emailed link, deletes test and deploys prod', async () => {
+    await codepipeline.send(new CreatePipelineCommand(pipelineJson() as never));
+    // The approval is waiting and Stagecrew emailed a link.
+    const approve = await waitFor(async () => {
+      const state = await codepipeline.send(new GetPipelineStateCommand({ name: 'cfn-flow' }));
+      const failed = state.stageStates?.find((s) => s.latestExecution?.status === 'Failed');
+      if (failed)
+        throw new Error(
+          `stage ${failed.stageName} failed: ${JSON.stringify(failed.actionStates?.map((a) => a.latestExecution?.errorDetails))}`,
+        );
+      return state.stageStates?.find((s) => s.stageName === 'Approve')?.latestExecution?.status === 'InProgress'
+        ? state
+        : undefined;
+    }, 45_000);
+    const executionId = approve.stageStates?.[0]?.latestExecution?.pipelineExecutionId as string;
+    expect(await stackExists(`test-${executionId}`)).toBe(true);
+    const link = await waitFor(async () => {
+      const outbox = (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as unknown[];
+      return /https?:\/\/[^\s"<>]+\/approvals\/[^\s"<>\\]+/.exec(JSON.stringify(outbox))?.[0];
+    }, 15_000);
+    // GET renders the page; the decision is the page's POST form.
+    const page = await (await fetch(link)).text();
+    const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
+    expect(form).not.toBeNull();
+    const fields = new URLSearchParams();
+    for (const m of (form?.[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+      fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
+    fields.set('comment', 'checks are green');
+    fields.set('decision', 'approve');
+    const action = new URL((form?.[1] ?? '').replace(/&amp;/g, '&'), link).toString();
+    const decided = await fetch(action, {
+      method: 'POST',
+      body: fields,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    expect(decided.status).toBeLessThan(400);
+
+    const done = await waitFor(async () => {
+      const e = await status(executionId);
+      return e?.status !== 'InProgress' ? e : undefined;
+    }, 30_000);
+    expect(done).toMatchObject({ status: 'Succeeded' });
+    expect(await stackExists(`test-${executionId}`)).toBe(false);
+    expect(await stackExists('prod-app')).toBe(true);
+  });
+
+  it('a run whose test fails hands its registered test stack to Stagecrew teardown', async () => {
+    const { pipelineExecutionId } = await codepipeline.send(
+      new StartPipelineExecutionCommand({
+        name: 'cfn-flow',
+        variables: [{ name: 'freezeStart', value: '2000-01-01' }],
+      }),
+    );
+    const id = pipelineExecutionId as string;
+    const failed = await waitFor(async () => {
+      const e = await status(id);
+      return e?.status !== 'InProgress' ? e : undefined;
+    }, 45_000);
+    expect(failed?.status).toBe('Failed');
+    expect(failed?.statusSummary).toContain('test freeze');
+    // The test stack was registered (tagged for this execution) before the gate failed the stage …
+    const stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: `test-${id}` }))).Stacks?.[0];
+    expect(Object.fromEntries((stack?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
+      'stagecrew:managed': 'true',
+      'stagecrew:pipeline': 'cfn-flow',
+      'stagecrew:execution-id': id,
+    });
+    // … and the FAILED event reached Stagecrew, which started the teardown workflow for exactly this execution.
+    const sfn = new SFNClient(cloud.clientConfig);
+    const started = await waitFor(async () => {
+      for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+        const runs =
+          (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions ?? [];
+        const run = runs.find((e) => e.name === `cfn-flow--${id}`);
+        if (run) return run;
+      }
+      return undefined;
+    }, 15_000);
+    const input = JSON.parse(
+      (await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).input ?? '{}',
+    );
+    expect(input).toMatchObject({ pipeline: 'cfn-flow', executionId: id, reason: 'FAILED' });
+  });
+});
