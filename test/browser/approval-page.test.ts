@@ -269,14 +269,14 @@ describe('approval on the local cloud', () => {
     const outbox = async () => (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as OutboxItem[];
     const mail = await waitFor(
       async () => (await outbox()).find((m) => m.links?.some((l) => l.includes('/approvals/'))),
-      20_000,
+      40_000,
     );
     expect(mail.to).toEqual(['ana@example.com']);
     const link = mail.links?.find((l) => l.includes('/approvals/')) as string;
     expect(new URL(link).origin).toBe(cloud.url);
 
     // Whichever of SNS and EventBridge came first, the SNS message's custom data reaches the record (GET reads only).
-    await waitFor(async () => (await (await fetch(link)).text()).includes('Ship v1 to production?'), 10_000);
+    await waitFor(async () => (await (await fetch(link)).text()).includes('Ship v1 to production?'), 40_000);
     const page = await context.newPage();
     expect((await page.goto(link))?.status()).toBe(200);
     await expect(page.locator('table').innerText()).resolves.toContain('Ship v1 to production?');
@@ -288,7 +288,7 @@ describe('approval on the local cloud', () => {
       const s = await client.send(new GetPipelineStateCommand({ name: 'approval-demo' }));
       const prod = s.stageStates?.find((st) => st.stageName === 'Prod');
       return prod?.latestExecution?.status === 'Succeeded' ? prod : undefined;
-    }, 20_000);
+    }, 40_000);
     expect(state.actionStates?.[0]?.latestExecution?.summary).toBe('Approved by ana@example.com via email: Looks good');
 
     const again = await page.goto(link);
@@ -297,7 +297,7 @@ describe('approval on the local cloud', () => {
     // SNS and the EventBridge STARTED event both delivered the approval: one record, one email.
     expect((await outbox()).filter((m) => m.links?.some((l) => l.includes('/approvals/')))).toHaveLength(1);
     await page.close();
-  });
+  }, 120_000);
 
   it('a stopped execution closes its pending approval: the link dies with the reason', async () => {
     const client = new CodePipelineClient(cloud.clientConfig);
@@ -308,7 +308,7 @@ describe('approval on the local cloud', () => {
       );
     const before = new Set(await links());
     const started = await client.send(new StartPipelineExecutionCommand({ name: 'approval-demo' }));
-    const link = await waitFor(async () => (await links()).find((l) => !before.has(l)), 20_000);
+    const link = await waitFor(async () => (await links()).find((l) => !before.has(l)), 40_000);
     expect((await fetch(link)).status).toBe(200);
     await client.send(
       new StopPipelineExecutionCommand({
@@ -321,10 +321,10 @@ describe('approval on the local cloud', () => {
     const closed = await waitFor(async () => {
       const res = await fetch(link);
       return res.status === 410 ? res.text() : undefined;
-    }, 20_000);
+    }, 40_000);
     expect(closed).toContain('Closed outside Stagecrew');
     expect(closed).not.toContain('<form');
-  });
+  }, 120_000);
 });
 
 /**
@@ -419,14 +419,14 @@ describe('Slack + email quorum on the local cloud', () => {
     const mail = await waitFor(
       async () =>
         (await outbox()).find((m) => m.channel === 'email' && m.links?.some((l) => l.includes('/approvals/'))),
-      20_000,
+      40_000,
     );
     const link = mail.links?.find((l) => l.includes('/approvals/')) as string;
     const id = decodeURIComponent(new URL(link).pathname.split('/').pop() as string);
     await waitFor(
       async () =>
         (await outbox()).find((m) => m.channel === 'slack' && m.text?.includes('Approval needed: quorum-demo')),
-      10_000,
+      40_000,
     );
 
     // Ana clicks Approve in Slack: Slack signs the raw form body.
@@ -461,7 +461,7 @@ describe('Slack + email quorum on the local cloud', () => {
     expect(forged.status).toBe(401);
     await waitFor(
       async () => (await outbox()).find((m) => m.channel === 'slack' && m.text?.includes('1 of 2 approved')),
-      10_000,
+      40_000,
     );
     const prodStatus = async () =>
       (await client.send(new GetPipelineStateCommand({ name: 'quorum-demo' }))).stageStates?.find(
@@ -481,7 +481,7 @@ describe('Slack + email quorum on the local cloud', () => {
       const s = await client.send(new GetPipelineStateCommand({ name: 'quorum-demo' }));
       const stage = s.stageStates?.find((st) => st.stageName === 'Prod');
       return stage?.latestExecution?.status === 'Succeeded' ? stage : undefined;
-    }, 20_000);
+    }, 40_000);
     expect(prod.actionStates?.[0]?.latestExecution?.summary).toBe(
       'Approved by ana <slack:U0ANA>, bo@example.com via email',
     );
@@ -490,7 +490,7 @@ describe('Slack + email quorum on the local cloud', () => {
         (await outbox()).find(
           (m) => m.channel === 'slack' && m.text?.includes('Approved by ana <slack:U0ANA>, bo@example.com'),
         ),
-      10_000,
+      40_000,
     );
-  });
+  }, 120_000);
 });
