@@ -118,7 +118,7 @@ export function createCodePipeline(options: CodePipelineOptions = {}): CodePipel
     operations: api.operations,
     start(ctx: LocalContext) {
       // The module is imported once per process; each local cloud started in it rebinds the engine.
-      engine.ctx = ctx;
+      engine.open(ctx);
       engine.resume();
       const every = options.tickMs ?? 1000;
       if (every > 0) {
@@ -131,8 +131,7 @@ export function createCodePipeline(options: CodePipelineOptions = {}): CodePipel
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await engine.idle();
-      engine.ctx = undefined;
+      await engine.close();
     },
   };
   return { service, engine, api, tick };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LocalContext } from '../../types.ts';
-import type { ArtifactLocation } from '../model.ts';
+import type { ArtifactLocation, S3Location } from '../model.ts';
 
 async function toBytes(body: unknown): Promise<Uint8Array | undefined> {
   if (body instanceof Uint8Array) return body;
@@ -29,14 +29,14 @@ export function artifactKey(pipelineName: string, artifactName: string): string 
   return `${pipelineName.slice(0, 20)}/${artifactName.slice(0, 10)}/${id}`;
 }
 
+/** Stores an artifact zip at its location (assigned when the action started, so Invoke jobs know it up front). */
 export async function putArtifact(
   ctx: LocalContext,
-  bucket: string,
-  pipelineName: string,
+  location: S3Location,
   name: string,
   bytes: Uint8Array,
 ): Promise<ArtifactLocation> {
-  const key = artifactKey(pipelineName, name);
+  const { bucket, key } = location;
   const put = () =>
     ctx.call('s3', 'PutObject', { Bucket: bucket, Key: key, Body: Buffer.from(bytes), ContentType: 'application/zip' });
   try {

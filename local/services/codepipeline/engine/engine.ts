@@ -44,12 +44,31 @@ export class Engine {
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #aborts = new Map<string, AbortController>();
   #seq = 0;
+  /** Set while the local cloud shuts down: in-flight provider results are dropped, so the work re-runs on start. */
+  #closing = false;
 
   constructor(options: EngineOptions) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.env = options.env;
     this.providers = options.providers;
+  }
+
+  /** Binds to a (re)started local cloud. */
+  open(ctx: LocalContext): void {
+    this.ctx = ctx;
+    this.#closing = false;
+  }
+
+  /**
+   * Stops in-process actions (killing their processes) without recording an outcome, so `resume()` runs them
+   * again after the next start; waits briefly for background work to settle.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    this.#closing = true;
+    for (const abort of this.#aborts.values()) abort.abort();
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    this.ctx = undefined;
   }
 
   bind(ctx: LocalContext): LocalContext {
@@ -473,6 +492,7 @@ export class Engine {
     actionExecutionId: string,
     result: ActionResult,
   ): Promise<boolean> {
+    if (this.#closing) return false;
     let outputs: ArtifactLocation[] = [];
     if (result.status === 'Succeeded' && result.outputs) {
       const produced = result.outputs;
@@ -484,8 +504,7 @@ export class Engine {
           run.outputArtifacts.map(async (loc) => {
             const bytes = produced[loc.name];
             if (!bytes) throw new Error(`The action produced no output artifact ${loc.name}`);
-            const stored = await putArtifact(this.context, loc.s3location.bucket, exec.pipelineName, loc.name, bytes);
-            return { ...stored, s3location: stored.s3location };
+            return putArtifact(this.context, loc.s3location, loc.name, bytes);
           }),
         );
       } catch (err) {
@@ -496,6 +515,7 @@ export class Engine {
         };
       }
     }
+    if (this.#closing) return false;
     const exec = this.execution(executionId);
     const stage = exec?.pipeline.stages.find((s) => s.name === stageName);
     const decl = stage?.actions.find((a) => a.name === actionName);

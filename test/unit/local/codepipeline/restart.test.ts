@@ -89,3 +89,31 @@ describe('durability across a restart (file store)', () => {
     release?.(); // the old instance's late result must not matter (its store is closed)
   });
 });
+
+describe('shutdown', () => {
+  it('stopping the local cloud kills in-process actions without recording a result, so they run again', async () => {
+    const stopped: Provider = {
+      run: (p) =>
+        new Promise((resolve) =>
+          p.signal.addEventListener('abort', () => resolve({ status: 'Failed', code: 'JobFailed', message: 'killed' })),
+        ),
+    };
+    const build = {
+      name: 'B',
+      actions: [
+        { name: 'Build', actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' } },
+      ],
+    };
+    const h = makeHarness({ providers: { ...testProviders(), 'Build/AWS/CodeBuild': stopped } });
+    const create = h.cp.service.operations.CreatePipeline;
+    await create?.({ pipeline: pipeline('s', [sourceStage(), build]) }, h.ctx);
+    await new Promise((r) => setTimeout(r, 20));
+    await h.cp.service.stop?.();
+    const [, exec] =
+      h.store.list<{ status: string; stages: Record<string, { actions: Record<string, { status: string }> }> }>(
+        'codepipeline:executions',
+      )[0] ?? [];
+    expect(exec?.status).toBe('InProgress');
+    expect(exec?.stages.B?.actions.Build?.status).toBe('InProgress');
+  });
+});
