@@ -2,7 +2,15 @@ import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMach
 import type { LocalContext } from '../types.ts';
 import { type Json, prepare, referencePath, type StateInfo, TOKEN_PLACEHOLDER } from './definition.ts';
 import { ExecutionHistory, type HistoryEvent, type LogEvent } from './history.ts';
-import { lambdaInvokeResult, type ParsedResource, parseResource, runLambda, runSdk, TaskError } from './tasks.ts';
+import {
+  lambdaInvokeResult,
+  loadTimeoutErrorClass,
+  type ParsedResource,
+  parseResource,
+  runLambda,
+  runSdk,
+  TaskError,
+} from './tasks.ts';
 import { newToken, TaskTokens } from './tokens.ts';
 
 /**
@@ -227,6 +235,7 @@ export class SfnEngine {
   }
 
   async #run(ctx: LocalContext, exec: ExecutionRecord, running: Running): Promise<void> {
+    await loadTimeoutErrorClass();
     const prepared = prepare(exec.definition, this.#options.waitScale);
     const controller = new AbortController();
     const context = {

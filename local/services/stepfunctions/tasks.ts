@@ -1,3 +1,4 @@
+import { StateMachine } from 'aws-local-stepfunctions';
 import type { LocalContext } from '../types.ts';
 import { AwsError } from '../types.ts';
 
@@ -24,6 +25,45 @@ export class TaskError extends Error {
     this.name = error;
   }
 }
+
+/**
+ * The library's own `States.Timeout` error class. Retry/Catch treat it specially (`States.TaskFailed` does not
+ * match a timeout), but the package does not export it, so one 1 ms task timeout is provoked to obtain it.
+ */
+let TimeoutErrorClass: (new () => Error) | undefined;
+
+export const loadTimeoutErrorClass = async (): Promise<void> => {
+  if (TimeoutErrorClass) return;
+  const probe = new StateMachine(
+    {
+      StartAt: 'Probe',
+      States: {
+        Probe: {
+          Type: 'Task',
+          Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe',
+          TimeoutSeconds: 0.001,
+          End: true,
+        },
+      },
+    } as never,
+    { validationOptions: { noValidate: true } },
+  );
+  try {
+    await probe.run(null, { overrides: { taskResourceLocalHandlers: { Probe: () => new Promise(() => {}) } } }).result;
+  } catch (err) {
+    const cause = (err as Error).cause;
+    if (cause instanceof Error && cause.name === 'States.Timeout')
+      TimeoutErrorClass = cause.constructor as new () => Error;
+  }
+};
+
+/** A `States.Timeout` as the library raises it (falls back to a plain named error before the class is known). */
+export const statesTimeout = (cause: string): Error => {
+  if (!TimeoutErrorClass) return new TaskError('States.Timeout', cause);
+  const err = new TimeoutErrorClass();
+  err.message = cause;
+  return err;
+};
 
 export const parseResource = (resource: string): ParsedResource => {
   const waitForToken = resource.endsWith('.waitForTaskToken');

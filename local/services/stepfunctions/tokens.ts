@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LocalContext } from '../types.ts';
 import { AwsError } from '../types.ts';
-import { TaskError } from './tasks.ts';
+import { statesTimeout, TaskError } from './tasks.ts';
 
 /**
  * Task tokens of `.waitForTaskToken` tasks. A token is persisted (so SendTask* can tell an unknown token from a
@@ -36,7 +36,7 @@ export class TaskTokens {
       const pending: Pending = { resolve, reject };
       const expire = (cause: string) => () => {
         this.settle(ctx, token);
-        reject(new TaskError('States.Timeout', cause));
+        reject(statesTimeout(cause));
       };
       if (limits.heartbeatSeconds !== undefined) {
         pending.heartbeatMs = limits.heartbeatSeconds * 1000;
@@ -121,7 +121,7 @@ export class TaskTokens {
       clearTimeout(pending.heartbeat);
       pending.heartbeat = setTimeout(() => {
         this.settle(ctx, t);
-        pending.reject(new TaskError('States.Timeout', 'Task heartbeat timed out'));
+        pending.reject(statesTimeout('Task heartbeat timed out'));
       }, pending.heartbeatMs);
     }
   }

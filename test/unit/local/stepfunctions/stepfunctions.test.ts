@@ -526,8 +526,15 @@ describe('local Step Functions task timeouts', () => {
           Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
           Parameters: { FunctionName: 'f', Payload: { 't.$': '$$.Task.Token' } },
           HeartbeatSeconds: 60,
+          // As on AWS, States.TaskFailed does not match a timeout: the second catcher must take it.
+          Catch: [
+            { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.failed', Next: 'Failed' },
+            { ErrorEquals: ['States.Timeout'], ResultPath: '$.timedOut', Next: 'TimedOut' },
+          ],
           End: true,
         },
+        Failed: { Type: 'Fail', Error: 'WrongCatcher' },
+        TimedOut: { Type: 'Fail', Error: 'HeartbeatLost' },
       },
     });
     const { executionArn } = await op('StartExecution', { stateMachineArn: arn });
@@ -546,7 +553,7 @@ describe('local Step Functions task timeouts', () => {
     await sfn.engine.settled(executionArn as string);
     expect(await op('DescribeExecution', { executionArn })).toMatchObject({
       status: 'FAILED',
-      error: 'States.Timeout',
+      error: 'HeartbeatLost',
     });
     await expect(op('SendTaskSuccess', { taskToken: tokens[0], output: '{}' })).rejects.toMatchObject({
       code: 'TaskTimedOut',
