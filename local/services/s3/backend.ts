@@ -1,5 +1,15 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { StateStore } from '../../store/store.ts';
 import { AwsError } from '../types.ts';
@@ -74,7 +84,12 @@ export class S3Backend {
       throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409);
     }
     store.delete(BUCKETS, name);
-    rmSync(join(this.#dataDir(), encodeURIComponent(name)), { recursive: true, force: true });
+    // Only the (now empty) directory goes: never remove files this bucket's metadata does not account for.
+    try {
+      rmdirSync(join(this.#dataDir(), encodeURIComponent(name)));
+    } catch {
+      // absent, or holding files of an interrupted write: harmless either way
+    }
   }
 
   setVersioning(store: StateStore, name: string, status: string): void {
