@@ -12,7 +12,12 @@ import { newId } from '../model.ts';
 import { run, unzipTo, walk, zipFiles } from './fs.ts';
 import { failed, type Provider, type ProviderContext } from './provider.ts';
 
-type Phase = { commands?: string[]; finally?: string[]; 'on-failure'?: string };
+type Phase = {
+  commands?: string[];
+  finally?: string[];
+  'on-failure'?: string;
+  'runtime-versions'?: Record<string, unknown>;
+};
 type Buildspec = {
   version?: number | string;
   env?: { variables?: Record<string, unknown>; 'exported-variables'?: string[]; shell?: string };
@@ -151,6 +156,11 @@ export const codebuildProvider: Provider = {
       let failure: string | undefined;
       for (const name of PHASES) {
         const phase = spec.phases?.[name];
+        if (phase?.['runtime-versions']) {
+          log(
+            `[Container] runtime-versions ${JSON.stringify(phase['runtime-versions'])} ignored locally: this machine's tools are used`,
+          );
+        }
         if (!phase?.commands?.length) continue;
         if (failure && name !== 'post_build') continue;
         if (failure)
@@ -167,6 +177,17 @@ export const codebuildProvider: Provider = {
           signal: p.signal,
           timeoutMs: DEFAULT_TIMEOUT_MS,
         });
+        if (phase.finally?.length && !p.signal.aborted) {
+          writeFileSync(script, phaseScript(`${name} finally`, { commands: phase.finally }, stateDir));
+          const fin = await run('bash', [script], {
+            cwd: srcDir,
+            env,
+            onLine: log,
+            signal: p.signal,
+            timeoutMs: DEFAULT_TIMEOUT_MS,
+          });
+          if (fin.code !== 0 && result.code === 0) result.code = fin.code;
+        }
         if (p.signal.aborted) return fail('The build was stopped');
         if (result.code !== 0) {
           log(`[Container] Phase ${name.toUpperCase()} failed: exit status ${result.code}`);

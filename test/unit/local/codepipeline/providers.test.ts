@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { unzipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GitFixture, gitFixture, seedApp } from './git-fixture.ts';
 import { type Loose, makeHarness } from './harness.ts';
@@ -126,6 +127,54 @@ describe('the seed tutorial pipeline: Source (local git) → CodeBuild (real com
         })
       ).pipelineExecutionSummaries,
     ).toHaveLength(2);
+  });
+
+  it('packages artifacts with discard-paths, runs finally blocks and notes runtime-versions', async () => {
+    const app = seedApp('v1');
+    app['buildspec.yml'] = [
+      'version: 0.2',
+      'phases:',
+      '  install:',
+      '    runtime-versions:',
+      '      nodejs: 18',
+      '    commands:',
+      '      - mkdir -p out/a/b',
+      '    finally:',
+      '      - echo cleanup ran > out/a/finally.txt',
+      '  build:',
+      '    commands:',
+      '      - echo deep > out/a/b/deep.txt',
+      'artifacts:',
+      '  base-directory: out',
+      '  discard-paths: yes',
+      '  files:',
+      "    - '**/*.txt'",
+      '',
+    ].join('\n');
+    const { h } = setup(app);
+    const p = structuredClone(seed.pipeline);
+    p.stages = p.stages.slice(0, 2);
+    p.stages.push({
+      name: 'Ship',
+      actions: [
+        {
+          name: 'Ship',
+          actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'ECS', version: '1' },
+          inputArtifacts: [{ name: 'BuildOutput' }],
+        },
+      ],
+    });
+    await h.op('CreatePipeline', { pipeline: p });
+    const id = await h.latestExecutionId('awscicd-pipeline');
+    expect((await h.execution('awscicd-pipeline', id)).status).toBe('Succeeded');
+    const build = (await actions(h, 'awscicd-pipeline', id)).find((a) => a.actionName === 'Build');
+    const loc = build?.output.outputArtifacts[0].s3location;
+    const files = unzipSync(h.objects.get(`${loc.bucket}/${loc.key}`) as Uint8Array);
+    expect(Object.keys(files).sort()).toEqual(['deep.txt', 'finally.txt']);
+    const ship = (await actions(h, 'awscicd-pipeline', id)).find((a) => a.actionName === 'Ship');
+    expect(ship?.output.executionResult.externalExecutionSummary).toContain('simulated by the local cloud');
+    const log = h.store.get<string>('codepipeline:logs', build?.actionExecutionId) ?? '';
+    expect(log).toContain('runtime-versions {"nodejs":18} ignored locally');
   });
 
   it('fails a source that has no local mapping with a message that says how to map it', async () => {
