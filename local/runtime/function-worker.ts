@@ -26,6 +26,11 @@ const loaded: Promise<(event: unknown, context: unknown) => unknown> = import(pa
 );
 
 loaded.catch(() => undefined); // reported per invocation, never as an unhandled rejection
+// Init (the module import) is timed apart from invocations, as Lambda's init phase is: say when it is over.
+loaded.then(
+  () => port.postMessage({ type: 'ready' }),
+  () => port.postMessage({ type: 'ready' }),
+);
 
 const toPlain = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
 

@@ -52,7 +52,7 @@ export type InvocationRecord = {
 type QueuedInvocation = { id: string; functionName: string; payload: unknown; attempt: number; notBefore: number };
 
 type Pending = { requestId: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-type Instance = { worker: Worker; busy: boolean; pending?: Pending; dead: boolean };
+type Instance = { worker: Worker; busy: boolean; pending?: Pending; dead: boolean; ready: Promise<void> };
 
 export type InvokerOptions = {
   store: StateStore;
@@ -68,6 +68,8 @@ export type InvokerOptions = {
 const QUEUE = 'lambda:async-queue';
 const DEAD = 'lambda:async-failed';
 const WORKER_URL = new URL('./function-worker.ts', import.meta.url);
+/** Lambda's init phase limit: the handler module must load within this, apart from the function Timeout. */
+const INIT_TIMEOUT_MS = 10_000;
 
 export class Invoker {
   readonly #functions = new Map<string, FunctionSpec>();
@@ -260,23 +262,43 @@ export class Invoker {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(64, fn.memoryMb) },
     });
-    const instance: Instance = { worker, busy: false, dead: false };
+    let markReady: () => void = () => undefined;
+    const instance: Instance = {
+      worker,
+      busy: false,
+      dead: false,
+      ready: new Promise<void>((resolve) => {
+        markReady = resolve;
+      }),
+    };
     const out = this.#options.output ?? defaultOutput;
     worker.stdout.on('data', (chunk: Buffer) => out(fn.name, 'stdout', chunk.toString('utf8')));
     worker.stderr.on('data', (chunk: Buffer) => out(fn.name, 'stderr', chunk.toString('utf8')));
-    worker.on('message', (msg: { requestId: string; ok: boolean; result?: unknown } & Record<string, unknown>) => {
-      const pending = instance.pending;
-      if (!pending || pending.requestId !== msg.requestId) return;
-      clearTimeout(pending.timer);
-      instance.pending = undefined;
-      this.#release(fn, instance);
-      if (msg.ok) pending.resolve(msg.result);
-      else
-        pending.reject(
-          new FunctionError(String(msg.errorType), String(msg.errorMessage), (msg.trace as string[] | undefined) ?? []),
-        );
-    });
+    worker.on(
+      'message',
+      (msg: { type?: string; requestId: string; ok: boolean; result?: unknown } & Record<string, unknown>) => {
+        if (msg.type === 'ready') {
+          markReady();
+          return;
+        }
+        const pending = instance.pending;
+        if (!pending || pending.requestId !== msg.requestId) return;
+        clearTimeout(pending.timer);
+        instance.pending = undefined;
+        this.#release(fn, instance);
+        if (msg.ok) pending.resolve(msg.result);
+        else
+          pending.reject(
+            new FunctionError(
+              String(msg.errorType),
+              String(msg.errorMessage),
+              (msg.trace as string[] | undefined) ?? [],
+            ),
+          );
+      },
+    );
     const die = (error: FunctionError) => {
+      markReady(); // nobody waits forever on an instance that is gone
       if (instance.dead) return;
       instance.dead = true;
       const pending = instance.pending;
@@ -295,7 +317,26 @@ export class Invoker {
     return instance;
   }
 
-  #send(fn: FunctionSpec, instance: Instance, payload: unknown, requestId: string): Promise<unknown> {
+  async #send(fn: FunctionSpec, instance: Instance, payload: unknown, requestId: string): Promise<unknown> {
+    let initTimer: NodeJS.Timeout | undefined;
+    const initTimedOut = await Promise.race([
+      instance.ready.then(() => false),
+      new Promise<boolean>((resolve) => {
+        initTimer = setTimeout(() => resolve(true), INIT_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(initTimer);
+    if (initTimedOut || instance.dead) {
+      if (!instance.dead) {
+        // die() releases an instance that exits by itself; one we give up on is released here, once.
+        instance.dead = true;
+        void instance.worker.terminate();
+        this.#release(fn, instance);
+      }
+      throw initTimedOut
+        ? new FunctionError('Runtime.InitTimeout', `Init phase did not finish within ${INIT_TIMEOUT_MS / 1000} seconds`)
+        : new FunctionError('Runtime.ExitError', 'function instance exited during init');
+    }
     const timeoutMs = fn.timeoutSeconds * 1000;
     const deadline = Date.now() + timeoutMs;
     return new Promise((resolve, reject) => {

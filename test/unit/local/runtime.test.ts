@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -200,6 +200,40 @@ describe('invoker', () => {
     while (invoker.recent('echo').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(invoker.recent('echo')[0]).toMatchObject({ requestId: 'q1', ok: true, result: { event: { n: 1 } } });
     expect(store.list('lambda:async-queue')).toEqual([]);
+  });
+
+  it('times the handler module import apart from the invocation Timeout, as Lambda times its init phase', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stagecrew-slow-init-'));
+    const modulePath = join(dir, 'slow-init.mjs');
+    writeFileSync(
+      modulePath,
+      'await new Promise((r) => setTimeout(r, 1500));\nexport const handler = async () => "ready";\n',
+    );
+    invoker = new Invoker({ store: new MemoryStore(), log, output: () => undefined });
+    invoker.register({
+      name: 'slow',
+      arn: 'arn',
+      modulePath,
+      exportName: 'handler',
+      timeoutSeconds: 1,
+      memoryMb: 128,
+      environment: {},
+    });
+    await expect(invoker.invoke('slow', {})).resolves.toBe('ready');
+  });
+
+  it('reports a handler module without the named export', async () => {
+    invoker = new Invoker({ store: new MemoryStore(), log, output: () => undefined });
+    invoker.register({
+      name: 'x',
+      arn: 'arn',
+      modulePath: ECHO,
+      exportName: 'nope',
+      timeoutSeconds: 5,
+      memoryMb: 128,
+      environment: {},
+    });
+    await expect(invoker.invoke('x', {})).rejects.toMatchObject({ errorType: 'Runtime.HandlerNotFound' });
   });
 
   it('keeps each function in its own environment', async () => {
