@@ -1,4 +1,10 @@
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -43,6 +49,10 @@ beforeAll(async () => {
   s3.destroy();
 });
 afterAll(async () => {
+  const s3 = new S3Client(t.clientConfig);
+  await s3.send(new DeleteObjectCommand({ Bucket: 'it-sfn-bucket', Key: 'a.txt' }));
+  await s3.send(new DeleteBucketCommand({ Bucket: 'it-sfn-bucket' }));
+  s3.destroy();
   sfn?.destroy();
   await t?.stop();
   vi.unstubAllEnvs();
