@@ -178,7 +178,7 @@ export const handleRest = async (
           VersionIdMarker: q.get('version-id-marker') ?? undefined,
           MaxKeys: q.get('max-keys') ?? undefined,
         });
-        const { Versions, DeleteMarkers, ...rest } = out as {
+        const { Versions, DeleteMarkers, ...rest } = (q.get('encoding-type') === 'url' ? urlEncoded(out) : out) as {
           Versions: Array<Record<string, unknown>>;
           DeleteMarkers: Array<Record<string, unknown>>;
         };
@@ -206,7 +206,7 @@ export const handleRest = async (
           StartAfter: q.get('start-after') ?? undefined,
           Marker: q.get('marker') ?? undefined,
         });
-        return xmlResponse('ListBucketResult', out);
+        return xmlResponse('ListBucketResult', q.get('encoding-type') === 'url' ? urlEncoded(out) : out);
       }
       throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
     }
@@ -300,6 +300,26 @@ export const parseRange = (header: string, size: number): [number, number] | und
   }
   if (start >= size || start > end) throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416);
   return [start, end];
+};
+
+const KEY_FIELDS = ['Key', 'Prefix', 'Delimiter', 'StartAfter', 'Marker', 'NextMarker', 'KeyMarker', 'NextKeyMarker'];
+const encodeKey = (k: string) => encodeURIComponent(k).replace(/%2F/g, '/');
+
+/**
+ * `encoding-type=url` (the AWS CLI always asks for it): keys and key-like fields come back URL-encoded, so
+ * keys with characters XML cannot carry survive; the client decodes them.
+ */
+const urlEncoded = (out: Record<string, unknown>): Record<string, unknown> => {
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value === null || typeof value !== 'object') return value;
+    const copy: Record<string | symbol, unknown> = {};
+    for (const [k, v] of Object.entries(value))
+      copy[k] = KEY_FIELDS.includes(k) && typeof v === 'string' ? encodeKey(v) : walk(v);
+    for (const sym of Object.getOwnPropertySymbols(value)) copy[sym] = (value as Record<symbol, unknown>)[sym];
+    return copy;
+  };
+  return { ...(walk(out) as Record<string, unknown>), EncodingType: 'url' };
 };
 
 const metadataFrom = (headers: Record<string, string>): Record<string, string> => {

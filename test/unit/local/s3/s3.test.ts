@@ -183,6 +183,18 @@ describe('local S3 REST front', () => {
     expect(deleted.body).toContain(`<VersionId>${versionId}</VersionId>`);
   });
 
+  it('URL-encodes listed keys when asked (encoding-type=url, as the AWS CLI does)', async () => {
+    await s3.handle(req('PUT', '/enc'), ctx);
+    await s3.handle(req('PUT', `/enc/${encodeURIComponent('dir/100% done&more.txt')}`, '', 'x'), ctx);
+    const listed = await s3.handle(req('GET', '/enc', 'list-type=2&encoding-type=url'), ctx);
+    expect(listed.body).toContain('<Key>dir/100%25%20done%26more.txt</Key>');
+    expect(listed.body).toContain('<EncodingType>url</EncodingType>');
+    const versions = await s3.handle(req('GET', '/enc', 'versions&encoding-type=url'), ctx);
+    expect(versions.body).toContain('<Key>dir/100%25%20done%26more.txt</Key>');
+    const plain = await s3.handle(req('GET', '/enc', 'list-type=2'), ctx);
+    expect(plain.body).toContain('<Key>dir/100% done&amp;more.txt</Key>');
+  });
+
   it('serves byte ranges', async () => {
     await s3.handle(req('PUT', '/ranges'), ctx);
     await s3.handle(req('PUT', '/ranges/k', '', '0123456789'), ctx);
