@@ -121,6 +121,7 @@ export function createOperations(engine: Engine): Api {
         transitions: {},
       };
       ctx.store.put(NS.pipelines, decl.name, record);
+      warnUnsupported(ctx, record.declaration, engine);
       // Like AWS, a new pipeline runs once right away.
       start(ctx, record, {
         triggerType: 'CreatePipeline',
@@ -151,6 +152,7 @@ export function createOperations(engine: Engine): Api {
         transitions: Object.fromEntries(Object.entries(record.transitions).filter(([s]) => names.has(s))),
       };
       ctx.store.put(NS.pipelines, decl.name, updated);
+      warnUnsupported(ctx, updated.declaration, engine);
       return { pipeline: updated.declaration };
     },
 
@@ -546,6 +548,29 @@ export function createOperations(engine: Engine): Api {
   }
 
   return { operations: ops, start };
+}
+
+/** Parts of a declaration the local engine accepts but does not act on: say so once, where the cloud logs. */
+function warnUnsupported(ctx: LocalContext, decl: PipelineRecord['declaration'], engine: Engine): void {
+  for (const stage of decl.stages) {
+    for (const key of ['beforeEntry', 'onFailure', 'onSuccess'] as const) {
+      if (stage[key] !== undefined)
+        ctx.log.warn(`codepipeline: stage ${key} conditions are not evaluated locally`, {
+          pipeline: decl.name,
+          stage: stage.name,
+        });
+    }
+    for (const action of stage.actions) {
+      const t = action.actionTypeId;
+      if (!engine.providers[`${t.category}/${t.owner}/${t.provider}`]) {
+        ctx.log.warn('codepipeline: no local provider for this action type; the action will fail', {
+          pipeline: decl.name,
+          action: action.name,
+          type: `${t.category}/${t.owner}/${t.provider}`,
+        });
+      }
+    }
+  }
 }
 
 function stageEventOf(engine: Engine, exec: ExecutionRecord, stage: string) {

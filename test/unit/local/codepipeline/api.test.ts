@@ -81,6 +81,20 @@ describe('local CodePipeline API', () => {
     });
   });
 
+  it('warns about declaration parts it accepts but does not run (conditions, unknown action types)', async () => {
+    const h = setup();
+    const warnings: string[] = [];
+    h.ctx.log.warn = (message: string) => warnings.push(message);
+    const p = structuredClone(seed.pipeline);
+    p.stages[1].onFailure = { result: 'ROLLBACK' };
+    p.stages[2].actions[0].actionTypeId = { category: 'Deploy', owner: 'ThirdParty', provider: 'Heroku', version: '1' };
+    await h.op('CreatePipeline', { pipeline: p });
+    expect(warnings).toEqual([
+      'codepipeline: stage onFailure conditions are not evaluated locally',
+      'codepipeline: no local provider for this action type; the action will fail',
+    ]);
+  });
+
   it('updates (version + 1), lists, deletes, and answers 404s', async () => {
     const h = setup();
     await h.op('CreatePipeline', {
