@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -15,6 +17,7 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
@@ -95,6 +98,43 @@ describe('local S3 through the AWS SDK (path-style)', () => {
     for (const Key of ['builds/1/app.zip', 'builds/2/big.bin', 'latest.zip'])
       await s3.send(new DeleteObjectCommand({ Bucket: 'it-artifacts', Key }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'it-artifacts' }));
+  });
+
+  it('uploads in parts', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'it-multipart' }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'it-multipart', Key: 'artifact.zip' }),
+    );
+    const first = Buffer.alloc(5 * 1024 * 1024, 'p');
+    const p1 = await s3.send(
+      new UploadPartCommand({ Bucket: 'it-multipart', Key: 'artifact.zip', UploadId, PartNumber: 1, Body: first }),
+    );
+    const p2 = await s3.send(
+      new UploadPartCommand({ Bucket: 'it-multipart', Key: 'artifact.zip', UploadId, PartNumber: 2, Body: 'end' }),
+    );
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'it-multipart',
+        Key: 'artifact.zip',
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
+      }),
+    );
+    expect(done.ETag).toMatch(/-2"$/);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'it-multipart', Key: 'artifact.zip', Range: 'bytes=-3' }));
+    expect(await got.Body?.transformToString()).toBe('end');
+    await expect(
+      s3.send(
+        new UploadPartCommand({ Bucket: 'it-multipart', Key: 'artifact.zip', UploadId, PartNumber: 3, Body: 'late' }),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await s3.send(new DeleteObjectCommand({ Bucket: 'it-multipart', Key: 'artifact.zip' }));
+    await s3.send(new DeleteBucketCommand({ Bucket: 'it-multipart' }));
   });
 
   it('empties a versioned bucket with ListObjectVersions and DeleteObjects', async () => {

@@ -35,7 +35,18 @@ export type Version = {
 };
 type ObjectRecord = { key: string; versions: Version[] }; // newest first
 
+type Upload = {
+  bucket: string;
+  key: string;
+  initiated: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  parts: Record<number, { etag: string; size: number; blob: string }>;
+};
+
 const BUCKETS = 's3:buckets';
+const UPLOADS = 's3:uploads';
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 const objectsNs = (bucket: string) => `s3:objects:${bucket}`;
 
 export const noSuchBucket = (bucket: string) =>
@@ -117,7 +128,7 @@ export class S3Backend {
     bucketName: string,
     key: string,
     body: Buffer,
-    meta: { contentType?: string; metadata?: Record<string, string> } = {},
+    meta: { contentType?: string; metadata?: Record<string, string>; etag?: string } = {},
   ): Version {
     const bucket = this.bucket(store, bucketName);
     validateKey(key);
@@ -128,7 +139,7 @@ export class S3Backend {
       deleteMarker: false,
       lastModified: new Date().toISOString(),
       size: body.length,
-      etag: `"${createHash('md5').update(body).digest('hex')}"`,
+      etag: meta.etag ?? `"${createHash('md5').update(body).digest('hex')}"`,
       blob,
       ...(meta.contentType ? { contentType: meta.contentType } : {}),
       ...(meta.metadata && Object.keys(meta.metadata).length > 0 ? { metadata: meta.metadata } : {}),
@@ -214,6 +225,124 @@ export class S3Backend {
     for (const old of replaced) this.#removeBlob(bucket, old);
     const kept = record.versions.filter((v) => !replaced.includes(v));
     store.put(ns, key, { key, versions: [version, ...kept] });
+  }
+
+  // --- multipart uploads: parts are files of their own until CompleteMultipartUpload joins them ---
+
+  createUpload(
+    store: StateStore,
+    bucket: string,
+    key: string,
+    meta: { contentType?: string; metadata?: Record<string, string> },
+  ): string {
+    this.bucket(store, bucket);
+    validateKey(key);
+    const uploadId = randomBytes(32).toString('base64url');
+    store.put(UPLOADS, uploadId, {
+      bucket,
+      key,
+      initiated: new Date().toISOString(),
+      parts: {},
+      ...meta,
+    } satisfies Upload);
+    return uploadId;
+  }
+
+  #upload(store: StateStore, bucket: string, key: string, uploadId: string): Upload {
+    const upload = store.get<Upload>(UPLOADS, uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) {
+      throw new AwsError(
+        'NoSuchUpload',
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        404,
+      );
+    }
+    return upload;
+  }
+
+  uploadPart(
+    store: StateStore,
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Buffer,
+  ): string {
+    const upload = this.#upload(store, bucket, key, uploadId);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+      throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400);
+    }
+    const blob = randomUUID();
+    this.#writeBlob(bucket, blob, body);
+    const previous = upload.parts[partNumber];
+    if (previous) this.#removeBlob(bucket, { blob: previous.blob } as Version);
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    upload.parts[partNumber] = { etag, size: body.length, blob };
+    store.put(UPLOADS, uploadId, upload);
+    return etag;
+  }
+
+  /** Joins the listed parts (ascending, ETags matching, all but the last ≥ 5 MiB) into one object version. */
+  completeUpload(
+    store: StateStore,
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: Array<{ PartNumber: number; ETag: string }>,
+  ): Version {
+    const upload = this.#upload(store, bucket, key, uploadId);
+    if (parts.length === 0) {
+      throw new AwsError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+        400,
+      );
+    }
+    parts.forEach((p, i) => {
+      if (i > 0 && p.PartNumber <= (parts[i - 1] as { PartNumber: number }).PartNumber) {
+        throw new AwsError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+          400,
+        );
+      }
+    });
+    const chosen = parts.map((p, i) => {
+      const part = upload.parts[p.PartNumber];
+      if (!part || part.etag.replaceAll('"', '') !== String(p.ETag).replaceAll('"', '')) {
+        throw new AwsError(
+          'InvalidPart',
+          "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+          400,
+        );
+      }
+      if (i < parts.length - 1 && part.size < MIN_PART_SIZE) {
+        throw new AwsError(
+          'EntityTooSmall',
+          'Your proposed upload is smaller than the minimum allowed object size.',
+          400,
+        );
+      }
+      return part;
+    });
+    const body = Buffer.concat(
+      chosen.map((part) => readFileSync(join(this.#dataDir(), encodeURIComponent(bucket), part.blob))),
+    );
+    const digest = createHash('md5');
+    for (const part of chosen) digest.update(Buffer.from(part.etag.replaceAll('"', ''), 'hex'));
+    const version = this.putObject(store, bucket, key, body, {
+      ...(upload.contentType ? { contentType: upload.contentType } : {}),
+      ...(upload.metadata ? { metadata: upload.metadata } : {}),
+      etag: `"${digest.digest('hex')}-${chosen.length}"`,
+    });
+    this.abortUpload(store, bucket, key, uploadId);
+    return version;
+  }
+
+  abortUpload(store: StateStore, bucket: string, key: string, uploadId: string): void {
+    const upload = this.#upload(store, bucket, key, uploadId);
+    for (const part of Object.values(upload.parts)) this.#removeBlob(bucket, { blob: part.blob } as Version);
+    store.delete(UPLOADS, uploadId);
   }
 
   #writeBlob(bucket: string, blob: string, body: Buffer): void {

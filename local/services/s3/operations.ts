@@ -200,6 +200,50 @@ export const makeOperations = (backend: S3Backend): Record<string, Operation> =>
         ...(version.versionId !== 'null' ? { CopySourceVersionId: version.versionId } : {}),
       };
     },
+    CreateMultipartUpload: (input: In, ctx: LocalContext) => {
+      const bucket = str(input, 'Bucket') as string;
+      const key = str(input, 'Key') as string;
+      const UploadId = backend.createUpload(ctx.store, bucket, key, {
+        ...(typeof input.ContentType === 'string' ? { contentType: input.ContentType } : {}),
+        ...(input.Metadata && typeof input.Metadata === 'object' && Object.keys(input.Metadata).length > 0
+          ? { metadata: input.Metadata as Record<string, string> }
+          : {}),
+      });
+      return { Bucket: bucket, Key: key, UploadId };
+    },
+    UploadPart: (input: In, ctx: LocalContext) => ({
+      ETag: backend.uploadPart(
+        ctx.store,
+        str(input, 'Bucket') as string,
+        str(input, 'Key') as string,
+        str(input, 'UploadId') as string,
+        Number(input.PartNumber),
+        toBuffer(input.Body),
+      ),
+    }),
+    CompleteMultipartUpload: (input: In, ctx: LocalContext) => {
+      const bucket = str(input, 'Bucket') as string;
+      const key = str(input, 'Key') as string;
+      const upload = (input.MultipartUpload ?? {}) as { Parts?: Array<{ PartNumber: unknown; ETag: unknown }> };
+      const parts = (upload.Parts ?? []).map((p) => ({ PartNumber: Number(p.PartNumber), ETag: String(p.ETag) }));
+      const version = backend.completeUpload(ctx.store, bucket, key, str(input, 'UploadId') as string, parts);
+      return {
+        Location: `${ctx.baseUrl}/${bucket}/${encodeURIComponent(key)}`,
+        Bucket: bucket,
+        Key: key,
+        ETag: version.etag,
+        ...(version.versionId !== 'null' ? { VersionId: version.versionId } : {}),
+      };
+    },
+    AbortMultipartUpload: (input: In, ctx: LocalContext) => {
+      backend.abortUpload(
+        ctx.store,
+        str(input, 'Bucket') as string,
+        str(input, 'Key') as string,
+        str(input, 'UploadId') as string,
+      );
+      return {};
+    },
     DeleteObject: (input: In, ctx: LocalContext) =>
       deleteOne(ctx, str(input, 'Bucket') as string, str(input, 'Key') as string, str(input, 'VersionId', false)),
     DeleteObjects: (input: In, ctx: LocalContext) => {

@@ -230,8 +230,48 @@ export const handleRest = async (
         body: document('CopyObjectResult', out.CopyObjectResult as Record<string, unknown>),
       };
     }
+    const uploadId = q.get('uploadId') ?? undefined;
+    if (method === 'POST' && flag(q, 'uploads')) {
+      const out = await call('CreateMultipartUpload', {
+        Bucket: bucket,
+        Key: key,
+        ContentType: req.headers['content-type'],
+        Metadata: metadataFrom(req.headers),
+      });
+      return xmlResponse('InitiateMultipartUploadResult', out);
+    }
+    if (method === 'PUT' && uploadId !== undefined) {
+      const out = await call('UploadPart', {
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: q.get('partNumber'),
+        Body: requestBody(req),
+      });
+      return { status: 200, headers: { etag: String(out.ETag) } };
+    }
+    if (method === 'POST' && uploadId !== undefined) {
+      const doc = (parseXml(requestBody(req)).CompleteMultipartUpload ?? {}) as { Part?: unknown };
+      const parts = Array.isArray(doc.Part) ? doc.Part : doc.Part ? [doc.Part] : [];
+      const out = await call('CompleteMultipartUpload', {
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      });
+      const { VersionId, ...body } = out;
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/xml', ...(VersionId ? { 'x-amz-version-id': String(VersionId) } : {}) },
+        body: document('CompleteMultipartUploadResult', body),
+      };
+    }
+    if (method === 'DELETE' && uploadId !== undefined) {
+      await call('AbortMultipartUpload', { Bucket: bucket, Key: key, UploadId: uploadId });
+      return { status: 204 };
+    }
     if (method === 'PUT') {
-      if (flag(q, 'uploadId') || flag(q, 'tagging') || flag(q, 'acl')) {
+      if (flag(q, 'tagging') || flag(q, 'acl')) {
         throw new AwsError(
           'NotImplemented',
           'A header or query you provided implies functionality that is not implemented',

@@ -133,6 +133,89 @@ describe('local S3 operations', () => {
     expect(new Set(seen).size).toBe(4);
   });
 
+  it('assembles multipart uploads with S3 ETags and part rules', async () => {
+    await op('CreateBucket', { Bucket: 'multi' });
+    const { UploadId } = await op('CreateMultipartUpload', {
+      Bucket: 'multi',
+      Key: 'big.zip',
+      ContentType: 'application/zip',
+    });
+    const first = Buffer.alloc(5 * 1024 * 1024, 'a');
+    const p1 = await op('UploadPart', { Bucket: 'multi', Key: 'big.zip', UploadId, PartNumber: 1, Body: first });
+    const p2 = await op('UploadPart', { Bucket: 'multi', Key: 'big.zip', UploadId, PartNumber: 2, Body: 'tail' });
+    await expect(
+      op('CompleteMultipartUpload', {
+        Bucket: 'multi',
+        Key: 'big.zip',
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 2, ETag: p2.ETag },
+            { PartNumber: 1, ETag: p1.ETag },
+          ],
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'InvalidPartOrder' });
+    await expect(
+      op('CompleteMultipartUpload', {
+        Bucket: 'multi',
+        Key: 'big.zip',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"bad"' }] },
+      }),
+    ).rejects.toMatchObject({ code: 'InvalidPart' });
+    const done = await op('CompleteMultipartUpload', {
+      Bucket: 'multi',
+      Key: 'big.zip',
+      UploadId,
+      MultipartUpload: {
+        Parts: [
+          { PartNumber: 1, ETag: p1.ETag },
+          { PartNumber: 2, ETag: p2.ETag },
+        ],
+      },
+    });
+    expect(done.ETag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    const got = await op('HeadObject', { Bucket: 'multi', Key: 'big.zip' });
+    expect(got).toMatchObject({ ContentLength: first.length + 4, ContentType: 'application/zip', ETag: done.ETag });
+    // The upload is gone once completed, and its part files with it.
+    await expect(op('AbortMultipartUpload', { Bucket: 'multi', Key: 'big.zip', UploadId })).rejects.toMatchObject({
+      code: 'NoSuchUpload',
+    });
+    expect(readdirSync(join(dir, 'multi'))).toHaveLength(1);
+
+    const small = await op('CreateMultipartUpload', { Bucket: 'multi', Key: 'small' });
+    const s1 = await op('UploadPart', {
+      Bucket: 'multi',
+      Key: 'small',
+      UploadId: small.UploadId,
+      PartNumber: 1,
+      Body: 'x',
+    });
+    const s2 = await op('UploadPart', {
+      Bucket: 'multi',
+      Key: 'small',
+      UploadId: small.UploadId,
+      PartNumber: 2,
+      Body: 'y',
+    });
+    await expect(
+      op('CompleteMultipartUpload', {
+        Bucket: 'multi',
+        Key: 'small',
+        UploadId: small.UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: s1.ETag },
+            { PartNumber: 2, ETag: s2.ETag },
+          ],
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'EntityTooSmall' });
+    await op('AbortMultipartUpload', { Bucket: 'multi', Key: 'small', UploadId: small.UploadId });
+    expect(readdirSync(join(dir, 'multi'))).toHaveLength(1);
+  });
+
   it('copies objects', async () => {
     await op('CreateBucket', { Bucket: 'src' });
     await op('PutObject', { Bucket: 'src', Key: 'a b', Body: 'data', Metadata: { team: 'x' } });
