@@ -1,10 +1,15 @@
-/** The CodePipeline API operations (awsJson 1.1, `CodePipeline_20150709.<Operation>`). */
-
-import { AwsError, type LocalContext, type Operation } from '../../types.ts';
+/**
+ * The CodePipeline API operations (awsJson 1.1, `CodePipeline_20150709.<Operation>`): pipelines and executions
+ * here, reported results in results.ts, stage control in stages.ts.
+ */
+import type { LocalContext, Operation } from '../../types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { pipelineEvent, stageEvent } from '../engine/events.ts';
 import { executionVariables } from '../engine/variables.ts';
-import { type ExecutionRecord, type JobRecord, NS, newId, type PipelineRecord, TERMINAL } from '../model.ts';
+import { type ExecutionRecord, NS, newId, type PipelineRecord } from '../model.ts';
+import { err, lookups } from './lookup.ts';
+import { resultOperations } from './results.ts';
+import { stageOperations } from './stages.ts';
 import { requireName, validatePipeline, validation } from './validate.ts';
 import {
   actionExecutionDetails,
@@ -13,9 +18,6 @@ import {
   metadataView,
   pipelineStateView,
 } from './views.ts';
-
-const err = (code: string, message: string) => new AwsError(code, message);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function page<T>(
   items: T[],
@@ -44,31 +46,7 @@ export type Api = {
 };
 
 export function createOperations(engine: Engine): Api {
-  const pipelineOr404 = (ctx: LocalContext, name: unknown, field = 'name'): PipelineRecord => {
-    const n = requireName(name, field);
-    const record = ctx.store.get<PipelineRecord>(NS.pipelines, n);
-    if (!record) throw err('PipelineNotFoundException', `Pipeline ${n} not found`);
-    return record;
-  };
-  const executionOr404 = (ctx: LocalContext, pipelineName: string, id: unknown): ExecutionRecord => {
-    const exec = typeof id === 'string' ? ctx.store.get<ExecutionRecord>(NS.executions, id) : undefined;
-    if (!exec || exec.pipelineName !== pipelineName) {
-      throw err(
-        'PipelineExecutionNotFoundException',
-        `Pipeline execution ${String(id)} not found in pipeline ${pipelineName}`,
-      );
-    }
-    return exec;
-  };
-  const stageIndex = (record: PipelineRecord, stageName: unknown): number => {
-    const i = record.declaration.stages.findIndex((s) => s.name === stageName);
-    if (i < 0)
-      throw err(
-        'StageNotFoundException',
-        `Stage ${String(stageName)} not found in pipeline ${record.declaration.name}`,
-      );
-    return i;
-  };
+  const { pipelineOr404, executionOr404 } = lookups(engine);
 
   /** Starts an execution; shared by StartPipelineExecution, CreatePipeline and source change detection. */
   const start = (
@@ -289,263 +267,9 @@ export function createOperations(engine: Engine): Api {
       return { actionExecutionDetails: items, ...(nextToken ? { nextToken } : {}) };
     },
 
-    PutApprovalResult(
-      input: {
-        pipelineName?: string;
-        stageName?: string;
-        actionName?: string;
-        result?: { status?: string; summary?: string };
-        token?: string;
-      },
-      ctx,
-    ) {
-      engine.bind(ctx);
-      const record = pipelineOr404(ctx, input.pipelineName, 'pipelineName');
-      const stage = record.declaration.stages[stageIndex(record, input.stageName)];
-      const action = stage?.actions.find((a) => a.name === input.actionName);
-      if (!stage || !action)
-        throw err(
-          'ActionNotFoundException',
-          `Action ${String(input.actionName)} not found in stage ${String(input.stageName)}`,
-        );
-      if (action.actionTypeId.category !== 'Approval')
-        throw err('ActionNotFoundException', `Action ${action.name} is not an approval action`);
-      const status = input.result?.status;
-      if (status !== 'Approved' && status !== 'Rejected')
-        throw validation("result.status must be 'Approved' or 'Rejected'");
-      if (typeof input.result?.summary !== 'string' || input.result.summary.length > 512)
-        throw validation('result.summary is required and must be at most 512 characters');
-      if (typeof input.token !== 'string' || !UUID.test(input.token)) throw validation('token must be a UUID');
-      const exec = engine
-        .executionsOf(record.declaration.name)
-        .find((e) => e.stages[stage.name]?.actions[action.name]?.token === input.token);
-      const run = exec?.stages[stage.name]?.actions[action.name];
-      if (!exec || !run)
-        throw err('InvalidApprovalTokenException', 'The approval request already received a response or has expired');
-      if (run.status !== 'InProgress') {
-        if (run.status === 'Succeeded' || (run.status === 'Failed' && run.lastUpdatedBy)) {
-          throw err('ApprovalAlreadyCompletedException', 'The approval action has already been approved or rejected');
-        }
-        throw err('InvalidApprovalTokenException', 'The approval request already received a response or has expired');
-      }
-      if (TERMINAL.has(exec.status))
-        throw err('InvalidApprovalTokenException', 'The approval request already received a response or has expired');
-      const approvedAt = engine.now();
-      const by = `arn:aws:sts::${ctx.accountId}:assumed-role/local/local`;
-      const fresh = engine.execution(exec.pipelineExecutionId);
-      const freshRun = fresh?.stages[stage.name]?.actions[action.name];
-      if (fresh && freshRun) {
-        freshRun.lastUpdatedBy = by;
-        engine.save(fresh);
-      }
-      const summary = input.result.summary;
-      void engine.complete(
-        exec.pipelineExecutionId,
-        stage.name,
-        action.name,
-        run.actionExecutionId,
-        status === 'Approved'
-          ? { status: 'Succeeded', summary: summary || 'Approved' }
-          : { status: 'Failed', code: 'JobFailed', message: summary || 'Rejected' },
-      );
-      return { approvedAt: approvedAt / 1000 };
-    },
-
-    PutJobSuccessResult(
-      input: {
-        jobId?: string;
-        currentRevision?: unknown;
-        continuationToken?: string;
-        executionDetails?: { summary?: string; externalExecutionId?: string; percentComplete?: number };
-        outputVariables?: Record<string, string>;
-      },
-      ctx,
-    ) {
-      engine.bind(ctx);
-      const job = jobOr404(ctx, input.jobId);
-      if (input.continuationToken !== undefined && input.outputVariables !== undefined) {
-        throw validation('outputVariables can only be set when there is no continuation token');
-      }
-      if (input.outputVariables) {
-        for (const [k, v] of Object.entries(input.outputVariables)) {
-          if (!/^[A-Za-z0-9@\-_]+$/.test(k) || typeof v !== 'string')
-            throw err('OutputVariablesSizeExceededException', `Output variable ${k} is not valid`);
-        }
-        if (JSON.stringify(input.outputVariables).length > 122_880)
-          throw err('OutputVariablesSizeExceededException', 'Output variables exceed 122880 characters');
-      }
-      ctx.store.put(NS.jobs, job.jobId, { ...job, status: 'Succeeded' });
-      if (input.continuationToken !== undefined) {
-        engine.continueJob(job, input.continuationToken, input.executionDetails);
-        return {};
-      }
-      void engine.complete(job.pipelineExecutionId, job.stageName, job.actionName, actionIdOf(job), {
-        status: 'Succeeded',
-        ...(input.executionDetails?.summary ? { summary: input.executionDetails.summary } : {}),
-        ...(input.executionDetails?.externalExecutionId
-          ? { externalExecutionId: input.executionDetails.externalExecutionId }
-          : {}),
-        ...(input.outputVariables ? { outputVariables: input.outputVariables } : {}),
-      });
-      return {};
-    },
-
-    PutJobFailureResult(
-      input: { jobId?: string; failureDetails?: { type?: string; message?: string; externalExecutionId?: string } },
-      ctx,
-    ) {
-      engine.bind(ctx);
-      const job = jobOr404(ctx, input.jobId);
-      const types = [
-        'JobFailed',
-        'ConfigurationError',
-        'PermissionError',
-        'RevisionOutOfSync',
-        'RevisionUnavailable',
-        'SystemUnavailable',
-      ];
-      const d = input.failureDetails;
-      if (
-        !d ||
-        !types.includes(d.type ?? '') ||
-        typeof d.message !== 'string' ||
-        d.message.length < 1 ||
-        d.message.length > 5000
-      ) {
-        throw validation(`failureDetails needs a type (${types.join(' | ')}) and a message of 1-5000 characters`);
-      }
-      ctx.store.put(NS.jobs, job.jobId, { ...job, status: 'Failed' });
-      void engine.complete(job.pipelineExecutionId, job.stageName, job.actionName, actionIdOf(job), {
-        status: 'Failed',
-        code: d.type as string,
-        message: d.message,
-        ...(d.externalExecutionId ? { externalExecutionId: d.externalExecutionId } : {}),
-      });
-      return {};
-    },
-
-    GetJobDetails(input: { jobId?: string }, ctx) {
-      engine.bind(ctx);
-      const job = ctx.store.get<JobRecord>(NS.jobs, input.jobId ?? '');
-      if (!job) throw err('JobNotFoundException', `Job ${String(input.jobId)} not found`);
-      return { jobDetails: { id: job.jobId, data: job.data, accountId: ctx.accountId } };
-    },
-
-    RetryStageExecution(
-      input: { pipelineName?: string; stageName?: string; pipelineExecutionId?: string; retryMode?: string },
-      ctx,
-    ) {
-      engine.bind(ctx);
-      const record = pipelineOr404(ctx, input.pipelineName, 'pipelineName');
-      const index = stageIndex(record, input.stageName);
-      if (input.retryMode !== 'FAILED_ACTIONS' && input.retryMode !== 'ALL_ACTIONS')
-        throw validation("retryMode must be 'FAILED_ACTIONS' or 'ALL_ACTIONS'");
-      const exec = executionOr404(ctx, record.declaration.name, input.pipelineExecutionId);
-      const stageName = input.stageName as string;
-      const stageRun = exec.stages[stageName];
-      if (
-        exec.stageIndex !== index ||
-        !stageRun ||
-        !['Failed', 'Stopped'].includes(stageRun.status) ||
-        !['Failed', 'Stopped'].includes(exec.status)
-      ) {
-        throw err(
-          'StageNotRetryableException',
-          `Stage ${stageName} of execution ${exec.pipelineExecutionId} is not in a failed or stopped state`,
-        );
-      }
-      const latest = engine
-        .executionsOf(record.declaration.name)
-        .filter((e) => e.stages[stageName])
-        .pop();
-      if (latest?.pipelineExecutionId !== exec.pipelineExecutionId) {
-        throw err(
-          'NotLatestPipelineExecutionException',
-          `Execution ${exec.pipelineExecutionId} is not the latest execution of stage ${stageName}`,
-        );
-      }
-      if (exec.pipelineVersion !== record.declaration.version) {
-        throw err(
-          'StageNotRetryableException',
-          'The pipeline was updated since this execution started; start a new execution instead',
-        );
-      }
-      for (const [name, run] of Object.entries(stageRun.actions)) {
-        if (input.retryMode === 'ALL_ACTIONS' || run.status !== 'Succeeded') delete stageRun.actions[name];
-      }
-      stageRun.status = 'InProgress';
-      stageRun.attempt += 1;
-      exec.status = 'InProgress';
-      exec.statusSummary = undefined;
-      exec.stop = undefined;
-      engine.save(exec);
-      engine.emit([resumed(engine, exec, 'pipeline'), resumed(engine, exec, stageName)]);
-      engine.advance(exec.pipelineExecutionId);
-      return { pipelineExecutionId: exec.pipelineExecutionId };
-    },
-
-    DisableStageTransition(
-      input: { pipelineName?: string; stageName?: string; transitionType?: string; reason?: string },
-      ctx,
-    ) {
-      engine.bind(ctx);
-      const { record, target } = transitionTarget(ctx, input);
-      if (typeof input.reason !== 'string' || input.reason.length < 1 || input.reason.length > 300)
-        throw validation('reason is required (1-300 characters)');
-      record.transitions[target] = {
-        enabled: false,
-        disabledReason: input.reason,
-        lastChangedAt: engine.now(),
-        lastChangedBy: `arn:aws:sts::${ctx.accountId}:assumed-role/local/local`,
-      };
-      ctx.store.put(NS.pipelines, record.declaration.name, record);
-      return {};
-    },
-
-    EnableStageTransition(input: { pipelineName?: string; stageName?: string; transitionType?: string }, ctx) {
-      engine.bind(ctx);
-      const { record, target } = transitionTarget(ctx, input);
-      record.transitions[target] = {
-        enabled: true,
-        lastChangedAt: engine.now(),
-        lastChangedBy: `arn:aws:sts::${ctx.accountId}:assumed-role/local/local`,
-      };
-      ctx.store.put(NS.pipelines, record.declaration.name, record);
-      engine.wake(record.declaration.name);
-      return {};
-    },
+    ...resultOperations(engine),
+    ...stageOperations(engine),
   };
-
-  function transitionTarget(
-    ctx: LocalContext,
-    input: { pipelineName?: string; stageName?: string; transitionType?: string },
-  ) {
-    const record = pipelineOr404(ctx, input.pipelineName, 'pipelineName');
-    const index = stageIndex(record, input.stageName);
-    if (input.transitionType !== 'Inbound' && input.transitionType !== 'Outbound')
-      throw validation("transitionType must be 'Inbound' or 'Outbound'");
-    // The outbound transition of a stage is the inbound transition of the next one.
-    const targetIndex = input.transitionType === 'Inbound' ? index : index + 1;
-    const target = record.declaration.stages[targetIndex]?.name;
-    if (!target || targetIndex === 0)
-      throw validation(`Stage ${String(input.stageName)} has no ${input.transitionType.toLowerCase()} transition`);
-    return { record, target };
-  }
-
-  function jobOr404(ctx: LocalContext, jobId: unknown): JobRecord {
-    if (typeof jobId !== 'string' || !UUID.test(jobId)) throw validation('jobId must be a job id');
-    const job = ctx.store.get<JobRecord>(NS.jobs, jobId);
-    if (!job) throw err('JobNotFoundException', `Job ${jobId} not found`);
-    if (job.status !== 'InProgress')
-      throw err('InvalidJobStateException', `Job ${jobId} is ${job.status}; it no longer accepts results`);
-    return job;
-  }
-
-  function actionIdOf(job: JobRecord): string {
-    return (
-      engine.execution(job.pipelineExecutionId)?.stages[job.stageName]?.actions[job.actionName]?.actionExecutionId ?? ''
-    );
-  }
 
   return { operations: ops, start };
 }
@@ -578,9 +302,4 @@ function stageEventOf(engine: Engine, exec: ExecutionRecord, stage: string) {
 }
 function pipelineEventOf(engine: Engine, exec: ExecutionRecord) {
   return pipelineEvent(exec, 'STOPPING', engine.now());
-}
-function resumed(engine: Engine, exec: ExecutionRecord, what: string) {
-  return what === 'pipeline'
-    ? pipelineEvent(exec, 'RESUMED', engine.now())
-    : stageEvent(exec, what, 'RESUMED', engine.now());
 }
