@@ -121,7 +121,12 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
     emailedTo: [],
     version: 1,
   };
-  if (!(await deps.store.create(record))) return { kind: 'duplicate', id };
+  if (!(await deps.store.create(record))) {
+    // Lost a race with the other delivery path: still take the SNS message's details if EventBridge won.
+    const winner = await deps.store.get(id);
+    if (winner && req.source === 'sns' && winner.source === 'eventbridge') await enrichFromSns(winner, req, deps);
+    return { kind: 'duplicate', id };
+  }
   await deps.store.audit({
     approvalId: id,
     pipeline: record.pipeline,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { approvalIdFor } from '#core/approvals/model';
+import { type ApprovalRecord, approvalIdFor } from '#core/approvals/model';
 import { handleRequestEvent, type RequestDeps } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import type { ActionExecutionInfo, PipelineStateInfo } from '#core/ports';
@@ -137,6 +137,42 @@ describe('approval-request', () => {
     });
     expect(JSON.stringify(slack.updated[0]?.blocks)).toContain('Release 1.4');
     expect(mailer.sent).toHaveLength(2); // nobody is emailed twice
+  });
+
+  it('SNS and EventBridge at the same instant: one record, one announcement, the SNS details kept', async () => {
+    const { mailer, deps } = setup();
+    // Both deliveries read "no record" before either writes, and EventBridge's conditional put wins.
+    class RacingStore extends MemoryApprovalStore {
+      reads = 0;
+      #bothRead = Promise.withResolvers<void>();
+      #ebCreated = Promise.withResolvers<void>();
+      override async get(id: string) {
+        const r = await super.get(id);
+        if (++this.reads === 2) this.#bothRead.resolve();
+        return r;
+      }
+      override async create(record: ApprovalRecord) {
+        await this.#bothRead.promise;
+        if (record.source === 'sns') await this.#ebCreated.promise;
+        const ok = await super.create(record);
+        if (record.source === 'eventbridge') this.#ebCreated.resolve();
+        return ok;
+      }
+    }
+    const store = new RacingStore();
+    deps.store = store;
+    const out = await Promise.all([
+      handleRequestEvent(fixture('eventbridge-approval-started'), deps),
+      handleRequestEvent(fixture('sns-approval-sequential'), deps),
+    ]);
+    expect(
+      out
+        .flat()
+        .map((o) => o.kind)
+        .sort(),
+    ).toEqual(['created', 'duplicate']);
+    expect(mailer.sent).toHaveLength(2); // two recipients, once each
+    expect((await store.get(approvalIdFor(TOKEN)))?.customData).toBe('Release 1.4: check the canary dashboard first.');
   });
 
   it('never takes the token of another execution; falls back to ListActionExecutions (PARALLEL)', async () => {
