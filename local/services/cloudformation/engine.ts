@@ -19,7 +19,8 @@ import { deleteResource } from './resources.ts';
  * re-arms the timers and the stack carries on where it was. Every status change is recorded as a stack event
  * and published as a `CloudFormation Stack Status Change` (or `Resource Status Change`) EventBridge event.
  */
-export type EngineOptions = { delayMs: number; now: () => number };
+/** `delayMs` is read at every step, so a changed STAGECREW_CFN_DELAY_MS applies without a new instance. */
+export type EngineOptions = { delayMs: () => number; now: () => number };
 
 export type StackEvent = {
   StackId: string;
@@ -47,7 +48,7 @@ export class StackEngine {
   }
 
   get delayMs() {
-    return this.#options.delayMs;
+    return this.#options.delayMs();
   }
   now(): string {
     return new Date(this.#options.now()).toISOString();
@@ -189,7 +190,7 @@ export class StackEngine {
     reason: string | undefined,
     token?: string,
   ) {
-    stack.op = { kind, dueAt: this.#options.now() + this.#options.delayMs, ...(token ? { token } : {}) };
+    stack.op = { kind, dueAt: this.#options.now() + this.#options.delayMs(), ...(token ? { token } : {}) };
     await this.setStatus(ctx, stack, status, reason);
     this.schedule(ctx, stack);
   }
@@ -223,7 +224,7 @@ export class StackEngine {
   #continue(ctx: LocalContext, stack: StackRecord, kind: Operation['kind']) {
     stack.op = {
       kind,
-      dueAt: this.#options.now() + this.#options.delayMs,
+      dueAt: this.#options.now() + this.#options.delayMs(),
       ...(stack.op?.token ? { token: stack.op.token } : {}),
     };
     this.save(ctx, stack);

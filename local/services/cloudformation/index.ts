@@ -19,7 +19,12 @@ const envDelay = (): number => {
 
 /** Local CloudFormation (awsQuery): stacks with realistic, timed status transitions that survive restarts. */
 export const createCloudFormationService = (options: CloudFormationOptions = {}): QueryService => {
-  const engine = new StackEngine({ delayMs: options.delayMs ?? envDelay(), now: options.now ?? Date.now });
+  const fixed = options.delayMs;
+  if (fixed === undefined) envDelay(); // fail fast on a malformed setting
+  const engine = new StackEngine({
+    delayMs: fixed === undefined ? envDelay : () => fixed,
+    now: options.now ?? Date.now,
+  });
   return {
     protocol: 'query',
     id: 'cloudformation',

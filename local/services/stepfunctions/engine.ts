@@ -70,7 +70,8 @@ type Running = {
   done: Promise<void>;
 };
 
-export type EngineOptions = { waitScale: number; now: () => number };
+/** `waitScale` is read when an execution starts, so a changed STAGECREW_SFN_WAIT_SCALE applies to new ones. */
+export type EngineOptions = { waitScale: () => number; now: () => number };
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -236,7 +237,8 @@ export class SfnEngine {
 
   async #run(ctx: LocalContext, exec: ExecutionRecord, running: Running): Promise<void> {
     await loadTimeoutErrorClass();
-    const prepared = prepare(exec.definition, this.#options.waitScale);
+    const waitScale = this.#options.waitScale();
+    const prepared = prepare(exec.definition, waitScale);
     const controller = new AbortController();
     const context = {
       Execution: {
@@ -252,7 +254,7 @@ export class SfnEngine {
       // Tasks, and Wait states prepare() turned into internal sleeping Tasks.
       if (info.resource !== undefined || (info.wait && !(name in prepared.waitOverrides))) {
         handlers[name] = async (input) =>
-          (await this.#task(ctx, exec, running, controller.signal, name, info, input, context)) as Json;
+          (await this.#task(ctx, exec, running, controller.signal, name, info, input, context, waitScale)) as Json;
       }
     }
     const machine = new StateMachine(prepared.definition as never, { validationOptions: { noValidate: true } });
@@ -321,9 +323,10 @@ export class SfnEngine {
     info: StateInfo,
     input: Json,
     context: Record<string, unknown>,
+    waitScale: number,
   ): Promise<unknown> {
     if (info.wait) {
-      await sleep(this.#waitSeconds(name, info.wait, input, context) * 1000 * this.#options.waitScale, signal);
+      await sleep(this.#waitSeconds(name, info.wait, input, context) * 1000 * waitScale, signal);
       return input;
     }
     const resource = parseResource(info.resource as string);

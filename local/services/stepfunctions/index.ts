@@ -19,7 +19,12 @@ const envWaitScale = (): number => {
 
 /** Local Step Functions (awsJson 1.0): state machines run with aws-local-stepfunctions against the local cloud. */
 export const createStepFunctionsService = (options: StepFunctionsOptions = {}): JsonService & { engine: SfnEngine } => {
-  const engine = new SfnEngine({ waitScale: options.waitScale ?? envWaitScale(), now: options.now ?? Date.now });
+  const fixed = options.waitScale;
+  if (fixed === undefined) envWaitScale(); // fail fast on a malformed setting
+  const engine = new SfnEngine({
+    waitScale: fixed === undefined ? envWaitScale : () => fixed,
+    now: options.now ?? Date.now,
+  });
   return {
     protocol: 'json',
     id: 'sfn',
