@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Service } from '#local/services/s3/index';
 import { decodeAwsChunked } from '#local/services/s3/rest';
 import type { RawRequest, RestService } from '#local/services/types';
+import { FileStore } from '#local/store/store';
 import { makeContext, type TestContext } from './context.ts';
 
 let dir: string;
@@ -214,6 +215,30 @@ describe('local S3 operations', () => {
     ).rejects.toMatchObject({ code: 'EntityTooSmall' });
     await op('AbortMultipartUpload', { Bucket: 'multi', Key: 'small', UploadId: small.UploadId });
     expect(readdirSync(join(dir, 'multi'))).toHaveLength(1);
+  });
+
+  it('keeps buckets, versions and bytes across a restart (durable store, files on disk)', async () => {
+    const stateDir = join(dir, 'state');
+    const first = new FileStore(stateDir);
+    const before = makeContext({ store: first, services: [s3] });
+    await s3.operations?.CreateBucket?.({ Bucket: 'durable' }, before);
+    await s3.operations?.PutBucketVersioning?.(
+      { Bucket: 'durable', VersioningConfiguration: { Status: 'Enabled' } },
+      before,
+    );
+    const v1 = (await s3.operations?.PutObject?.({ Bucket: 'durable', Key: 'k', Body: 'one' }, before)) as {
+      VersionId: string;
+    };
+    await s3.operations?.PutObject?.({ Bucket: 'durable', Key: 'k', Body: 'two' }, before);
+    first.close();
+
+    const again = createS3Service({ dataDir: dir });
+    const after = makeContext({ store: new FileStore(stateDir), services: [again] });
+    const read = async (input: Record<string, unknown>) =>
+      ((await again.operations?.GetObject?.({ Bucket: 'durable', Key: 'k', ...input }, after)) as { Body: string })
+        .Body;
+    expect(await read({})).toBe('two');
+    expect(await read({ VersionId: v1.VersionId })).toBe('one');
   });
 
   it('copies objects', async () => {
