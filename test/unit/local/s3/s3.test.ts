@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Service } from '#local/services/s3/index';
 import { decodeAwsChunked } from '#local/services/s3/rest';
-import type { RawRequest, RestService } from '#local/services/types';
+import type { Operation, RawRequest, RestService } from '#local/services/types';
 import { FileStore } from '#local/store/store';
 import { makeContext, type TestContext } from './context.ts';
 
@@ -234,9 +234,9 @@ describe('local S3 operations', () => {
 
     const again = createS3Service({ dataDir: dir });
     const after = makeContext({ store: new FileStore(stateDir), services: [again] });
+    const getObject = again.operations?.GetObject as Operation;
     const read = async (input: Record<string, unknown>) =>
-      ((await again.operations?.GetObject?.({ Bucket: 'durable', Key: 'k', ...input }, after)) as { Body: string })
-        .Body;
+      ((await getObject({ Bucket: 'durable', Key: 'k', ...input }, after)) as { Body: string }).Body;
     expect(await read({})).toBe('two');
     expect(await read({ VersionId: v1.VersionId })).toBe('one');
   });
