@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '../approvals/model.ts';
-import type { ApprovalStore, AuditEntry, DecisionPatch, SnsDetails } from '../approvals/store.ts';
+import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '../approvals/store.ts';
 import { toDomainError } from '../errors.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
 
@@ -294,13 +294,8 @@ export class DynamoApprovalStore implements ApprovalStore {
     );
   }
 
-  async markReminded(
-    id: string,
-    field: 'lastRemindedAt' | 'escalatedAt',
-    previous: string | undefined,
-    now: Date,
-  ): Promise<boolean> {
-    return this.#conditional('mark reminded', () =>
+  async claim(id: string, field: ClaimField, previous: string | undefined, now: Date): Promise<boolean> {
+    return this.#conditional(`claim ${field}`, () =>
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,

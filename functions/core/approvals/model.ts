@@ -72,6 +72,7 @@ export type ApprovalRecord = {
   closedReason?: string;
   approvedAt?: string;
   decidingSince?: string;
+  announcedAt?: string;
   lastRemindedAt?: string;
   escalatedAt?: string;
   version: number;

@@ -36,7 +36,7 @@ export const sweepReminders = async (deps: NotifyDeps): Promise<ReminderOutcome>
       !r.escalatedAt &&
       now.getTime() >= escalateAt &&
       (esc.slackChannels.length > 0 || esc.emails.length > 0) &&
-      (await deps.store.markReminded(r.id, 'escalatedAt', undefined, now))
+      (await deps.store.claim(r.id, 'escalatedAt', undefined, now))
     ) {
       await announce(r, esc, deps, `Escalation: expires ${countdown(r.expiresAt, now)}.`);
       await deps.store.audit(auditOf(r, now, 'escalated'));
@@ -47,7 +47,7 @@ export const sweepReminders = async (deps: NotifyDeps): Promise<ReminderOutcome>
     if (
       r.route.reminderMinutes > 0 &&
       now.getTime() - last >= r.route.reminderMinutes * 60_000 &&
-      (await deps.store.markReminded(r.id, 'lastRemindedAt', r.lastRemindedAt, now))
+      (await deps.store.claim(r.id, 'lastRemindedAt', r.lastRemindedAt, now))
     ) {
       await remind(r, now, deps);
       await deps.store.audit(auditOf(r, now, 'reminded'));

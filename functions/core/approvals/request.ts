@@ -136,7 +136,7 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
     channel: 'codepipeline',
     reason: `via ${req.source}`,
   });
-  await announce(record, audienceOf(route), deps);
+  if (await deps.store.claim(id, 'announcedAt', undefined, now)) await announce(record, audienceOf(route), deps);
   return { kind: 'created', id };
 };
 
@@ -153,8 +153,14 @@ const enrichFromSns = async (existing: ApprovalRecord, req: ApprovalRequest, dep
 
 const audienceOf = (route: ApprovalRoute) => ({ slackChannels: route.slackChannels, emails: route.emails });
 
+/** A creator that crashed before announcing: after a grace period, a redelivery claims the announcement. */
+const ANNOUNCE_GRACE_MS = 5 * 60_000;
+
 const reannounceIfSilent = async (r: ApprovalRecord, deps: RequestDeps): Promise<RequestOutcome> => {
-  if (r.status === 'PENDING' && r.slackPosts.length === 0 && r.emailedTo.length === 0) {
+  const now = deps.clock.now();
+  const silent = r.status === 'PENDING' && r.slackPosts.length === 0 && r.emailedTo.length === 0;
+  const stale = r.announcedAt === undefined || now.getTime() - Date.parse(r.announcedAt) >= ANNOUNCE_GRACE_MS;
+  if (silent && stale && (await deps.store.claim(r.id, 'announcedAt', r.announcedAt, now))) {
     await announce(r, audienceOf(r.route), deps);
   }
   return { kind: 'duplicate', id: r.id };

@@ -18,6 +18,9 @@ export type AuditEntry = {
   approvedAt?: string;
 };
 
+/** Steps that must happen once: announcing, each reminder, the escalation. */
+export type ClaimField = 'announcedAt' | 'lastRemindedAt' | 'escalatedAt';
+
 export type SnsDetails = {
   expiresAt: string;
   customData?: string;
@@ -82,13 +85,8 @@ export type ApprovalStore = {
   enrich(id: string, details: SnsDetails): Promise<ApprovalRecord | undefined>;
   /** Remembers where the approval was announced (for later chat.update) and who was emailed. */
   recordNotified(id: string, posts: SlackPost[], emailedTo: string[]): Promise<void>;
-  /** Sets lastRemindedAt/escalatedAt if it still has the value the caller read (no double reminders). */
-  markReminded(
-    id: string,
-    field: 'lastRemindedAt' | 'escalatedAt',
-    previous: string | undefined,
-    now: Date,
-  ): Promise<boolean>;
+  /** Sets `field` to now if it still has the value the caller read (and the approval is PENDING): once only. */
+  claim(id: string, field: ClaimField, previous: string | undefined, now: Date): Promise<boolean>;
   listByExecution(pipeline: string, executionId: string): Promise<ApprovalRecord[]>;
   /** Ids of approvals that are (or were recently) pending: the reminder sweep's worklist. */
   listPendingIds(): Promise<string[]>;

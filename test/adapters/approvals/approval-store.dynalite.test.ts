@@ -159,12 +159,12 @@ describe('DynamoApprovalStore on dynalite', () => {
     expect((await store.get(id))?.expiresAt).toBe('2026-03-05T08:30:00.000Z');
   });
 
-  it('markReminded claims once per value read', async () => {
+  it('claim claims once per value read', async () => {
     const { store, id } = await withDynamo();
     const t = new Date(NOW);
-    expect(await store.markReminded(id, 'lastRemindedAt', undefined, t)).toBe(true);
-    expect(await store.markReminded(id, 'lastRemindedAt', undefined, t)).toBe(false);
-    expect(await store.markReminded(id, 'lastRemindedAt', t.toISOString(), new Date(t.getTime() + 1))).toBe(true);
+    expect(await store.claim(id, 'lastRemindedAt', undefined, t)).toBe(true);
+    expect(await store.claim(id, 'lastRemindedAt', undefined, t)).toBe(false);
+    expect(await store.claim(id, 'lastRemindedAt', t.toISOString(), new Date(t.getTime() + 1))).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '#core/approvals/model';
-import type { ApprovalStore, AuditEntry, DecisionPatch, SnsDetails } from '#core/approvals/store';
+import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '#core/approvals/store';
 import type { EmailMessage, Mailer, SlackGateway, SlackMessage } from '#core/ports';
 import { ApprovalRoute, parseSettings, type Settings } from '#core/settings';
 
@@ -123,7 +123,7 @@ export class MemoryApprovalStore implements ApprovalStore {
     r.slackPosts.push(...posts);
     r.emailedTo.push(...emailedTo);
   }
-  async markReminded(id: string, field: 'lastRemindedAt' | 'escalatedAt', previous: string | undefined, now: Date) {
+  async claim(id: string, field: ClaimField, previous: string | undefined, now: Date) {
     await this.#tick();
     const r = this.records.get(id);
     if (r?.status !== 'PENDING' || r[field] !== previous) return false;

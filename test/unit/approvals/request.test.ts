@@ -175,6 +175,24 @@ describe('approval-request', () => {
     expect((await store.get(approvalIdFor(TOKEN)))?.customData).toBe('Release 1.4: check the canary dashboard first.');
   });
 
+  it('a redelivery arriving while the creator is still announcing does not announce again; a crashed one is redone', async () => {
+    const { store, mailer, deps } = setup();
+    const clock = deps.clock as FakeClock;
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    const id = approvalIdFor(TOKEN);
+    // Simulate "created and claimed, nothing sent yet" (the creator is mid-announce, or crashed).
+    const r = store.records.get(id);
+    if (r) Object.assign(r, { slackPosts: [], emailedTo: [] });
+    mailer.sent = [];
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(mailer.sent).toHaveLength(0);
+    clock.advance(5 * 60_000);
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(mailer.sent).toHaveLength(2);
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(mailer.sent).toHaveLength(2);
+  });
+
   it('never takes the token of another execution; falls back to ListActionExecutions (PARALLEL)', async () => {
     const exec = '5d6e7f80-aaaa-4bbb-8ccc-000000000002';
     const { store, deps, pipelines } = setup({
