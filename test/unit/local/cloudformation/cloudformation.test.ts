@@ -57,6 +57,7 @@ const bucketTemplate = JSON.stringify({
   Resources: {
     Artifacts: {
       Type: 'AWS::S3::Bucket',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a JS template
       Properties: { BucketName: { 'Fn::Sub': '${AWS::StackName}-${Env}-artifacts' } },
     },
     Topic: { Type: 'AWS::SNS::Topic' },
@@ -65,6 +66,7 @@ const bucketTemplate = JSON.stringify({
     BucketName: { Value: { Ref: 'Artifacts' } },
     BucketArn: {
       Value: { 'Fn::GetAtt': ['Artifacts', 'Arn'] },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a JS template
       Export: { Name: { 'Fn::Sub': '${AWS::StackName}-bucket-arn' } },
     },
     TopicArn: { Value: { Ref: 'Topic' } },
