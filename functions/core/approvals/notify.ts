@@ -64,13 +64,20 @@ export const announce = async (
   return { posts, emailedTo };
 };
 
-/** Brings every Slack message of the approval in line with the persisted record (never optimistic). */
-export const syncMessages = async (r: ApprovalRecord, deps: Pick<NotifyDeps, 'slack' | 'clock' | 'warn'>) => {
-  if (!deps.slack) return;
+/**
+ * Brings every Slack message of the approval in line with the persisted record (never optimistic). The record
+ * is read again just before the update, so a slower concurrent caller cannot put an older state back on screen.
+ */
+export const syncMessages = async (
+  r: ApprovalRecord,
+  deps: Pick<NotifyDeps, 'slack' | 'clock' | 'warn'> & { store?: Pick<ApprovalStore, 'get'> },
+) => {
+  if (!deps.slack || r.slackPosts.length === 0) return;
+  const latest = (await deps.store?.get(r.id)) ?? r;
   const now = deps.clock.now();
-  for (const post of r.slackPosts) {
+  for (const post of latest.slackPosts) {
     try {
-      await deps.slack.updateMessage({ ...slackApprovalMessage(r, post.channel, now), ts: post.ts });
+      await deps.slack.updateMessage({ ...slackApprovalMessage(latest, post.channel, now), ts: post.ts });
     } catch (err) {
       deps.warn('could not update the Slack approval message', {
         channel: post.channel,
