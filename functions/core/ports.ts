@@ -107,6 +107,8 @@ export type PipelineGateway = {
   getPipelineExecution(pipelineName: string, executionId: string): Promise<PipelineExecutionInfo>;
   /** All action executions of one pipeline execution (pages followed). */
   listActionExecutions(pipelineName: string, executionId: string): Promise<ActionExecutionInfo[]>;
+  /** The most recent action executions of a pipeline across executions (one page, newest first). */
+  listRecentActionExecutions(pipelineName: string): Promise<ActionExecutionInfo[]>;
   /** Returns CodePipeline's `approvedAt`. */
   putApprovalResult(input: {
     pipelineName: string;

@@ -109,6 +109,7 @@ beforeAll(async () => {
         throw new Error('not needed');
       },
       listActionExecutions: async () => [],
+      listRecentActionExecutions: async () => [],
     },
   });
 

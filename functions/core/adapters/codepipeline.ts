@@ -160,6 +160,15 @@ export class CodePipelineGateway implements PipelineGateway {
     }
   }
 
+  async listRecentActionExecutions(pipelineName: string): Promise<ActionExecutionInfo[]> {
+    try {
+      const out = await this.#client.send(new ListActionExecutionsCommand({ pipelineName, maxResults: 100 }));
+      return (out.actionExecutionDetails ?? []).map(toActionExecution);
+    } catch (err) {
+      throw translate(err, `ListActionExecutions ${pipelineName}`);
+    }
+  }
+
   async putApprovalResult(input: {
     pipelineName: string;
     stageName: string;

@@ -12,7 +12,10 @@ import {
 } from './schemas.ts';
 
 export type RequestDeps = NotifyDeps & {
-  pipelines: Pick<PipelineGateway, 'getPipelineState' | 'getPipelineExecution' | 'listActionExecutions'>;
+  pipelines: Pick<
+    PipelineGateway,
+    'getPipelineState' | 'getPipelineExecution' | 'listActionExecutions' | 'listRecentActionExecutions'
+  >;
   settings: () => Promise<Settings>;
 };
 
@@ -173,6 +176,12 @@ const findExecutionId = async (req: ApprovalRequest, deps: RequestDeps): Promise
     const stage = state.stages.find((s) => s.stageName === req.stage);
     const action = stage?.actions.find((a) => a.actionName === req.action && a.token === req.token);
     if (action) return action.pipelineExecutionId ?? stage?.latestExecution?.pipelineExecutionId;
+    // PARALLEL executions (or a stage that moved on): the approval's token is its externalExecutionId.
+    const recent = await deps.pipelines.listRecentActionExecutions(req.pipeline);
+    const match = recent.find(
+      (e) => e.stageName === req.stage && e.actionName === req.action && e.externalExecutionId === req.token,
+    );
+    if (match) return match.pipelineExecutionId;
   } catch (err) {
     deps.warn('could not read pipeline state to find the execution id', { error: (err as Error).message });
   }

@@ -80,6 +80,15 @@ describe('CodePipeline calls', () => {
     });
   });
 
+  it('ListActionExecutions without a filter for recent executions (one page of 100)', async () => {
+    cp.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [] });
+    expect(await gateway.listRecentActionExecutions('web-app')).toEqual([]);
+    expect(cp.commandCalls(ListActionExecutionsCommand)[0]?.args[0].input).toEqual({
+      pipelineName: 'web-app',
+      maxResults: 100,
+    });
+  });
+
   const setupDecide = () => {
     const store = new MemoryApprovalStore();
     const r = pendingRecord({ pipeline: 'web-app', executionId: EXEC });

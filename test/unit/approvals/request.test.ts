@@ -46,6 +46,7 @@ const setup = (over: { state?: PipelineStateInfo; executions?: ActionExecutionIn
       ],
     })),
     listActionExecutions: vi.fn(async () => over.executions ?? []),
+    listRecentActionExecutions: vi.fn(async () => over.executions ?? []),
   };
   const settings = settingsWith({
     defaults: { slackChannels: ['C0DEPLOYS'], emails: ['ana@example.com', 'bo@example.com'] },
@@ -220,6 +221,27 @@ describe('approval-request', () => {
     expect(out[0]).toEqual({ kind: 'created', id: approvalIdFor('parallel-token-2') });
     expect(pipelines.listActionExecutions).toHaveBeenCalledWith('web-app-parallel', exec);
     expect((await store.get(approvalIdFor('parallel-token-2')))?.token).toBe('parallel-token-2');
+  });
+
+  it('a PARALLEL SNS approval finds its execution through ListActionExecutions (externalExecutionId = token)', async () => {
+    const exec = '5d6e7f80-aaaa-4bbb-8ccc-000000000002';
+    const token = '7f3e2d1c-9b8a-4c5d-8e7f-PARALLELTOKEN';
+    const { store, deps } = setup({
+      state: stateWith('some-other-execution', 'other-token'),
+      executions: [
+        {
+          pipelineExecutionId: exec,
+          actionExecutionId: 'a9',
+          stageName: 'Prod',
+          actionName: 'Approve',
+          status: 'InProgress',
+          externalExecutionId: token,
+        },
+      ],
+    });
+    const out = await handleRequestEvent(fixture('sns-approval-parallel'), deps);
+    expect(out).toEqual([{ kind: 'created', id: approvalIdFor(token) }]);
+    expect((await store.get(approvalIdFor(token)))?.executionId).toBe(exec);
   });
 
   it('retries (throws a retryable error) when the token is not visible yet', async () => {
