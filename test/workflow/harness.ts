@@ -238,6 +238,12 @@ const machine = new StateMachine(definition, { validationOptions: { checkArn: tr
 export const runTeardown = async (w: World, input: unknown, executionName = `${PIPELINE}--${EXECUTION}`) => {
   const deps = depsFor(w);
   const direct = (x: unknown) => named(() => dispatch(x, deps) as Promise<never>);
+  // The WaitForStable Wait is overridden to 0 ms; the simulated clock still moves by the seconds it would wait.
+  const inspect = (x: unknown) => {
+    const item = (x as { state?: { item?: { next?: string; waitSeconds?: number } } }).state?.item;
+    if (item?.next === 'stabilise') w.now += (item.waitSeconds ?? 0) * 1000;
+    return direct(x);
+  };
   const waitTask = (x: unknown) =>
     named(async () => {
       const payload = (x as Payload).Payload;
@@ -267,6 +273,7 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
     overrides: {
       taskResourceLocalHandlers: {
         ...Object.fromEntries(tasks.map((t) => [t, direct])),
+        Inspect: inspect,
         DeleteAndAwait: waitTask,
         AwaitDeletion: waitTask,
       },
