@@ -1,2 +1,37 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { CloudFormationTeardown } from '#core/adapters/cloudformation';
+import { CodePipelineGateway } from '#core/adapters/codepipeline';
+import { ParameterStore } from '#core/adapters/parameters';
+import { StepFunctionsTeardown } from '#core/adapters/stepfunctions';
+import { clientSettings } from '#core/clients';
+import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
-export const handler = lambdaHandler(async (_e: unknown) => ({ ok: true }));
+import { systemClock } from '#core/ports';
+import { logger } from '#core/powertools';
+import { selectExpired, sweepRequests } from '#core/teardown/sweep';
+
+// Built once per container.
+const parameters = new ParameterStore({
+  settingsName: requireEnv('SETTINGS_PARAMETER_NAME'),
+  secretsId: requireEnv('SECRETS_ARN'),
+});
+const stacks = new CloudFormationTeardown(new CloudFormationClient(clientSettings()));
+const pipelines = new CodePipelineGateway(new CodePipelineClient(clientSettings()));
+const starter = new StepFunctionsTeardown(new SFNClient(clientSettings()), requireEnv('TEARDOWN_STATE_MACHINE_ARN'));
+
+/** Hourly: expired Stagecrew-tagged stacks go to the same teardown state machine as pipeline events. */
+export const handler = lambdaHandler(async (_event: unknown) => {
+  const settings = (await parameters.settings()).teardown;
+  const now = systemClock.now();
+  const candidates = await selectExpired(await stacks.listAll(), settings, now, {
+    status: async (p, e) => (await pipelines.getPipelineExecution(p, e)).status,
+  });
+  const started: Array<{ name: string; outcome: string }> = [];
+  for (const r of sweepRequests(candidates, now, settings.dryRun)) {
+    started.push({ name: r.name, outcome: await starter.startTeardown(r.name, r.input) });
+  }
+  logger.info('sweep done', { candidates: candidates.map((c) => ({ stack: c.stackName, why: c.why })), started });
+  return { candidates: candidates.length, started };
+});

@@ -35,7 +35,8 @@ const arbStack = fc.record({
 });
 
 /** The oracle, written independently of the implementation: what Stagecrew may delete for this execution. */
-const mayDelete = (s: fc.infer<typeof arbStack>, name: string, rule: string | undefined, reason: string) => {
+type GenStack = typeof arbStack extends fc.Arbitrary<infer T> ? T : never;
+const mayDelete = (s: GenStack, name: string, rule: string | undefined, reason: string) => {
   if (s.nested || s.protectedStack) return false;
   if (reason === 'SUPERSEDED' && !name.includes(EXECUTION)) return false;
   if (s.managed === 'true' && s.executionId !== undefined)
