@@ -43,6 +43,8 @@ export type FakeStack = TeardownStack & {
   describeSequence?: string[];
   resources?: StackResource[];
   events?: StackEvent[];
+  /** Simulated deletion in progress: the status it reaches at `completeAt` (ms). */
+  pending?: { status: string; reason?: string; completeAt: number };
 };
 
 export class FakeCloud implements TeardownStacks {
@@ -50,6 +52,18 @@ export class FakeCloud implements TeardownStacks {
   readonly deletes: DeleteRequest[] = [];
   readonly calls: string[] = [];
   throttleDescribes = 0;
+  /** How long a DeleteStack takes, in simulated seconds (0: settles at once). */
+  durationSeconds = 0;
+  now: () => number = () => 0;
+
+  /** Applies a simulated deletion that has finished by now. */
+  settle(s: FakeStack): void {
+    if (s.pending && this.now() >= s.pending.completeAt) {
+      s.status = s.pending.status;
+      if (s.pending.reason) s.statusReason = s.pending.reason;
+      delete s.pending;
+    }
+  }
 
   add(s: Partial<FakeStack> & { stackName: string }): FakeStack {
     const stack: FakeStack = {
@@ -76,7 +90,8 @@ export class FakeCloud implements TeardownStacks {
     if (!s) return undefined;
     const next = s.describeSequence?.shift();
     if (next) s.status = next;
-    const { afterDelete: _a, describeSequence: _d, resources: _r, events: _e, ...view } = s;
+    this.settle(s);
+    const { afterDelete: _a, describeSequence: _d, resources: _r, events: _e, pending: _p, ...view } = s;
     return structuredClone(view);
   }
 
@@ -91,6 +106,11 @@ export class FakeCloud implements TeardownStacks {
     }
     const n = this.deletes.filter((d) => d.stackId === r.stackId).length;
     const after = s.afterDelete[Math.min(n, s.afterDelete.length) - 1] ?? { status: 'DELETE_COMPLETE' };
+    if (this.durationSeconds > 0) {
+      s.status = 'DELETE_IN_PROGRESS';
+      s.pending = { ...after, completeAt: this.now() + this.durationSeconds * 1000 };
+      return;
+    }
     s.status = after.status;
     if (after.reason) s.statusReason = after.reason;
     else delete s.statusReason;
@@ -143,9 +163,17 @@ export type World = {
   published: Array<{ detailType: string; detail: Record<string, unknown> }>;
   slack: string[];
   transitions: Map<number, number>;
+  /** The jitter draw (0–1) the task function sees. */
+  random: number;
 };
 
-export const newWorld = (settings: unknown = {}): World => ({
+export const newWorld = (settings: unknown = {}): World => {
+  const w = newWorldData(settings);
+  w.cloud.now = () => w.now;
+  return w;
+};
+
+const newWorldData = (settings: unknown): World => ({
   cloud: new FakeCloud(),
   store: new MemoryStore(),
   executionStatus: 'Failed',
@@ -158,6 +186,7 @@ export const newWorld = (settings: unknown = {}): World => ({
   published: [],
   slack: [],
   transitions: new Map(),
+  random: 0.5,
 });
 
 export const depsFor = (w: World): DispatchDeps => ({
@@ -179,7 +208,7 @@ export const depsFor = (w: World): DispatchDeps => ({
   },
   settings: async () => w.settings,
   clock: { now: () => new Date(w.now) },
-  random: () => 0.5,
+  random: () => w.random,
   finish: {
     store: w.store,
     slack: {
@@ -250,6 +279,11 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
       await dispatch(payload, deps);
       const item = (payload.state as { item: { stackId: string; awaitSeconds: number } }).item;
       const s = w.cloud.stacks.get(item.stackId);
+      // The status event arrives when the simulated deletion ends, if that is before this wait's timeout.
+      if (!w.eventsLost && s?.pending && s.pending.completeAt <= w.now + item.awaitSeconds * 1000) {
+        w.now = Math.max(w.now, s.pending.completeAt);
+      }
+      if (s) w.cloud.settle(s);
       // No event: lost, or the stack is still deleting when the wait's timeout fires.
       if (w.eventsLost || !s || s.status === 'DELETE_IN_PROGRESS') {
         w.now += item.awaitSeconds * 1000;

@@ -289,4 +289,20 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     expect(outcomeOf(w, 'test-old')?.outcome).toBe('DELETED');
     expect(out).toMatchObject({ reason: 'EXPIRED', counts: { DELETED: 1 } });
   });
+
+  it.each([1, 10, 60])(
+    'stays within 12 transitions for a deletion lasting %i simulated minutes (events delivered)',
+    async (minutes) => {
+      for (const random of [0, 0.5, 1]) {
+        const w = newWorld();
+        w.random = random;
+        w.cloud.durationSeconds = minutes * 60;
+        w.cloud.add({ stackName: 'test-a' });
+        register(w, 'test-a');
+        await runTeardown(w, executionInput());
+        expect(outcomeOf(w, 'test-a')?.outcome).toBe('DELETED');
+        expect(w.transitions.get(0)).toBeLessThanOrEqual(12);
+      }
+    },
+  );
 });

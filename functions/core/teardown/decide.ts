@@ -14,9 +14,13 @@ export type Random = () => number;
 /** Stabilising waits (a stack mid-operation) back off from 30 s to 5 min. */
 export const STABILISE_FIRST_SECONDS = 30;
 export const STABILISE_MAX_SECONDS = 300;
-/** Task-token waits: the CloudFormation event normally ends them; these are the fallback poll intervals. */
-export const AWAIT_FIRST_SECONDS = 300;
-export const AWAIT_MAX_SECONDS = 1800;
+/**
+ * Task-token waits: the CloudFormation event normally ends them; their timeouts are the fallback poll, growing
+ * ×4 from 15 min to 60 min so a long deletion costs few transitions (bench/teardown-transitions.ts).
+ */
+export const AWAIT_FIRST_SECONDS = 900;
+export const AWAIT_MAX_SECONDS = 3600;
+export const AWAIT_GROWTH = 4;
 
 const finish = (item: Item, outcome: Outcome, detail?: string, extra: Partial<Item> = {}): Item => ({
   ...item,
@@ -29,16 +33,17 @@ const finish = (item: Item, outcome: Outcome, detail?: string, extra: Partial<It
 const secondsLeft = (item: Item, now: Date) =>
   item.deadline === undefined ? Number.POSITIVE_INFINITY : (Date.parse(item.deadline) - now.getTime()) / 1000;
 
-/** Exponential backoff with full jitter on the part above half the step, never past the deadline. */
+/** Exponential backoff with jitter on the top quarter of the step (spreads polls, keeps them long), never past the deadline. */
 export const backoff = (
   previous: number | undefined,
   first: number,
   max: number,
   left: number,
   random: Random,
+  growth = 2,
 ): number => {
-  const base = previous === undefined ? first : Math.min(max, previous * 2);
-  const jittered = Math.round(base / 2 + (base / 2) * random());
+  const base = previous === undefined ? first : Math.min(max, previous * growth);
+  const jittered = Math.round(base * 0.75 + base * 0.25 * random());
   return Math.max(1, Math.min(jittered, Math.ceil(left)));
 };
 
@@ -142,7 +147,7 @@ export const conclude = (item: Item, seen: Observation | undefined, now: Date, r
       status: 'DELETE_IN_PROGRESS',
       polls: item.polls + 1,
       next: 'await',
-      awaitSeconds: backoff(item.awaitSeconds, AWAIT_FIRST_SECONDS, AWAIT_MAX_SECONDS, left, random),
+      awaitSeconds: backoff(item.awaitSeconds, AWAIT_FIRST_SECONDS, AWAIT_MAX_SECONDS, left, random, AWAIT_GROWTH),
     };
   }
   const reason = seen.reason;
