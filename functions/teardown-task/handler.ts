@@ -17,6 +17,7 @@ import { SlackWebApi } from '#core/adapters/slack';
 import { DynamoTeardownStore } from '#core/adapters/teardown-store';
 import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
+import { ConfigError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger } from '#core/powertools';
@@ -62,6 +63,7 @@ const deps: DispatchDeps = {
     mailer: {
       send: async (m) => {
         const sender = (await parameters.settings()).notifications.emailSender;
+        if (!sender) throw new ConfigError('notifications.emailSender is not set; teardown summary email skipped');
         return new SesMailer(ses, sender).send(m);
       },
     },

@@ -305,4 +305,24 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
       }
     },
   );
+
+  it('re-checks ownership on a fresh describe right before DeleteStack (tags changed after Inspect)', async () => {
+    const w = newWorld();
+    const s = w.cloud.add({ stackName: 'test-a' });
+    register(w, 'test-a');
+    const original = w.cloud.describe.bind(w.cloud);
+    let looks = 0;
+    w.cloud.describe = async (id) => {
+      looks += 1;
+      // A re-run re-tags the stack between the first look (Inspect) and the delete step's look.
+      if (looks === 2) s.tags = ownerTags(OTHER_EXECUTION);
+      return original(id);
+    };
+    await runTeardown(w, executionInput());
+    expect(w.cloud.deletes).toEqual([]);
+    expect(outcomeOf(w, 'test-a')).toMatchObject({
+      outcome: 'SKIPPED_NOT_OWNED',
+      detail: expect.stringContaining(OTHER_EXECUTION),
+    });
+  });
 });

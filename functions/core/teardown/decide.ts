@@ -116,7 +116,7 @@ export const prepareDelete = (
 /** The DeleteStack about to be sent: re-checked on a fresh describe, so ownership can't change in between. */
 export type DeleteVerdict = { go: true } | { go: false; why: string };
 export const verifyBeforeDelete = (stack: TeardownStack | undefined, item: Item): DeleteVerdict => {
-  if (stack === undefined) return { go: false, why: 'stack no longer exists' };
+  if (stack === undefined || stack.status === 'DELETE_COMPLETE') return { go: false, why: 'stack no longer exists' };
   const ownership = checkOwnership(stack, item.stackId, item, item.policy.allowRules);
   if (!ownership.owned) return { go: false, why: ownership.why };
   if (stack.terminationProtection) return { go: false, why: 'termination protection is enabled' };

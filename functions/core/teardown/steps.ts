@@ -179,10 +179,13 @@ export const concludeStep = async (raw: unknown, deps: StepDeps): Promise<{ item
   const s = state(raw);
   const now = deps.clock.now();
   if (s.error && !['States.Timeout', 'StackSettledError', 'States.HeartbeatTimeout'].includes(s.error.Error)) {
-    if (s.error.Error === 'OwnershipChangedError')
-      return {
-        item: { ...s.item, next: 'record', outcome: 'SKIPPED_NOT_OWNED', detail: s.error.Cause ?? 'ownership changed' },
-      };
+    if (s.error.Error === 'OwnershipChangedError') {
+      // Refused at the last moment: gone in the meantime, or no longer ours. Never deleted either way.
+      const stack = await deps.stacks.describe(s.item.stackId);
+      const gone = stack === undefined || stack.status === 'DELETE_COMPLETE';
+      const outcome = gone ? 'ALREADY_GONE' : 'SKIPPED_NOT_OWNED';
+      return { item: { ...s.item, next: 'record', outcome, detail: s.error.Cause ?? 'ownership changed' } };
+    }
     return { item: failFromError(s.item, s.error) };
   }
   let seen = s.error ? undefined : s.observed;
