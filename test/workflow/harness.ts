@@ -318,13 +318,6 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
   });
   const counting = (async () => {
     for await (const ev of execution.eventLogs) {
-      if (process.env.TD_DEBUG)
-        console.log(
-          ev.type,
-          'state' in ev ? ev.state.name : '',
-          'state' in ev ? JSON.stringify(ev.state.output ?? ev.state.input).slice(0, Number(process.env.TD_DEBUG)) : '',
-          'Error' in ev ? ev.Error + ' ' + String(ev.Cause) : '',
-        );
       if (ev.type === 'StateEntered' && 'index' in ev && typeof ev.index === 'number') {
         w.transitions.set(ev.index, (w.transitions.get(ev.index) ?? 0) + 1);
       }

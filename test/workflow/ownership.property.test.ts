@@ -31,7 +31,7 @@ const arbStack = fc.record({
   pipeline: tagValue([PIPELINE, PIPELINE, PIPELINE, 'other', 'app ']),
   executionId: tagValue([EXECUTION, EXECUTION, EXECUTION, OTHER_EXECUTION, EXECUTION.toUpperCase(), '']),
   protectedStack: rarely,
-  nested: rarely,
+  nested: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
 });
 
 /** The oracle, written independently of the implementation: what Stagecrew may delete for this execution. */
