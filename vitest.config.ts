@@ -15,6 +15,7 @@ export default defineConfig({
             'test/adapters/**/*.test.ts',
             'test/template/**/*.test.ts',
             'test/workflow/**/*.test.ts',
+            'test/fuzz/**/*.test.ts',
           ],
         },
       },
