@@ -141,6 +141,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
     region: REGION,
     accountId: ACCOUNT_ID,
     baseUrl: url,
+    stateDir,
     store,
     log,
     async putEvents(entries) {

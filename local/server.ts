@@ -63,7 +63,19 @@ const flatHeaders = (req: IncomingMessage): Record<string, string> => {
 
 const send = (res: ServerResponse, response: RawResponse): void => {
   const body = response.body ?? '';
-  res.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(body)) });
+  const headers: Record<string, string> = { ...response.headers };
+  const declared = Object.keys(headers).find((k) => k.toLowerCase() === 'content-length');
+  // A HEAD answer describes the entity a GET would return (S3 HeadObject's ContentLength): keep the handler's
+  // content-length and send no body.
+  if (res.req?.method === 'HEAD') {
+    if (declared === undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(response.status, headers);
+    res.end();
+    return;
+  }
+  if (declared !== undefined) delete headers[declared];
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(response.status, headers);
   res.end(body);
 };
 

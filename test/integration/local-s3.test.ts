@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
@@ -166,5 +168,33 @@ describe('local S3 through the AWS SDK (path-style)', () => {
     expect(result.Deleted).toHaveLength(4);
     expect(result.Errors ?? []).toEqual([]);
     await s3.send(new DeleteBucketCommand({ Bucket: 'it-versioned' }));
+  });
+
+  it('answers HeadObject with the object size and no body', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'it-head' }));
+    const bytes = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0xff, 0x80, 0x0a]);
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'it-head', Key: 'a.zip', Body: bytes, ContentType: 'application/zip' }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'it-head', Key: 'a.zip' }));
+    expect(head.ContentLength).toBe(bytes.length);
+    expect(head.ContentType).toBe('application/zip');
+
+    const raw = await fetch(`${t.url}/it-head/a.zip`, {
+      method: 'HEAD',
+      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/s3/aws4_request, Signature=x' },
+    });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('content-length')).toBe(String(bytes.length));
+    expect((await raw.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it("keeps object bytes in the cloud's own state directory", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'it-state-dir' }));
+    const bytes = Buffer.from(`only-in-${t.stateDir}`);
+    await s3.send(new PutObjectCommand({ Bucket: 'it-state-dir', Key: 'k', Body: bytes }));
+    const dir = join(t.stateDir, 's3', 'it-state-dir');
+    expect(existsSync(dir)).toBe(true);
+    expect(readdirSync(dir).some((f) => readFileSync(join(dir, f)).equals(bytes))).toBe(true);
   });
 });

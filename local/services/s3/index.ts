@@ -36,7 +36,11 @@ export const createS3Service = (options: S3Options = {}): RestService => {
     id: 's3',
     signingName: 's3',
     operations,
-    start: (ctx) => locate(ctx),
+    // Each started cloud re-locates: the module (and this service) is shared by every cloud in one process.
+    start: (ctx) => {
+      dir = options.dataDir;
+      locate(ctx);
+    },
     handle: (request: RawRequest, ctx) => {
       locate(ctx);
       return handleRest(request, ctx, operations, backend);
