@@ -20,7 +20,7 @@ import { handleRequestEvent } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { signSlackRequest } from '#core/approvals/signing';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from '#local/runtime/http-api';
-import { startDynalite } from '../adapters/approvals/dynalite.ts';
+import { startDynalite } from '../helpers/dynalite.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 import { FakeMailer, FakeSlack, KEYS, settingsWith } from '../unit/approvals/fakes.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';

@@ -3,9 +3,9 @@ import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE } from '#core/approvals/render';
 import { signSlackRequest } from '#core/approvals/signing';
+import { startDynalite } from '../../helpers/dynalite.ts';
 import { NOW, pendingRecord } from '../../unit/approvals/fakes.ts';
 import { apiSetup, formFor, httpEvent, linkFor, postForm, SIGNING_SECRET } from '../../unit/approvals/helpers.ts';
-import { startDynalite } from './dynalite.ts';
 
 let db: Awaited<ReturnType<typeof startDynalite>>;
 beforeAll(async () => {

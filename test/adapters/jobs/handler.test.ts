@@ -3,26 +3,25 @@
  * configuration against an in-process dynalite table keyed pk/sk like the state table; CodePipeline and
  * CloudFormation are mocked. Proves the persistence layer fits the table and a redelivered job is reported once.
  */
-import type { AddressInfo } from 'node:net';
 import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import {
   CodePipelineClient,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
 } from '@aws-sdk/client-codepipeline';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import basic from '../../../events/codepipeline-job-basic.json' with { type: 'json' };
 import registerEvent from '../../../events/codepipeline-job-register-test-stack.json' with { type: 'json' };
+import { type Dynalite, startDynalite } from '../../helpers/dynalite.ts';
 
 const cp = mockClient(CodePipelineClient);
 const cfn = mockClient(CloudFormationClient);
-const server = dynalite({ createTableMs: 0 });
 let handler: (event: unknown, context: Context) => Promise<unknown>;
+let db: Dynalite;
 let ddb: DynamoDBClient;
 
 const context = (): Context =>
@@ -42,29 +41,10 @@ const context = (): Context =>
   }) as Context;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  vi.stubEnv('STAGECREW_LOCAL_ENDPOINT', `http://127.0.0.1:${port}`);
-  vi.stubEnv('STATE_TABLE_NAME', 'stagecrew-state');
-  ddb = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
-    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-  });
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: 'stagecrew-state',
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  db = await startDynalite('stagecrew-state');
+  ddb = db.client;
+  vi.stubEnv('STAGECREW_LOCAL_ENDPOINT', db.endpoint);
+  vi.stubEnv('STATE_TABLE_NAME', db.tableName);
   ({ handler } = (await import('../../../functions/invoke-action/handler.ts')) as unknown as {
     handler: typeof handler;
   });
@@ -72,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db.stop();
 });
 
 beforeEach(() => {

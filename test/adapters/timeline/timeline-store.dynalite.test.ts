@@ -2,59 +2,25 @@
  * The timeline adapters against a real DynamoDB implementation (in-memory dynalite): proves that the condition
  * expressions, the string-set ADD and the gsi1 ordering do what the mocked tests only assert as parameters.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#core/adapters/dynamodb';
 import { DynamoEventLedger, DynamoRateLimiter, DynamoTimelineStore } from '#core/adapters/timeline-store';
 import { ConflictError } from '#core/errors';
 import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
 import { recordTransition } from '#core/timeline/record-transition';
 import { toTransition } from '#core/timeline/transition';
+import { type Dynalite, startDynalite } from '../../helpers/dynalite.ts';
 import { fixture } from '../../unit/timeline/fixtures.ts';
 
 const TABLE = 'state';
 const EXEC = '12345678-1234-5678-abcd-12345678abcd';
-let server: Server;
-let client: DynamoDBClient;
+let db: Dynalite;
 
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  // The state table as template.yaml defines it.
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((n) => ({ AttributeName: n, AttributeType: 'S' })),
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'gsi1',
-          KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  db = await startDynalite(TABLE);
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db?.stop();
 });
 
 const transition = (name: string, patch: (e: ReturnType<typeof fixture>) => void = () => {}) => {
@@ -65,7 +31,7 @@ const transition = (name: string, patch: (e: ReturnType<typeof fixture>) => void
 
 describe('timeline adapters on DynamoDB (dynalite)', () => {
   it('folds an out-of-order run into one execution with its stage and action, queryable both ways', async () => {
-    const store = new DynamoTimelineStore(createDocumentClient(client), TABLE);
+    const store = new DynamoTimelineStore(db.doc, TABLE);
     for (const name of ['pipeline-failed', 'action-failed', 'stage-failed', 'pipeline-started']) {
       await recordTransition(store, transition(name));
     }
@@ -81,7 +47,7 @@ describe('timeline adapters on DynamoDB (dynalite)', () => {
   });
 
   it('orders a pipeline’s executions newest first through gsi1 and rejects a stale revision', async () => {
-    const store = new DynamoTimelineStore(createDocumentClient(client), TABLE);
+    const store = new DynamoTimelineStore(db.doc, TABLE);
     const ids = ['aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002'];
     for (const [i, id] of ids.entries()) {
       await recordTransition(
@@ -106,7 +72,7 @@ describe('timeline adapters on DynamoDB (dynalite)', () => {
   });
 
   it('claims an event once, remembers deliveries across a release, and lets an expired lease be taken over', async () => {
-    const ledger = new DynamoEventLedger(createDocumentClient(client), TABLE, { leaseSeconds: 60 });
+    const ledger = new DynamoEventLedger(db.doc, TABLE, { leaseSeconds: 60 });
     const t0 = new Date('2020-01-24T22:00:00Z');
     expect(await ledger.claim('ev-a', t0)).toEqual({ claimed: true, delivered: new Set() });
     expect(await ledger.claim('ev-a', t0)).toEqual({ claimed: false, reason: 'in-progress' });
@@ -124,7 +90,7 @@ describe('timeline adapters on DynamoDB (dynalite)', () => {
   });
 
   it('counts a pipeline’s messages per window and stops at the limit', async () => {
-    const limiter = new DynamoRateLimiter(createDocumentClient(client), TABLE);
+    const limiter = new DynamoRateLimiter(db.doc, TABLE);
     const now = new Date('2020-01-24T22:00:05Z');
     const results = [];
     for (let i = 0; i < 4; i++) results.push(await limiter.tryAcquire('PIPELINE#flappy', 3, 60, now));
