@@ -75,12 +75,25 @@ const makeLogger = (quiet: boolean): Logger => {
   return { info: write('info'), warn: write('warn'), error: write('error') };
 };
 
-/** Output values of `call()`: QueryMaps as plain objects and dates as ISO strings, as JSON would carry them. */
-const plain = (value: unknown): Record<string, unknown> =>
-  JSON.parse(JSON.stringify(value ?? {}, (_k, v) => (v instanceof QueryMap ? v.entries : v))) as Record<
-    string,
-    unknown
-  >;
+const BYTES = '__stagecrewLocalBytes';
+
+/**
+ * Output values of `call()`: QueryMaps as plain objects and dates as ISO strings, as JSON would carry them, except
+ * blob members (S3 `GetObject` `Body`), which stay bytes: a Buffer, never text, so binary objects (zips) survive.
+ */
+export const plain = (value: unknown): Record<string, unknown> =>
+  JSON.parse(
+    JSON.stringify(value ?? {}, function (this: Record<string, unknown>, key, v) {
+      const raw = this[key];
+      if (raw instanceof Uint8Array)
+        return { [BYTES]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
+      return v instanceof QueryMap ? v.entries : v;
+    }),
+    (_k, v) =>
+      v !== null && typeof v === 'object' && typeof v[BYTES] === 'string' && Object.keys(v).length === 1
+        ? Buffer.from(v[BYTES], 'base64')
+        : v,
+  ) as Record<string, unknown>;
 
 /** Environment every local function gets on top of the template's. */
 export const localEnvironment = (baseUrl: string): Record<string, string> => ({

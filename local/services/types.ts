@@ -74,6 +74,8 @@ export type LocalContext = {
    * Calls another local service's operation in-process, as Step Functions `aws-sdk:` tasks do.
    * `service` is the SDK service id in lower case as in `arn:aws:states:::aws-sdk:<service>:<action>`
    * (cloudformation, s3, sns, eventbridge, dynamodb, sfn, codepipeline, …); `operation` is PascalCase.
+   * The output is JSON-shaped (dates as ISO strings) except blob members, which are Buffers: S3 `GetObject`
+   * returns `Body` as the object's bytes.
    */
   call(service: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>>;
 };

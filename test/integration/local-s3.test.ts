@@ -197,4 +197,14 @@ describe('local S3 through the AWS SDK (path-style)', () => {
     expect(existsSync(dir)).toBe(true);
     expect(readdirSync(dir).some((f) => readFileSync(join(dir, f)).equals(bytes))).toBe(true);
   });
+
+  it("gives in-process callers an object's bytes intact", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'it-binary' }));
+    const zip = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0xff, 0xd8, 0x80, 0xc3, 0x28, 0x00]);
+    await s3.send(new PutObjectCommand({ Bucket: 'it-binary', Key: 'a.zip', Body: zip }));
+    const out = await t.cloud.ctx.call('s3', 'GetObject', { Bucket: 'it-binary', Key: 'a.zip' });
+    expect(Buffer.isBuffer(out.Body)).toBe(true);
+    expect((out.Body as Buffer).equals(zip)).toBe(true);
+    expect(out.ContentLength).toBe(zip.length);
+  });
 });

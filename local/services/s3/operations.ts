@@ -5,7 +5,8 @@ import type { S3Backend, Version } from './backend.ts';
 /**
  * S3 operations with SDK-shaped inputs and outputs (`Bucket`, `Key`, `Contents`, …). They back both the REST
  * front (which serializes them to S3's XML) and in-process `ctx.call('s3', …)` from Step Functions `aws-sdk:s3`
- * tasks and CloudFormation. Object bodies cross the in-process boundary as UTF-8 strings, as Step Functions does.
+ * tasks, CloudFormation and CodePipeline. In-process, `GetObject` returns `Body` as a Buffer (the object's bytes,
+ * intact); callers that want text decode it (Step Functions does, as its SDK integration returns text).
  */
 type In = Record<string, unknown>;
 
@@ -157,7 +158,7 @@ export const makeOperations = (backend: S3Backend): Record<string, Operation> =>
         str(input, 'Key') as string,
         str(input, 'VersionId', false),
       );
-      return { ...objectHeaders(version), Body: backend.readBody(bucket, version).toString('utf8') };
+      return { ...objectHeaders(version), Body: backend.readBody(bucket, version) };
     },
     HeadObject: (input: In, ctx: LocalContext) => {
       const bucket = str(input, 'Bucket') as string;

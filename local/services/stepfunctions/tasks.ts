@@ -169,12 +169,23 @@ const upper = (k: string) => k.charAt(0).toUpperCase() + k.slice(1);
 
 export const pascalCase = upper;
 
+/**
+ * `call()` returns blob members (S3 GetObject `Body`) as bytes; Step Functions' SDK integration returns them as
+ * text (task outputs are JSON), so they are decoded as UTF-8 here.
+ */
+const blobsAsText = (value: unknown): unknown => {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (Array.isArray(value)) return value.map(blobsAsText);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, blobsAsText(v)]));
+};
+
 export const runSdk = async (ctx: LocalContext, service: string, action: string, input: unknown): Promise<unknown> => {
   const camel = CAMEL_CASE_APIS.has(service);
   const args = (camel ? convertKeys(input ?? {}, lower) : (input ?? {})) as Record<string, unknown>;
   let out: Record<string, unknown>;
   try {
-    out = await ctx.call(service, upper(action), args);
+    out = blobsAsText(await ctx.call(service, upper(action), args)) as Record<string, unknown>;
   } catch (err) {
     throw sdkErrorName(service, err);
   }

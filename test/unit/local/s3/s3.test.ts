@@ -2,8 +2,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { plain } from '#local/main';
 import { createS3Service } from '#local/services/s3/index';
 import { decodeAwsChunked } from '#local/services/s3/rest';
+import { runSdk } from '#local/services/stepfunctions/tasks';
 import type { Operation, RawRequest, RestService } from '#local/services/types';
 import { FileStore } from '#local/store/store';
 import { makeContext, type TestContext } from './context.ts';
@@ -51,7 +53,7 @@ describe('local S3 operations', () => {
     expect(put.ETag).toBe('"5d41402abc4b2a76b9719d911017c592"');
     expect(put.VersionId).toBeUndefined();
     const got = await op('GetObject', { Bucket: 'artifacts', Key: 'a/b.txt' });
-    expect(got).toMatchObject({ Body: 'hello', ContentLength: 5, ContentType: 'text/plain' });
+    expect(got).toMatchObject({ Body: Buffer.from('hello'), ContentLength: 5, ContentType: 'text/plain' });
     expect(readdirSync(join(dir, 'artifacts'))).toHaveLength(1);
     await expect(op('GetObject', { Bucket: 'artifacts', Key: 'nope' })).rejects.toMatchObject({
       code: 'NoSuchKey',
@@ -95,7 +97,9 @@ describe('local S3 operations', () => {
     const del = await op('DeleteObject', { Bucket: 'versioned', Key: 'k' });
     expect(del.DeleteMarker).toBe(true);
     await expect(op('GetObject', { Bucket: 'versioned', Key: 'k' })).rejects.toMatchObject({ code: 'NoSuchKey' });
-    expect((await op('GetObject', { Bucket: 'versioned', Key: 'k', VersionId: v1.VersionId })).Body).toBe('one');
+    expect((await op('GetObject', { Bucket: 'versioned', Key: 'k', VersionId: v1.VersionId })).Body).toEqual(
+      Buffer.from('one'),
+    );
     expect((await op('ListObjectsV2', { Bucket: 'versioned' })).Contents).toHaveLength(1);
 
     // A plain delete of every key only adds markers: the bucket is still not empty.
@@ -236,9 +240,26 @@ describe('local S3 operations', () => {
     const after = makeContext({ store: new FileStore(stateDir), services: [again] });
     const getObject = again.operations?.GetObject as Operation;
     const read = async (input: Record<string, unknown>) =>
-      ((await getObject({ Bucket: 'durable', Key: 'k', ...input }, after)) as { Body: string }).Body;
+      ((await getObject({ Bucket: 'durable', Key: 'k', ...input }, after)) as { Body: Buffer }).Body.toString('utf8');
     expect(await read({})).toBe('two');
     expect(await read({ VersionId: v1.VersionId })).toBe('one');
+  });
+
+  it('returns binary bodies intact in-process, and as text to Step Functions aws-sdk tasks', async () => {
+    const zip = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0xff, 0xfe, 0x80, 0x00, 0xc3, 0x28]);
+    await op('CreateBucket', { Bucket: 'bin' });
+    await op('PutObject', { Bucket: 'bin', Key: 'a.zip', Body: zip });
+    const got = await op('GetObject', { Bucket: 'bin', Key: 'a.zip' });
+    expect(Buffer.isBuffer(got.Body) && got.Body.equals(zip)).toBe(true);
+    // What the cloud's call() hands back: JSON-shaped, but the body stays bytes.
+    const viaCall = plain(got);
+    expect(Buffer.isBuffer(viaCall.Body) && viaCall.Body.equals(zip)).toBe(true);
+    expect(viaCall.LastModified).toBe(got.LastModified);
+
+    await op('PutObject', { Bucket: 'bin', Key: 'note.json', Body: '{"ok":true}' });
+    const task = (await runSdk(ctx, 's3', 'getObject', { Bucket: 'bin', Key: 'note.json' })) as Record<string, unknown>;
+    expect(task.Body).toBe('{"ok":true}');
+    expect(JSON.parse(JSON.stringify(task))).toEqual(task);
   });
 
   it('copies objects', async () => {
@@ -246,7 +267,7 @@ describe('local S3 operations', () => {
     await op('PutObject', { Bucket: 'src', Key: 'a b', Body: 'data', Metadata: { team: 'x' } });
     await op('CopyObject', { Bucket: 'src', Key: 'copy', CopySource: 'src/a%20b' });
     expect(await op('GetObject', { Bucket: 'src', Key: 'copy' })).toMatchObject({
-      Body: 'data',
+      Body: Buffer.from('data'),
       Metadata: { team: 'x' },
     });
   });
