@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-codepipeline';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { type ApiDeps, handleApprovalHttp } from '#core/approvals/http';
@@ -20,6 +20,7 @@ import { handleRequestEvent } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { signSlackRequest } from '#core/approvals/signing';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from '#local/runtime/http-api';
+import { type Browser, launchBrowser } from '../helpers/browser.ts';
 import { startDynalite } from '../helpers/dynalite.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 import { FakeMailer, FakeSlack, KEYS, settingsWith } from '../unit/approvals/fakes.ts';
@@ -31,17 +32,6 @@ import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixt
  * API's use case with a DynamoDB store on dynalite, a recording CodePipeline fake and the fake mailer that
  * captured the approval email.
  */
-const findChromium = (): string => {
-  const explicit = process.env.STAGECREW_CHROMIUM;
-  if (explicit) return explicit;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-      if (dir && existsSync(join(dir, name))) return join(dir, name);
-    }
-  }
-  throw new Error('no Chromium found: install it (apt-get install chromium) or set STAGECREW_CHROMIUM');
-};
-
 const ROUTES: HttpRoute[] = [
   { method: 'GET', path: '/approvals/{id}', functionName: 'ApprovalApiFunction' },
   { method: 'POST', path: '/approvals/{id}/decision', functionName: 'ApprovalApiFunction' },
@@ -51,7 +41,7 @@ const ROUTES: HttpRoute[] = [
 let server: Server;
 let db: Awaited<ReturnType<typeof startDynalite>>;
 let context: BrowserContext;
-let userDataDir: string;
+let browser: Browser;
 let baseUrl: string;
 const calls: unknown[] = [];
 const mailer = new FakeMailer();
@@ -113,24 +103,12 @@ beforeAll(async () => {
     },
   });
 
-  userDataDir = mkdtempSync(join(tmpdir(), 'stagecrew-browser-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: findChromium(),
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchBrowser();
+  context = browser.context;
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await db?.stop();
 });

@@ -5,20 +5,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkUrl, signLink } from '#core/approvals/signing';
+import { type Browser, launchBrowser } from '../helpers/browser.ts';
 import { startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core): a pending approval appears with
  * its link, the link is absolute, and following it reaches the approval page served by the approval-api function.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let t: TestCloud;
 let browser: BrowserContext;
-let profile: string;
+let launched: Browser;
 
 const approval = (id: string, status: string, extra: Record<string, unknown> = {}) => ({
   pk: `APPROVAL#${id}`,
@@ -54,27 +54,13 @@ const approval = (id: string, status: string, extra: Record<string, unknown> = {
 });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
   t = await startTestCloud();
-  profile = mkdtempSync(join(tmpdir(), 'stagecrew-chromium-'));
-  // A fresh user-data-dir per run: no state from an earlier run or from a person's own profile.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  launched = await launchBrowser();
+  browser = launched.context;
 });
 afterAll(async () => {
-  await browser?.close();
+  await launched?.close();
   await t?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe('dashboard', () => {
