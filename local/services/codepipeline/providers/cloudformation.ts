@@ -4,6 +4,7 @@
  * artifacts; ParameterOverrides is JSON (with `Fn::GetParam`) and wins over the configuration file. Stack
  * outputs become the action's output variables and, with OutputFileName, a JSON file in the output artifact.
  */
+import { randomBytes } from 'node:crypto';
 import { unzipSync, zipSync } from 'fflate';
 import { type ActionResult, failed, type Provider, type ProviderContext } from './provider.ts';
 
@@ -73,6 +74,21 @@ async function waitStack(p: ProviderContext, name: string, deleting = false): Pr
     await p.sleep(POLL_MS);
   }
   throw new Error(`Stack ${name} did not reach a final state in time`);
+}
+
+type ChangeSet = { Status?: string; StatusReason?: string; ChangeSetId?: string };
+
+/** Polls a change set until it leaves CREATE_PENDING / CREATE_IN_PROGRESS; undefined when it never does. */
+async function waitChangeSet(p: ProviderContext, name: string, changeSet: string): Promise<ChangeSet | undefined> {
+  for (let i = 0; i < MAX_POLLS; i++) {
+    const cs = (await p.ctx.call('cloudformation', 'DescribeChangeSet', {
+      StackName: name,
+      ChangeSetName: changeSet,
+    })) as ChangeSet;
+    if (cs.Status === 'CREATE_COMPLETE' || cs.Status === 'FAILED') return cs;
+    await p.sleep(POLL_MS);
+  }
+  return undefined;
 }
 
 async function parameters(p: ProviderContext, files: ArtifactFiles) {
@@ -150,7 +166,24 @@ async function createOrUpdate(
       );
   }
   const input = { StackName: name, TemplateBody: body, Parameters, ...(Tags.length ? { Tags } : {}), ...common(p) };
-  if (!existing || existing.StackStatus === 'REVIEW_IN_PROGRESS') {
+  if (existing?.StackStatus === 'REVIEW_IN_PROGRESS') {
+    // A change set made this stack (e.g. CHANGE_SET_REPLACE on a new stack) and was never executed: it has no
+    // template or resources, yet its name is taken, so CreateStack fails with AlreadyExistsException and UpdateStack
+    // with ValidationError. Only a CREATE change set can bring it to life; executing one keeps the stack id.
+    const changeSet = `CodePipeline-${randomBytes(6).toString('hex')}`;
+    await p.ctx.call('cloudformation', 'CreateChangeSet', {
+      ...input,
+      ChangeSetName: changeSet,
+      ChangeSetType: 'CREATE',
+    });
+    const cs = await waitChangeSet(p, name, changeSet);
+    if (cs?.Status !== 'CREATE_COMPLETE')
+      return failed(
+        'JobFailed',
+        `Change set ${changeSet} for stack ${name} failed: ${cs?.StatusReason ?? 'not created in time'}`,
+      );
+    await p.ctx.call('cloudformation', 'ExecuteChangeSet', { StackName: name, ChangeSetName: changeSet });
+  } else if (!existing) {
     await p.ctx.call('cloudformation', 'CreateStack', input);
   } else {
     try {
@@ -217,25 +250,17 @@ export const cloudformationProvider: Provider = {
             ...(Tags.length ? { Tags } : {}),
             ...common(p),
           });
-          for (let i = 0; i < MAX_POLLS; i++) {
-            const cs = (await p.ctx.call('cloudformation', 'DescribeChangeSet', {
-              StackName: name,
-              ChangeSetName: changeSet,
-            })) as { Status?: string; StatusReason?: string; ChangeSetId?: string };
-            if (cs.Status === 'CREATE_COMPLETE')
-              return {
-                status: 'Succeeded',
-                summary: `Change set ${changeSet} created`,
-                ...(cs.ChangeSetId ? { externalExecutionId: cs.ChangeSetId } : {}),
-              };
-            if (cs.Status === 'FAILED') {
-              if (/didn't contain changes|No updates/.test(cs.StatusReason ?? ''))
-                return { status: 'Succeeded', summary: `Change set ${changeSet} has no changes` };
-              return failed('JobFailed', `Change set ${changeSet} failed: ${cs.StatusReason ?? ''}`);
-            }
-            await p.sleep(POLL_MS);
-          }
-          return failed('JobFailed', `Change set ${changeSet} was not created in time`);
+          const cs = await waitChangeSet(p, name, changeSet);
+          if (!cs) return failed('JobFailed', `Change set ${changeSet} was not created in time`);
+          if (cs.Status === 'CREATE_COMPLETE')
+            return {
+              status: 'Succeeded',
+              summary: `Change set ${changeSet} created`,
+              ...(cs.ChangeSetId ? { externalExecutionId: cs.ChangeSetId } : {}),
+            };
+          if (/didn't contain changes|No updates/.test(cs.StatusReason ?? ''))
+            return { status: 'Succeeded', summary: `Change set ${changeSet} has no changes` };
+          return failed('JobFailed', `Change set ${changeSet} failed: ${cs.StatusReason ?? ''}`);
         }
         case 'CHANGE_SET_EXECUTE': {
           const changeSet = config.ChangeSetName;

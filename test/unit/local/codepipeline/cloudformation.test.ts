@@ -285,4 +285,72 @@ describe('Deploy/CloudFormation provider', () => {
     const exec = await b.h.execution('cfn', await b.h.latestExecutionId('cfn'));
     expect(exec.statusSummary).toContain('ActionMode YOLO is not one of');
   });
+
+  it('CREATE_UPDATE brings a REVIEW_IN_PROGRESS stack (an unexecuted change set) to life with a CREATE change set', async () => {
+    const { h, stacks } = setup();
+    stacks.set('prod', {
+      StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/prod/review',
+      StackName: 'prod',
+      StackStatus: 'REVIEW_IN_PROGRESS',
+      Parameters: [],
+      Tags: [],
+      Outputs: [],
+    });
+    // As on AWS: the name is taken, so CreateStack is refused; UpdateStack of a stack never created is invalid.
+    h.handlers['cloudformation.CreateStack'] = (i) => {
+      throw new AwsError('AlreadyExistsException', `Stack [${i.StackName}] already exists`);
+    };
+    h.handlers['cloudformation.UpdateStack'] = () => {
+      throw new AwsError('ValidationError', 'Stack [prod] does not exist');
+    };
+    const changeSets = new Map<string, Loose>();
+    h.handlers['cloudformation.CreateChangeSet'] = (i) => {
+      changeSets.set(i.ChangeSetName as string, { ...i, Status: 'CREATE_COMPLETE', ChangeSetId: 'cs-9' });
+      return { Id: 'cs-9' };
+    };
+    h.handlers['cloudformation.DescribeChangeSet'] = (i) => changeSets.get(i.ChangeSetName as string) ?? {};
+    h.handlers['cloudformation.ExecuteChangeSet'] = (i) => {
+      const cs = changeSets.get(i.ChangeSetName as string) as Loose;
+      const s = stacks.get('prod');
+      if (!s || !cs) throw new Error('no stack or change set');
+      Object.assign(s, {
+        StackStatus: 'CREATE_IN_PROGRESS',
+        next: 'CREATE_COMPLETE',
+        Parameters: cs.Parameters,
+        Outputs: [{ OutputKey: 'Url', OutputValue: 'https://prod' }],
+      });
+      return {};
+    };
+    await h.op('CreatePipeline', {
+      pipeline: decl([
+        {
+          name: 'D',
+          actions: [
+            cfnAction('D', {
+              ActionMode: 'CREATE_UPDATE',
+              StackName: 'prod',
+              TemplatePath: 'App::template.yaml',
+              ParameterOverrides: '{"Env":"prod"}',
+            }),
+          ],
+        },
+      ]),
+    });
+    const exec = await h.execution('cfn', await h.latestExecutionId('cfn'));
+    expect(exec).toMatchObject({ status: 'Succeeded' });
+    const ops = h.calls.filter((c) => c.service === 'cloudformation').map((c) => c.operation);
+    expect(ops).not.toContain('CreateStack');
+    expect(ops.filter((o) => !o.startsWith('Describe'))).toEqual(['CreateChangeSet', 'ExecuteChangeSet']);
+    expect(h.calls.find((c) => c.operation === 'CreateChangeSet')?.input).toMatchObject({
+      StackName: 'prod',
+      ChangeSetType: 'CREATE',
+      TemplateBody: template,
+      Parameters: [{ ParameterKey: 'Env', ParameterValue: 'prod' }],
+      RoleARN: 'arn:aws:iam::123456789012:role/cfn',
+    });
+    expect(stacks.get('prod')).toMatchObject({
+      StackStatus: 'CREATE_COMPLETE',
+      StackId: expect.stringContaining('review'),
+    });
+  });
 });
