@@ -2,7 +2,8 @@
  * The seeds' CloudFormation flow on a started local cloud with Stagecrew's own functions, driven with real SDK
  * clients: deploy a test stack → register it and smoke-test it with Stagecrew's Invoke `http-check` (and `gate`)
  * → Manual approval given by following the emailed link from the outbox → delete the test stack → deploy prod.
- * A second run whose test stage fails hands its registered test stack to Stagecrew's teardown workflow.
+ * A second run whose test stage fails hands its registered test stack to Stagecrew's teardown workflow, which
+ * deletes it (DELETE_COMPLETE by StackId, outcome DELETED recorded) and leaves the untagged prod stack alone.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -16,13 +17,14 @@ import {
   GetPipelineStateCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
@@ -48,6 +50,9 @@ const stackTemplate = [
 ].join('\n');
 
 beforeAll(async () => {
+  // Local knobs: CloudFormation steps in milliseconds, Step Functions Wait states without waiting.
+  vi.stubEnv('STAGECREW_CFN_DELAY_MS', '20');
+  vi.stubEnv('STAGECREW_SFN_WAIT_SCALE', '0');
   app = createServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 500).end('ok'));
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
@@ -70,6 +75,7 @@ afterAll(async () => {
   await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
   repo?.cleanup();
   process.env.STAGECREW_SOURCES = saved;
+  vi.unstubAllEnvs();
 });
 
 const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
@@ -243,7 +249,8 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
     expect(await stackExists('prod-app')).toBe(true);
   });
 
-  it('a run whose test fails hands its registered test stack to Stagecrew teardown', async () => {
+  it('a run whose test fails leaves no test stack behind after Stagecrew teardown', async () => {
+    const prodBefore = (await cloudformation.send(new DescribeStacksCommand({ StackName: 'prod-app' }))).Stacks?.[0];
     const { pipelineExecutionId } = await codepipeline.send(
       new StartPipelineExecutionCommand({
         name: 'cfn-flow',
@@ -279,5 +286,35 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
       (await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).input ?? '{}',
     );
     expect(input).toMatchObject({ pipeline: 'cfn-flow', executionId: id, reason: 'FAILED' });
+
+    // Teardown runs to completion: the workflow succeeds …
+    const finished = await waitFor(async () => {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+      return d.status !== 'RUNNING' ? d : undefined;
+    }, 30_000);
+    expect({ status: finished.status, error: finished.error, cause: finished.cause }).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+    // … the test stack is gone: no longer found by name, DELETE_COMPLETE by its StackId …
+    expect(await stackExists(`test-${id}`)).toBe(false);
+    const byId = (await cloudformation.send(new DescribeStacksCommand({ StackName: stack?.StackId }))).Stacks?.[0];
+    expect(byId?.StackStatus).toBe('DELETE_COMPLETE');
+    // … its outcome DELETED is recorded for this execution …
+    const dynamo = new DynamoDBClient(cloud.clientConfig);
+    const records = await dynamo.send(
+      new QueryCommand({
+        TableName: cloud.cloud.model.outputs.StateTableName as string,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': { S: `TEARDOWN#cfn-flow#${id}` }, ':sk': { S: 'OUTCOME#' } },
+      }),
+    );
+    expect(records.Items?.map((i) => ({ stackId: i.stackId?.S, outcome: i.outcome?.S }))).toEqual([
+      { stackId: stack?.StackId, outcome: 'DELETED' },
+    ]);
+    // … and the untagged prod stack is untouched.
+    const prodAfter = (await cloudformation.send(new DescribeStacksCommand({ StackName: 'prod-app' }))).Stacks?.[0];
+    expect(prodAfter?.StackId).toBe(prodBefore?.StackId);
+    expect(prodAfter?.StackStatus).toBe(prodBefore?.StackStatus);
+    expect(prodAfter?.LastUpdatedTime).toEqual(prodBefore?.LastUpdatedTime);
   });
 });

@@ -7,13 +7,22 @@ import { INTERNAL_WAIT } from './tasks.ts';
  * - every Task gets an explicit TimeoutSeconds (the library defaults to 60 s; AWS has no default timeout);
  * - `$$.Task.Token` in `.waitForTaskToken` Parameters becomes a placeholder the task handler fills with a
  *   fresh token (the library has no Task context object);
- * - with a Wait scale other than 0 or 1, Wait states become internal Tasks that sleep the scaled time.
+ * - with a Wait scale other than 0 or 1, Wait states become internal Tasks that sleep the scaled time;
+ * - `TimeoutSecondsPath` / `HeartbeatSecondsPath` are taken out of the library's hands: AWS resolves them against
+ *   the state input, the library against the input after Parameters. The paths are evaluated alongside the
+ *   Parameters instead (same input), and the task handler unwraps them and enforces the limits itself.
  */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type States = Record<string, Record<string, Json>>;
 type Machine = { StartAt: string; States: States; TimeoutSeconds?: number; [k: string]: Json | undefined };
 
 export const TOKEN_PLACEHOLDER = '__STAGECREW_TASK_TOKEN__';
+/** Keys of the wrapper that carries a Task's Parameters and its dynamic limits to the task handler. */
+export const LIMITS_WRAPPER = {
+  params: '__stagecrew_parameters',
+  timeout: '__stagecrew_timeout_seconds',
+  heartbeat: '__stagecrew_heartbeat_seconds',
+} as const;
 /** Close to the largest delay Node's setTimeout accepts (2^31-1 ms): "no timeout" for practical purposes. */
 const NO_TIMEOUT_SECONDS = 2_000_000;
 
@@ -24,6 +33,8 @@ export type StateInfo = {
   nested: boolean;
   heartbeatSeconds?: number;
   timeoutSeconds?: number;
+  /** The Task's input arrives wrapped in LIMITS_WRAPPER (it has a TimeoutSecondsPath or HeartbeatSecondsPath). */
+  dynamicLimits?: boolean;
   wait?: { Seconds?: number; SecondsPath?: string; Timestamp?: string; TimestampPath?: string };
 };
 
@@ -101,11 +112,23 @@ export const prepare = (text: string, waitScale: number): Prepared => {
         info.resource = String(state.Resource);
         if (typeof state.HeartbeatSeconds === 'number') info.heartbeatSeconds = state.HeartbeatSeconds;
         if (typeof state.TimeoutSeconds === 'number') info.timeoutSeconds = state.TimeoutSeconds;
-        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined)
-          state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
         if (info.resource.endsWith('.waitForTaskToken') && state.Parameters !== undefined) {
           state.Parameters = replaceTokenPaths(state.Parameters);
         }
+        if (typeof state.TimeoutSecondsPath === 'string' || typeof state.HeartbeatSecondsPath === 'string') {
+          info.dynamicLimits = true;
+          const { TimeoutSecondsPath: timeoutPath, HeartbeatSecondsPath: heartbeatPath } = state;
+          delete state.TimeoutSecondsPath;
+          delete state.HeartbeatSecondsPath;
+          state.Parameters = {
+            ...(state.Parameters === undefined
+              ? { [`${LIMITS_WRAPPER.params}.$`]: '$' }
+              : { [LIMITS_WRAPPER.params]: state.Parameters }),
+            ...(typeof timeoutPath === 'string' ? { [`${LIMITS_WRAPPER.timeout}.$`]: timeoutPath } : {}),
+            ...(typeof heartbeatPath === 'string' ? { [`${LIMITS_WRAPPER.heartbeat}.$`]: heartbeatPath } : {}),
+          };
+        }
+        if (state.TimeoutSeconds === undefined) state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
       }
       if (state.Type === 'Wait' && waitScale !== 1) {
         const wait = {

@@ -1,6 +1,6 @@
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { LocalContext } from '../types.ts';
-import { type Json, prepare, referencePath, type StateInfo, TOKEN_PLACEHOLDER } from './definition.ts';
+import { type Json, LIMITS_WRAPPER, prepare, referencePath, type StateInfo, TOKEN_PLACEHOLDER } from './definition.ts';
 import { ExecutionHistory, type HistoryEvent, type LogEvent } from './history.ts';
 import {
   lambdaInvokeResult,
@@ -9,6 +9,7 @@ import {
   parseResource,
   runLambda,
   runSdk,
+  statesTimeout,
   TaskError,
 } from './tasks.ts';
 import { newToken, TaskTokens } from './tokens.ts';
@@ -102,6 +103,41 @@ const safeJson = (text: string): unknown => {
   } catch {
     return text;
   }
+};
+
+const positiveSeconds = (name: string, field: string, value: unknown): number => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new TaskError(
+      'States.Runtime',
+      `The ${field} of state ${name} must be a positive integer, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+};
+
+/** A Task with TimeoutSecondsPath/HeartbeatSecondsPath: its Parameters output and the limits read from its input. */
+const unwrapLimits = (
+  name: string,
+  input: Json,
+  info: StateInfo,
+): { params: Json; limits: { timeoutSeconds?: number; heartbeatSeconds?: number } } => {
+  const wrapped = (input ?? {}) as Record<string, Json>;
+  const limits: { timeoutSeconds?: number; heartbeatSeconds?: number } = {};
+  const timeout = wrapped[LIMITS_WRAPPER.timeout];
+  const heartbeat = wrapped[LIMITS_WRAPPER.heartbeat];
+  if (timeout !== undefined) limits.timeoutSeconds = positiveSeconds(name, 'TimeoutSecondsPath', timeout);
+  else if (info.timeoutSeconds !== undefined) limits.timeoutSeconds = info.timeoutSeconds;
+  if (heartbeat !== undefined) limits.heartbeatSeconds = positiveSeconds(name, 'HeartbeatSecondsPath', heartbeat);
+  else if (info.heartbeatSeconds !== undefined) limits.heartbeatSeconds = info.heartbeatSeconds;
+  return { params: wrapped[LIMITS_WRAPPER.params] as Json, limits };
+};
+
+const timed = <T>(work: Promise<T>, seconds: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(statesTimeout('Task timed out')), seconds * 1000);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 };
 
 export class SfnEngine {
@@ -332,15 +368,22 @@ export class SfnEngine {
     const resource = parseResource(info.resource as string);
     // Everything up to the first await runs in the same tick as the library's StateEntered event, so the
     // history's per-name queues line up with its event log.
+    const { params, limits } = info.dynamicLimits ? unwrapLimits(name, input, info) : { params: input, limits: info };
     const token = resource.waitForToken ? newToken() : undefined;
-    const effective = token ? (fillToken(input, token) as Json) : input;
+    const effective = token ? (fillToken(params, token) as Json) : params;
     if (!info.nested) running.log.queueParams(name, effective);
     if (resource.kind === 'unsupported') throw new TaskError('States.Runtime', resource.reason);
     let result: unknown;
-    if (!token) result = await this.#integration(ctx, resource, effective);
-    else {
+    if (!token) {
+      const call = this.#integration(ctx, resource, effective);
+      // Static TimeoutSeconds is enforced by the library; a dynamic one (resolved here) is not.
+      result =
+        info.dynamicLimits && limits.timeoutSeconds !== undefined
+          ? await timed(call, limits.timeoutSeconds)
+          : await call;
+    } else {
       running.tokens.add(token);
-      const waiting = this.#tokens.wait(ctx, token, exec.executionArn, info);
+      const waiting = this.#tokens.wait(ctx, token, exec.executionArn, limits);
       try {
         await this.#integration(ctx, resource, effective);
       } catch (err) {

@@ -561,4 +561,66 @@ describe('local Step Functions task timeouts', () => {
     const { events } = (await op('GetExecutionHistory', { executionArn })) as { events: Array<{ type: string }> };
     expect(events.map((e) => e.type)).toContain('TaskTimedOut');
   });
+
+  it('resolves TimeoutSecondsPath against the state input, not the Parameters output, as AWS does', async () => {
+    const payloads: unknown[] = [];
+    const { sfn, op } = setup({
+      invoke: async (_f, payload) => {
+        payloads.push(payload);
+        return {};
+      },
+    });
+    const arn = await createMachine(op, 'dynamic-timeout', {
+      StartAt: 'Hold',
+      States: {
+        Hold: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          // `$.item.awaitSeconds` exists in the state input only: the Parameters output nests it under Payload.
+          Parameters: { FunctionName: 'f', Payload: { 'state.$': '$', 't.$': '$$.Task.Token' } },
+          TimeoutSecondsPath: '$.item.awaitSeconds',
+          Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timedOut', Next: 'TimedOut' }],
+          End: true,
+        },
+        TimedOut: { Type: 'Fail', Error: 'DeadlinePassed' },
+      },
+    });
+    const started = Date.now();
+    const { executionArn } = await op('StartExecution', {
+      stateMachineArn: arn,
+      input: JSON.stringify({ item: { awaitSeconds: 1 } }),
+    });
+    await vi.waitFor(() => expect(payloads).toHaveLength(1));
+    // The function sees exactly the Parameters output (no wrapper keys).
+    expect(payloads[0]).toEqual({ state: { item: { awaitSeconds: 1 } }, t: expect.stringMatching(/^AQ/) });
+    await vi.waitFor(async () => {
+      const { events } = (await op('GetExecutionHistory', { executionArn })) as {
+        events: Array<Record<string, { parameters?: string }>>;
+      };
+      const scheduled = events.find((e) => e.type === ('TaskScheduled' as never));
+      expect(Object.keys(JSON.parse(scheduled?.taskScheduledEventDetails?.parameters ?? '{}'))).toEqual([
+        'FunctionName',
+        'Payload',
+      ]);
+    });
+    expect((await op('DescribeExecution', { executionArn })).status).toBe('RUNNING');
+    await sfn.engine.settled(executionArn as string);
+    // The 1 s from the input, not the Parameters output (which has no such path and would fail the state).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(await op('DescribeExecution', { executionArn })).toMatchObject({
+      status: 'FAILED',
+      error: 'DeadlinePassed',
+    });
+  });
+
+  it('fails with States.Runtime when TimeoutSecondsPath does not name a positive integer', async () => {
+    const { sfn, op } = setup({ invoke: async () => ({}) });
+    const arn = await createMachine(op, 'bad-timeout', {
+      StartAt: 'Call',
+      States: { Call: { Type: 'Task', Resource: FN('f'), TimeoutSecondsPath: '$.seconds', End: true } },
+    });
+    expect(await run(sfn, op, arn, { seconds: 0 })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(await run(sfn, op, arn, { other: 1 })).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(await run(sfn, op, arn, { seconds: 5 })).toMatchObject({ status: 'SUCCEEDED' });
+  });
 });
