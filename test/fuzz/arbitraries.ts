@@ -14,6 +14,13 @@ const positiveInt = (name: string, raw: string | undefined, fallback: number): n
   return n;
 };
 
+/** fast-check seeds are any 32-bit integer, negative ones included (as printed in a failure report). */
+const integerSeed = (raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n)) throw new Error(`STAGECREW_FUZZ_SEED must be an integer, got "${raw}"`);
+  return n;
+};
+
 /** Inputs per property. */
 export const FUZZ_RUNS = positiveInt('STAGECREW_FUZZ_RUNS', process.env.STAGECREW_FUZZ_RUNS, 200);
 
@@ -22,7 +29,7 @@ export const fuzzParams = (): fc.Parameters<unknown> => {
   const seed = process.env.STAGECREW_FUZZ_SEED;
   return {
     numRuns: FUZZ_RUNS,
-    ...(seed ? { seed: positiveInt('STAGECREW_FUZZ_SEED', seed, 1) } : {}),
+    ...(seed ? { seed: integerSeed(seed) } : {}),
   };
 };
 

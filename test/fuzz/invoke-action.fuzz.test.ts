@@ -144,7 +144,8 @@ const run = async (event: unknown) => {
 const hasJobId = (event: unknown): boolean => {
   const job = (event as Record<string, unknown> | null | undefined)?.['CodePipeline.job'];
   const id = (job as Record<string, unknown> | null | undefined)?.id;
-  return typeof job === 'object' && job !== null && typeof id === 'string' && id.length > 0;
+  // An array with an `id` property cannot come out of JSON (Lambda's events are JSON): not a job.
+  return typeof job === 'object' && job !== null && !Array.isArray(job) && typeof id === 'string' && id.length > 0;
 };
 
 describe('invoke-action handler (fuzz)', () => {
