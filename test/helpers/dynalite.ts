@@ -15,7 +15,8 @@ const stateTableShape = (): Pick<
 > => {
   const table = Object.values(loadTemplate('template.yaml').Resources).find((r) => r.Type === 'AWS::DynamoDB::Table');
   if (!table?.Properties) throw new Error('template.yaml has no DynamoDB table');
-  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes } = table.Properties as unknown as CreateTableCommandInput;
+  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes } =
+    table.Properties as unknown as CreateTableCommandInput;
   return { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes };
 };
 

@@ -45,6 +45,6 @@ describe('selectExpired', () => {
     );
     expect(reqs.map((r) => r.name)).toEqual(['sweep-2026010212-1', 'sweep-2026010212-2']);
     expect(reqs[0]?.input).toMatchObject({ reason: 'EXPIRED', sweepId: 'sweep-2026010212-1' });
-    expect((reqs[0]?.input.stacks as unknown[]).length).toBe(100);
+    expect(reqs[0]?.input.stacks as unknown[]).toHaveLength(100);
   });
 });
