@@ -10,6 +10,9 @@ import { ValidationError } from './errors.ts';
  */
 const Glob = z.string().min(1).max(256);
 
+/** Longest per-stack deletion deadline (one day); the teardown state schema enforces the same cap. */
+export const DELETE_TIMEOUT_MAX_MINUTES = 1440;
+
 export const ApproverPolicy = z.object({
   /** Slack user ids (U…/W…), Slack user group ids (S…), emails, or `@domain` entries. Empty: any recipient. */
   allow: z.array(z.string().min(1)).default([]),
@@ -109,7 +112,7 @@ export const Settings = z.object({
       /** Stacks deleted in parallel per teardown run (Map MaxConcurrency). */
       maxConcurrency: z.number().int().min(1).max(40).default(5),
       /** Overall deadline for one stack's deletion (events, then bounded polling); then TIMED_OUT. */
-      deleteTimeoutMinutes: z.number().int().min(5).max(1440).default(90),
+      deleteTimeoutMinutes: z.number().int().min(5).max(DELETE_TIMEOUT_MAX_MINUTES).default(90),
       /** Delete attempts per stack, counting the first (remediation happens between attempts). */
       deleteAttempts: z.number().int().min(1).max(5).default(2),
       /** Empty owned S3 buckets / ECR repositories that block deletion before retrying. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.ts';
+import { DELETE_TIMEOUT_MAX_MINUTES } from '../settings.ts';
 
 /**
  * The teardown workflow's data: the state machine input (one pipeline execution, or a sweep of expired stacks),
@@ -78,7 +79,9 @@ export const RunPolicy = z.object({
   onDeleteFailed: z.enum(['report', 'retain', 'force']),
   deleteAttempts: z.number().int().min(1),
   remediate: z.boolean(),
-  deleteTimeoutMinutes: z.number().int().min(1),
+  // Capped as in the settings: a state forged with a huge value would otherwise make the deadline an invalid Date
+  // (RangeError in the inspect step) instead of being refused here, before any AWS call.
+  deleteTimeoutMinutes: z.number().int().min(1).max(DELETE_TIMEOUT_MAX_MINUTES),
   allowRules: z.array(z.object({ pipeline: z.string(), stackName: z.string() })),
 });
 export type RunPolicy = z.infer<typeof RunPolicy>;

@@ -107,4 +107,19 @@ describe('dispatch', () => {
     await expect(dispatch({ action: 'nuke' }, deps)).rejects.toBeInstanceOf(ValidationError);
     await expect(dispatch({ action: 'delete', state: { item: item() } }, deps)).rejects.toBeInstanceOf(ValidationError);
   });
+
+  it('refuses a state whose deleteTimeoutMinutes exceeds the settings cap before any AWS call', async () => {
+    const w = newWorld();
+    w.cloud.add({ stackName: 'test-a' });
+    const forged = { ...item(), policy: { ...item().policy, deleteTimeoutMinutes: Number.MAX_SAFE_INTEGER } };
+    const refused = dispatch({ action: 'inspect', state: { item: forged } }, depsFor(w));
+    await expect(refused).rejects.toBeInstanceOf(ValidationError);
+    await expect(refused).rejects.toThrow(/policy\.deleteTimeoutMinutes/);
+    expect(w.cloud.calls).toEqual([]);
+    // The cap itself is accepted, as the settings allow it.
+    const capped = { ...item(), policy: { ...item().policy, deleteTimeoutMinutes: 1440 } };
+    await expect(dispatch({ action: 'inspect', state: { item: capped } }, depsFor(w))).resolves.toMatchObject({
+      item: { stackId: stackArn('test-a') },
+    });
+  });
 });
