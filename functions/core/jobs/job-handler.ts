@@ -98,7 +98,8 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
         jobId: parsed.jobId,
         type: 'ConfigurationError',
         message: truncate(`job event is malformed: ${parsed.issues.join('; ')}`, LIMITS.failureMessage),
-        externalExecutionId: parsed.jobId,
+        // A malformed event's id is unchecked: cut it like every other report does, or the API refuses the call.
+        externalExecutionId: truncate(parsed.jobId, LIMITS.externalExecutionId),
       };
       deps.log.appendKeys({ jobId: parsed.jobId });
       const outcome = await deps.reporter.report(report);
@@ -153,7 +154,7 @@ const reportFallback = async (job: Job, deps: JobHandlerDeps, err: unknown): Pro
       jobId: job.id,
       type: 'JobFailed',
       message: truncate(`Stagecrew could not report the result: ${message}`, LIMITS.failureMessage),
-      externalExecutionId: job.id,
+      externalExecutionId: truncate(job.id, LIMITS.externalExecutionId),
     });
     return { jobId: job.id, kind: 'failure', failureType: 'JobFailed', outcome };
   } catch (again) {

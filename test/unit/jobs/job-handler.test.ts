@@ -1,7 +1,8 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { describe, expect, it } from 'vitest';
-import { UnavailableError } from '../../../functions/core/errors.ts';
+import { PermissionError, UnavailableError } from '../../../functions/core/errors.ts';
 import { makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
+import { LIMITS } from '../../../functions/core/jobs/limits.ts';
 import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
 import { jobEvent, lambdaContext, MemoryPersistenceLayer, world } from './fakes.ts';
 
@@ -77,6 +78,32 @@ describe('job handler', () => {
     expect(reporter.reports[0]?.kind === 'failure' && reporter.reports[0].message).toMatch(
       /^job event is malformed: CodePipeline\.job\.data\.inputArtifacts\.0\.location\.s3Location\.bucketName/,
     );
+  });
+
+  it('cuts an overlong job id to the 1,500-character externalExecutionId on the malformed-event path', async () => {
+    const { handler, reporter } = idempotent();
+    const id = 'j'.repeat(LIMITS.externalExecutionId + 500);
+    const event = jobEvent(GATE, { inputArtifacts: 'not a list' }, id);
+    const result = await handler(event, lambdaContext());
+    expect(result).toMatchObject({ jobId: id, kind: 'failure', failureType: 'ConfigurationError' });
+    expect(reporter.calls).toHaveLength(1);
+    const report = reporter.calls[0];
+    expect(report?.jobId).toBe(id);
+    expect(report?.externalExecutionId.length).toBeLessThanOrEqual(LIMITS.externalExecutionId);
+    expect(report?.externalExecutionId.startsWith('j'.repeat(100))).toBe(true);
+  });
+
+  it('cuts an overlong job id to the 1,500-character externalExecutionId on the fallback report', async () => {
+    const { handler, reporter } = idempotent();
+    const id = 'k'.repeat(LIMITS.externalExecutionId + 500);
+    // The first (failure) report is refused for good, so the handler sends its minimal fallback report.
+    reporter.failNext = new PermissionError('PutJobFailureResult: AccessDenied');
+    const result = await handler(jobEvent({ task: 'no-such-task' }, {}, id), lambdaContext());
+    expect(result).toMatchObject({ jobId: id, kind: 'failure', failureType: 'JobFailed', outcome: 'reported' });
+    expect(reporter.calls).toHaveLength(2);
+    for (const report of reporter.calls) {
+      expect(report.externalExecutionId.length).toBeLessThanOrEqual(LIMITS.externalExecutionId);
+    }
   });
 
   it('drops an event that is not a job at all without throwing', async () => {
