@@ -39,14 +39,18 @@ export type PipelineEventOutcome =
       /** The event's state became the record's current state (false: stale, arrived after a later state). */
       advanced: boolean;
       teardown: 'started' | 'stopped' | 'none';
-      notification: NotifyOutcome | { status: 'stale' };
+      notification: NotificationOutcome;
     };
+
+/** `failed`: notifying hit a defect (e.g. rendering a forged value) that every retry would hit again. */
+export type NotificationOutcome = NotifyOutcome | { status: 'stale' } | { status: 'failed'; error: string };
 
 /**
  * One CodePipeline state-change event: validate → claim the event id (at-least-once delivery) → fold into the
  * timeline → teardown trigger (pipeline level) → routed notifications. Only an event that advanced its record
  * acts: a stale FAILED arriving after RESUMED neither starts teardown nor notifies. Any failure releases the claim
- * and rethrows, so the platform's retry processes the event again (each step is idempotent).
+ * and rethrows, so the platform's retry processes the event again (each step is idempotent); the one exception is a
+ * defect while notifying, which a retry would only repeat (see {@link notRetried}).
  */
 export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps): Promise<PipelineEventOutcome> => {
   const t = toTransition(parseCodePipelineEvent(raw));
@@ -65,11 +69,13 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
       recordState: merged.record.state,
     });
     let teardown: 'started' | 'stopped' | 'none' = 'none';
-    let notification: NotifyOutcome | { status: 'stale' } = { status: 'stale' };
+    let notification: NotificationOutcome = { status: 'stale' };
     if (merged.advanced) {
       const settings = await deps.settings.settings();
       if (t.scope === 'pipeline') teardown = await triggerTeardown(t, settings, deps);
-      notification = await notifyTransition(t, merged.record, settings.notifications, claim.delivered, now, deps);
+      notification = await notifyTransition(t, merged.record, settings.notifications, claim.delivered, now, deps).catch(
+        (err: unknown) => notRetried(err, deps),
+      );
     }
     await deps.ledger.complete(t.eventId, deps.clock.now());
     return { status: 'processed', eventId: t.eventId, advanced: merged.advanced, teardown, notification };
@@ -80,6 +86,22 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
     });
     throw err;
   }
+};
+
+/** Errors that mean a defect on this input, not a passing condition: every retry would throw them again. */
+const DEFECTS = [TypeError, RangeError, URIError, SyntaxError, ReferenceError];
+
+/**
+ * Notifying comes last, after the timeline write and the teardown trigger. A defect there (say, rendering a forged
+ * name) would fail the event on every retry, restarting the teardown each time and never notifying: it is logged
+ * and the event completes. Every other error (a retryable delivery failure above all) fails the event as before,
+ * so the platform's retry sends what is missing.
+ */
+const notRetried = (err: unknown, deps: PipelineEventsDeps): { status: 'failed'; error: string } => {
+  if (!DEFECTS.some((defect) => err instanceof defect)) throw err;
+  const error = `${(err as Error).name}: ${(err as Error).message}`;
+  deps.logger.error('notification failed; not retried', { error });
+  return { status: 'failed', error };
 };
 
 const triggerTeardown = async (

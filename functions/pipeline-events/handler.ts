@@ -66,6 +66,8 @@ export const handler = lambdaHandler(
       metrics.addMetric(outcome.advanced ? 'TransitionsRecorded' : 'StaleEvents', MetricUnit.Count, 1);
       if (outcome.notification.status === 'rate-limited')
         metrics.addMetric('NotificationsSuppressed', MetricUnit.Count, 1);
+      // A defect while notifying completes the event instead of failing it on every retry: counted here.
+      if (outcome.notification.status === 'failed') metrics.addMetric('NotificationsFailed', MetricUnit.Count, 1);
       if (outcome.notification.status === 'sent') {
         metrics.addMetric('NotificationsSent', MetricUnit.Count, outcome.notification.delivered.length);
       }

@@ -57,19 +57,6 @@ const run = async (event: unknown) => {
   return { w, outcome, error };
 };
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * Known gap, left out of the properties rather than hidden: a pipeline name with a lone UTF-16 surrogate passes
- * the schema (1–256 characters) and then throws a URIError from encodeURIComponent in the notification's console
- * link (functions/core/notify/view.ts) after the timeline write. CodePipeline itself only allows
- * [A-Za-z0-9.@_-] in pipeline names, so only a forged event could carry one. See docs/RELIABILITY.md.
- */
-const loneSurrogatePipeline = (e: unknown): boolean => {
-  const pipeline = (e as { detail?: { pipeline?: unknown } } | null)?.detail?.pipeline;
-  return typeof pipeline === 'string' && LONE_SURROGATE.test(pipeline);
-};
-
 /** A name CodePipeline could send (1–256 characters once trimmed) but carrying a hostile value. */
 const name = hostileString().filter((s) => s.trim().length >= 1 && s.trim().length <= 256);
 
@@ -93,13 +80,11 @@ const hostileNames = fc
     return e;
   });
 
-const event = fc
-  .oneof(
-    anyInput(),
-    fc.constantFrom(...BASES).chain((b) => mutated(b).map((m) => m.event)),
-    hostileNames,
-  )
-  .filter((e) => !loneSurrogatePipeline(e));
+const event = fc.oneof(
+  anyInput(),
+  fc.constantFrom(...BASES).chain((b) => mutated(b).map((m) => m.event)),
+  hostileNames,
+);
 
 describe('pipeline-events (fuzz)', () => {
   it(
@@ -120,6 +105,8 @@ describe('pipeline-events (fuzz)', () => {
               return;
             }
             expect(outcome?.status).toBe('processed');
+            // A defect while notifying completes the event (so a retry does not repeat it), but is still a finding.
+            expect(outcome?.status === 'processed' && outcome.notification).not.toMatchObject({ status: 'failed' });
             // Processed exactly once: the event's claim is completed, one timeline record written at most.
             expect(w.timeline.writes).toBeLessThanOrEqual(1);
             expect(w.ledger.entries.size).toBe(1);
@@ -142,17 +129,14 @@ describe('pipeline-events (fuzz)', () => {
     'a redelivered copy of any accepted event is a duplicate and writes nothing more',
     async () => {
       await fc.assert(
-        fc.asyncProperty(
-          hostileNames.filter((e) => !loneSurrogatePipeline(e)),
-          async (e) => {
-            const { w, outcome } = await run(e);
-            fc.pre(outcome !== undefined);
-            const before = writesOf(w);
-            const again = await handlePipelineEvent(structuredClone(e), w.deps);
-            expect(again).toMatchObject({ status: 'duplicate', reason: 'done' });
-            expect(writesOf(w)).toEqual(before);
-          },
-        ),
+        fc.asyncProperty(hostileNames, async (e) => {
+          const { w, outcome } = await run(e);
+          fc.pre(outcome !== undefined);
+          const before = writesOf(w);
+          const again = await handlePipelineEvent(structuredClone(e), w.deps);
+          expect(again).toMatchObject({ status: 'duplicate', reason: 'done' });
+          expect(writesOf(w)).toEqual(before);
+        }),
         fuzzParams(),
       );
     },

@@ -44,10 +44,16 @@ export const SUMMARY_MAX = 500;
 const clip = (text: string | undefined, max = SUMMARY_MAX): string | undefined =>
   text === undefined || text.trim() === '' ? undefined : text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 
+/**
+ * encodeURIComponent throws URIError on a lone UTF-16 surrogate, which a forged event's name can carry (CodePipeline's
+ * own names are ASCII): such a surrogate becomes U+FFFD instead, so building a link never throws.
+ */
+const encodeSegment = (text: string): string => encodeURIComponent(text.toWellFormed());
+
 export const consoleUrl = (region: string | undefined, pipeline: string, executionId: string): string | undefined =>
   region === undefined
     ? undefined
-    : `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${encodeURIComponent(pipeline)}/executions/${encodeURIComponent(executionId)}/timeline?region=${region}`;
+    : `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${encodeSegment(pipeline)}/executions/${encodeSegment(executionId)}/timeline?region=${region}`;
 
 /**
  * The failed actions of an execution, newest attempt per action only (a retried action that later succeeded is

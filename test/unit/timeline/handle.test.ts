@@ -121,6 +121,36 @@ describe('handlePipelineEvent', () => {
     });
   });
 
+  it('a pipeline name with a lone surrogate is recorded, torn down once and notified with a safe link', async () => {
+    const w = makeWorld();
+    const event = fixture('pipeline-failed');
+    event.detail.pipeline = 'my\ud800';
+    const first = await handlePipelineEvent(event, w.deps);
+    expect(first).toMatchObject({ status: 'processed', teardown: 'started', notification: { status: 'sent' } });
+    expect(JSON.stringify(w.slack.posted)).toContain('/pipelines/my%EF%BF%BD/executions/');
+    expect(w.mailer.sent).toHaveLength(1);
+    // Done, not released: a redelivery is a duplicate and starts nothing again.
+    expect(await handlePipelineEvent(structuredClone(event), w.deps)).toMatchObject({ status: 'duplicate' });
+    expect(w.starter.started).toHaveLength(1);
+  });
+
+  it('a defect while notifying is logged and the event completes instead of failing on every retry', async () => {
+    const w = makeWorld();
+    const errors: unknown[] = [];
+    w.deps.logger = { ...w.deps.logger, error: (...args: unknown[]) => errors.push(args) };
+    // A lookup answering in an unexpected shape: building the message throws a TypeError, as it would on every retry.
+    w.pipelines.execution = { pipelineName: 'myPipeline', pipelineExecutionId: EXEC, status: 'Failed' } as never;
+    const event = fixture('pipeline-failed');
+    const out = await handlePipelineEvent(event, w.deps);
+    expect(out).toMatchObject({ status: 'processed', teardown: 'started', notification: { status: 'failed' } });
+    expect(out.status === 'processed' && out.notification.status === 'failed' && out.notification.error).toMatch(
+      /^TypeError: /,
+    );
+    expect(errors).toHaveLength(1);
+    expect(await handlePipelineEvent(structuredClone(event), w.deps)).toMatchObject({ status: 'duplicate' });
+    expect(w.starter.started).toHaveLength(1);
+  });
+
   it('a claim held by a live invocation blocks a concurrent redelivery; an expired lease does not', async () => {
     const w = makeWorld();
     const event = fixture('pipeline-started');
