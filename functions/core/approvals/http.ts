@@ -14,7 +14,7 @@ import {
 import { syncMessages, type Warn } from './notify.ts';
 import { checkVoter, needsGroups } from './policy.ts';
 import { ACTION_APPROVE, ACTION_REJECT, approvalPage, errorPage, REJECT_VIEW, rejectReasonView } from './render.ts';
-import { SlackInteraction } from './schemas.ts';
+import { RejectViewMetadata, SlackInteraction } from './schemas.ts';
 import {
   issueNonce,
   type LinkKeys,
@@ -83,10 +83,26 @@ export const handleApprovalHttp = async (event: APIGatewayProxyEventV2, deps: Ap
   if (path.endsWith('/slack/interactions') && method === 'POST') return slackInteractions(event, deps);
   const m = /\/approvals\/([^/]+)(\/decision)?$/.exec(path);
   if (!m) return json(404, { error: 'not_found' });
-  const id = decodeURIComponent(m[1] ?? '');
+  const id = decodeSegment(m[1] ?? '');
+  if (id === undefined) {
+    // A path no approval link produces (e.g. `%ZZ`): the client's mistake, answered, never thrown as a 500.
+    const csp = (deps.random ?? rand)();
+    const page = errorPage('Bad request', 'The approval id in this address is not valid percent-encoding.', csp);
+    return html(400, page, csp, method === 'HEAD');
+  }
   if (m[2] && method === 'POST') return postDecision(event, id, deps);
   if (!m[2] && (method === 'GET' || method === 'HEAD')) return getPage(event, id, deps, method === 'HEAD');
   return { statusCode: 405, headers: { allow: m[2] ? 'POST' : 'GET, HEAD', 'cache-control': 'no-store' }, body: '' };
+};
+
+/** `decodeURIComponent` throws a URIError on malformed percent-encoding; that is the client's mistake. */
+const decodeSegment = (segment: string): string | undefined => {
+  try {
+    return decodeURIComponent(segment);
+  } catch (err) {
+    if (err instanceof URIError) return undefined;
+    throw err;
+  }
 };
 
 const linkFrom = (src: Record<string, string | undefined>): Partial<LinkParams> => ({
@@ -360,14 +376,21 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
 
 const viewSubmission = async (p: ViewSubmission, event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
   if (p.view.callback_id !== REJECT_VIEW) return json(200, undefined);
-  let meta: { id?: string; channel?: string; ts?: string };
+  // Slack echoes the metadata rejectReasonView set, but it is still input: parse it, then check its shape.
+  let metaJson: unknown;
   try {
-    meta = JSON.parse(p.view.private_metadata) as typeof meta;
+    metaJson = JSON.parse(p.view.private_metadata);
   } catch {
+    metaJson = undefined;
+  }
+  const parsedMeta = RejectViewMetadata.safeParse(metaJson);
+  if (!parsedMeta.success) {
+    deps.warn('refused a Slack reject form with damaged metadata', { reason: 'bad_private_metadata' });
     return json(200, { response_action: 'errors', errors: { reason: 'This form is damaged; click Reject again.' } });
   }
+  const meta = parsedMeta.data;
   const reason = p.view.state.values.reason?.value?.value ?? '';
-  const record = meta.id && ID_PATTERN.test(meta.id) ? await deps.store.get(meta.id) : undefined;
+  const record = ID_PATTERN.test(meta.id) ? await deps.store.get(meta.id) : undefined;
   if (!record) return json(200, { response_action: 'errors', errors: { reason: 'This approval is unknown.' } });
   const voter = await slackVoter(p.user.id, p.user.name ?? p.user.username, record.route, deps);
   let failure: string | undefined;

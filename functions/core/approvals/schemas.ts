@@ -85,3 +85,11 @@ export const SlackInteraction = z.discriminatedUnion('type', [
   }),
 ]);
 export type SlackInteraction = z.infer<typeof SlackInteraction>;
+
+/** The reason modal's `private_metadata` (set by `rejectReasonView`, echoed back by Slack on submission). */
+export const RejectViewMetadata = z.object({
+  id: z.string(),
+  channel: z.string().optional(),
+  ts: z.string().optional(),
+});
+export type RejectViewMetadata = z.infer<typeof RejectViewMetadata>;

@@ -65,6 +65,31 @@ describe('GET /approvals/{id}', () => {
   });
 });
 
+describe('malformed percent-encoding in the approval id', () => {
+  it.each([
+    ['GET', '/approvals/%ZZ'],
+    ['HEAD', '/approvals/%ZZ'],
+    ['GET', '/approvals/%'],
+    ['POST', '/approvals/%E0%A4%A/decision'],
+    ['PUT', '/approvals/%E0%A4%A/decision'],
+  ])('%s %s gets a 400 with a reason, not a URIError, and writes nothing', async (method, path) => {
+    const { deps, calls, store } = apiSetup();
+    const res = await handleApprovalHttp(
+      httpEvent(method, path, {
+        body: 'decision=approve',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      deps,
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.headers).toMatchObject({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    expect(String(res.headers?.['content-security-policy'])).toContain("frame-ancestors 'none'");
+    expect(body(res)).toEqual(method === 'HEAD' ? '' : expect.stringContaining('not valid percent-encoding'));
+    expect(calls).toHaveLength(0);
+    expect(store.nonces.size + store.votes.size + store.audits.length).toBe(0);
+  });
+});
+
 describe('POST /approvals/{id}/decision', () => {
   it('approves, confirms, updates Slack from the persisted record; the link then shows "already decided by"', async () => {
     const { deps, id, calls, slack, store } = apiSetup(pendingRecord({ slackPosts: [{ channel: 'C1', ts: '1.1' }] }));
@@ -209,6 +234,38 @@ describe('POST /slack/interactions', () => {
     ]);
     const late = await handleApprovalHttp(slackEvent(submit, ts), deps);
     expect(JSON.parse(body(late)).response_action).toBe('errors');
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['a number', '42'],
+    ['a string', '"appr_0123456789abcdefghij"'],
+    ['an array', '["appr_0123456789abcdefghij"]'],
+    ['an object with a non-string id', '{"id":5}'],
+    ['an object without an id', '{"channel":"C1"}'],
+    ['not JSON', '{not json'],
+  ])('a signed view_submission whose private_metadata is %s gets a view error and no vote', async (_l, metadata) => {
+    const { deps, calls, store } = apiSetup();
+    const warnings: string[] = [];
+    deps.warn = (message) => warnings.push(message);
+    const submit = {
+      type: 'view_submission',
+      user: { id: 'U0ANA', name: 'ana' },
+      view: {
+        callback_id: REJECT_VIEW,
+        private_metadata: metadata,
+        state: { values: { reason: { value: { value: 'canary is red' } } } },
+      },
+    };
+    const res = await handleApprovalHttp(slackEvent(submit, ts), deps);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(body(res))).toEqual({
+      response_action: 'errors',
+      errors: { reason: 'This form is damaged; click Reject again.' },
+    });
+    expect(calls).toHaveLength(0);
+    expect(store.votes.size + store.audits.length).toBe(0);
+    expect(warnings).toEqual(['refused a Slack reject form with damaged metadata']);
   });
 
   it('a click on a decided approval says who decided, ephemerally', async () => {
