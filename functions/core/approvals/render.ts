@@ -142,10 +142,20 @@ ${note ? `<p>${esc(note)}</p>` : ''}<h2>${esc(title(r))}</h2>
 </body></html>`;
   return {
     to: [to],
-    subject: `${note ? `${note} ` : ''}Approval needed: ${r.pipeline} / ${r.stage} / ${r.action}`.slice(0, 200),
+    subject: subjectLine(`${note ? `${note} ` : ''}Approval needed: ${r.pipeline} / ${r.stage} / ${r.action}`),
     text: lines.join('\n'),
     html,
   };
+};
+
+/**
+ * An email subject is one header line: every control character (CR, LF, NEL, tab, NUL, …) and the Unicode line
+ * and paragraph separators become a space, so no value can start a new header line or fold the subject; 200
+ * code points at most, never cutting a surrogate pair in half.
+ */
+export const subjectLine = (text: string): string => {
+  const one = [...text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')];
+  return one.length <= 200 ? one.join('') : `${one.slice(0, 199).join('')}…`;
 };
 
 export const esc = (s: string): string =>
