@@ -13,9 +13,9 @@ export const escapeHtml = (text: string): string =>
 const safeHref = (url: string | undefined): string | undefined =>
   url && /^https?:\/\//i.test(url) ? escapeHtml(url) : undefined;
 
-/** Header lines cannot carry line breaks (header injection); subjects stay short. */
+/** Header lines cannot carry line breaks or other control characters (header injection); subjects stay short. */
 const subjectLine = (text: string): string => {
-  const one = text.replace(/[\r\n]+/g, ' ');
+  const one = text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
   return one.length <= 200 ? one : `${one.slice(0, 199)}…`;
 };
 
