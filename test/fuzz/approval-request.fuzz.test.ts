@@ -4,7 +4,7 @@
  *
  * Contract: a message that is not a CodePipeline approval is refused with a ValidationError before anything is
  * stored or sent; an accepted one never puts the CodePipeline approval token into a Slack message or an email,
- * and never lets a value of the message inject markup into the email.
+ * never lets a value of the message inject markup into the email, and keeps the email subject on one line.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -116,7 +116,8 @@ describe('approval-request (fuzz)', () => {
           for (const m of s.mailer.sent) {
             expect(m.html ?? '').not.toContain('<script>alert(1)</script>');
             expect(m.html ?? '').not.toMatch(/href="javascript:/i);
-            // Not asserted (known gap, docs/RELIABILITY.md): a CR/LF in the pipeline name reaches the subject as is.
+            // The subject is one header line: no CR/LF or other control character from any name reaches it.
+            expect(m.subject).not.toMatch(/[\p{Cc}\u2028\u2029]/u);
           }
         }),
         fuzzParams(),
