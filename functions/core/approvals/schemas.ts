@@ -61,11 +61,14 @@ export type PipelineStateChange = z.infer<typeof PipelineStateChange>;
 export const RequestFunctionEvent = z.union([SnsEvent, ActionStateChange, PipelineStateChange]);
 export type RequestFunctionEvent = z.infer<typeof RequestFunctionEvent>;
 
+/** The acting user: Slack always sends an id, and a vote without one could not be keyed to a person. */
+const SlackUser = z.object({ id: z.string().min(1), name: z.string().optional(), username: z.string().optional() });
+
 /** The subset of a Slack interaction payload Stagecrew reads. */
 export const SlackInteraction = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('block_actions'),
-    user: z.object({ id: z.string(), name: z.string().optional(), username: z.string().optional() }),
+    user: SlackUser,
     trigger_id: z.string().optional(),
     channel: z.object({ id: z.string() }).optional(),
     container: z.object({ message_ts: z.string().optional(), channel_id: z.string().optional() }).optional(),
@@ -74,7 +77,7 @@ export const SlackInteraction = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('view_submission'),
-    user: z.object({ id: z.string(), name: z.string().optional(), username: z.string().optional() }),
+    user: SlackUser,
     view: z.object({
       callback_id: z.string(),
       private_metadata: z.string(),

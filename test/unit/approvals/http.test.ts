@@ -268,6 +268,24 @@ describe('POST /slack/interactions', () => {
     expect(warnings).toEqual(['refused a Slack reject form with damaged metadata']);
   });
 
+  it('a signed interaction with an empty user id is acknowledged and ignored, not a 500', async () => {
+    const { deps, id, calls, store, slack } = apiSetup();
+    const clickRes = await handleApprovalHttp(slackEvent(click(id, ACTION_APPROVE, ''), ts), deps);
+    const submit = {
+      type: 'view_submission',
+      user: { id: '', name: 'ana' },
+      view: {
+        callback_id: REJECT_VIEW,
+        private_metadata: JSON.stringify({ id, channel: 'C1', ts: '1.1' }),
+        state: { values: { reason: { value: { value: 'no' } } } },
+      },
+    };
+    const submitRes = await handleApprovalHttp(slackEvent(submit, ts), deps);
+    expect([clickRes.statusCode, submitRes.statusCode]).toEqual([200, 200]);
+    expect(calls).toHaveLength(0);
+    expect(store.votes.size + store.audits.length + slack.views.length).toBe(0);
+  });
+
   it('a click on a decided approval says who decided, ephemerally', async () => {
     const { deps, id, slack } = apiSetup(
       pendingRecord({ status: 'APPROVED', decidedBy: 'bo@example.com', decidedAt: NOW }),
