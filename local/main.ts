@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { assertBindable, LocalConfigError, readConfig } from './config.ts';
 import { applyModel } from './runtime/bootstrap.ts';
 import { createControl } from './runtime/control.ts';
+import { Faults } from './runtime/faults.ts';
 import { type FunctionSpec, Invoker } from './runtime/invoker.ts';
+import { Meter } from './runtime/meter.ts';
 import { Outbox } from './runtime/outbox.ts';
 import { Scheduler } from './runtime/scheduler.ts';
 import { ALIASES, discoverServices } from './runtime/services.ts';
@@ -141,9 +143,12 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const dynamodb = new DynamoDb({ dir: join(stateDir, 'dynamodb'), store, log });
+  const meter = new Meter();
+  const faults = new Faults();
   const invoker = new Invoker({
     store,
     log,
+    onInvocation: (r, memoryMb) => meter.invocation(r.functionName, r.durationMs, memoryMb, r.ok),
     ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
     ...(quiet ? { output: () => undefined } : {}),
   });
@@ -171,6 +176,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
     invoke: (name, payload, type = 'RequestResponse') => invoker.invoke(name, payload, type),
     async call(service, operation, input) {
       const key = service.toLowerCase();
+      meter.call(ALIASES[key] ?? key, operation, 'in-process');
       if (key === 'dynamodb') return dynamodb.call(operation, input);
       if (key === 'lambda') {
         if (operation !== 'Invoke')
@@ -252,8 +258,20 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       model,
       dynamodb,
       startedAt: new Date(),
+      meter,
+      faults,
     });
-    handler = createRequestHandler({ ctx, services, dynamodb, invoker, routes: () => model.routes, control, ready });
+    handler = createRequestHandler({
+      ctx,
+      services,
+      dynamodb,
+      invoker,
+      routes: () => model.routes,
+      control,
+      ready,
+      meter,
+      faults,
+    });
     markReady();
   } catch (err) {
     markFailed(err);

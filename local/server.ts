@@ -4,8 +4,10 @@ import { jsonError, jsonResponse, parseJsonBody } from './protocols/aws-json.ts'
 import { decodeQuery, parseForm, queryError, queryResponse } from './protocols/aws-query.ts';
 import { restJsonError, restXmlError } from './protocols/rest.ts';
 import { credentialScope } from './protocols/sigv4.ts';
+import { type FaultRule, type Faults, faultError } from './runtime/faults.ts';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
 import { FunctionError, FunctionNotFoundError, type Invoker } from './runtime/invoker.ts';
+import type { Meter } from './runtime/meter.ts';
 import type { DynamoDb } from './services/dynamodb/index.ts';
 import { handleSlack } from './services/slack/index.ts';
 import {
@@ -34,6 +36,23 @@ export type Dispatcher = {
   routes: () => HttpRoute[];
   control: (request: RawRequest) => Promise<RawResponse>;
   ready: Promise<void>;
+  /** Counts calls and HTTP API requests (`/_local/meter`). */
+  meter?: Meter;
+  /** Injected faults (`/_local/faults`); none unless a test adds a rule. */
+  faults?: Faults;
+};
+
+type Protocol = 'json' | 'query' | 'rest-json' | 'rest-xml';
+
+/** What an injected fault does to this request: answered here, or processed and then cut off. */
+type FaultOutcome = { answer?: RawResponse; dropAfter: boolean; dropped: boolean };
+
+const errorFor = (protocol: Protocol, e: AwsError, version: '1.0' | '1.1', path: string): RawResponse => {
+  const requestId = randomUUID();
+  if (protocol === 'json') return jsonError(version, e, requestId);
+  if (protocol === 'query') return queryError(e, requestId);
+  if (protocol === 'rest-xml') return restXmlError(e, requestId, path);
+  return restJsonError(e, requestId);
 };
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -79,6 +98,19 @@ const send = (res: ServerResponse, response: RawResponse): void => {
   res.end(body);
 };
 
+/** The awsQuery `Action` of a request (form body or query string), for metering and fault rules. */
+const queryAction = (raw: RawRequest): string => {
+  const fromQuery = raw.query.get('Action');
+  if (fromQuery) return fromQuery;
+  const m = /(?:^|&)Action=([^&]*)/.exec(raw.body.toString('utf8'));
+  if (!m) return 'unknown';
+  try {
+    return decodeURIComponent((m[1] as string).replace(/\+/g, ' '));
+  } catch {
+    return 'unknown';
+  }
+};
+
 export const createRequestHandler = (d: Dispatcher) => {
   const byTarget = new Map<string, JsonService>();
   const bySigningName = new Map<string, QueryService | RestService>();
@@ -95,7 +127,14 @@ export const createRequestHandler = (d: Dispatcher) => {
     const target = headers['x-amz-target'];
 
     if (target?.startsWith('DynamoDB_')) {
-      await d.dynamodb.proxy(req, await readBody(req), res);
+      const body = await readBody(req);
+      const operation = target.slice(target.indexOf('.') + 1);
+      d.meter?.call('dynamodb', operation);
+      const f = await fault(res, 'dynamodb', operation, 'json', '1.0', path);
+      if (f.dropped) return;
+      if (f.answer) return send(res, f.answer);
+      await d.dynamodb.proxy(req, body, res, f.dropAfter);
+      if (f.dropAfter) res.destroy();
       return;
     }
     const body = await readBody(req);
@@ -104,13 +143,46 @@ export const createRequestHandler = (d: Dispatcher) => {
     if (path === '/_local' || path.startsWith('/_local/')) return send(res, await d.control(raw));
     if (path.startsWith('/_slack/')) return send(res, await handleSlack(raw, d.ctx));
 
-    if (target !== undefined) return send(res, await json(target, body));
+    if (target !== undefined) {
+      const dot = target.lastIndexOf('.');
+      const svc = byTarget.get(target.slice(0, dot));
+      if (svc) {
+        const operation = target.slice(dot + 1);
+        d.meter?.call(svc.id, operation);
+        const f = await fault(res, svc.id, operation, 'json', svc.jsonVersion ?? '1.1', path);
+        if (f.dropped) return;
+        if (f.answer) return send(res, f.answer);
+        return finish(res, await json(target, body), f.dropAfter);
+      }
+      return send(res, await json(target, body));
+    }
     const scope = credentialScope(req.headers, url.searchParams);
     if (scope) {
-      if (scope.service === 'lambda') return send(res, await lambdaApi(raw));
+      if (scope.service === 'lambda') {
+        const operation = /\/invocations\/?$/.test(path) && raw.method === 'POST' ? 'Invoke' : `${raw.method} ${path}`;
+        d.meter?.call('lambda', operation);
+        const f = await fault(res, 'lambda', operation, 'rest-json', '1.1', path);
+        if (f.dropped) return;
+        if (f.answer) return send(res, f.answer);
+        return finish(res, await lambdaApi(raw), f.dropAfter);
+      }
       const svc = bySigningName.get(scope.service);
-      if (svc?.protocol === 'query') return send(res, await query(svc, raw));
-      if (svc) return send(res, await rest(svc, raw));
+      if (svc?.protocol === 'query') {
+        const operation = queryAction(raw);
+        d.meter?.call(svc.id, operation);
+        const f = await fault(res, svc.id, operation, 'query', '1.1', path);
+        if (f.dropped) return;
+        if (f.answer) return send(res, f.answer);
+        return finish(res, await query(svc, raw), f.dropAfter);
+      }
+      if (svc) {
+        const operation = `${raw.method} ${path}`;
+        d.meter?.call(svc.id, operation);
+        const f = await fault(res, svc.id, operation, svc.protocol, '1.1', path);
+        if (f.dropped) return;
+        if (f.answer) return send(res, f.answer);
+        return finish(res, await rest(svc, raw), f.dropAfter);
+      }
       return send(
         res,
         restJsonError(
@@ -118,7 +190,36 @@ export const createRequestHandler = (d: Dispatcher) => {
         ),
       );
     }
+    d.meter?.httpApiRequest();
     return send(res, await app(req, raw));
+  };
+
+  /** Applies the first injected fault rule matching this request, if any. */
+  const fault = async (
+    res: ServerResponse,
+    service: string,
+    operation: string,
+    protocol: Protocol,
+    version: '1.0' | '1.1',
+    path: string,
+  ): Promise<FaultOutcome> => {
+    const hit = d.faults?.active ? d.faults.match(service, operation) : undefined;
+    if (!hit) return { dropAfter: false, dropped: false };
+    const rule: FaultRule = hit.rule;
+    d.ctx.log.info('injected fault', { service, operation, fault: rule.fault, rule: rule.id });
+    if (rule.fault === 'drop-after') return { dropAfter: true, dropped: false };
+    if (rule.fault === 'drop' || rule.fault === 'timeout') {
+      if (rule.fault === 'timeout') await new Promise((r) => setTimeout(r, rule.delayMs));
+      res.destroy();
+      return { dropAfter: false, dropped: true };
+    }
+    return { answer: errorFor(protocol, faultError(rule, protocol), version, path), dropAfter: false, dropped: false };
+  };
+
+  /** Sends the answer, or (an injected `drop-after`) closes the connection after the work was done. */
+  const finish = (res: ServerResponse, response: RawResponse, dropAfter: boolean): void => {
+    if (dropAfter) res.destroy();
+    else send(res, response);
   };
 
   const json = async (target: string, body: Buffer): Promise<RawResponse> => {

@@ -2,7 +2,9 @@ import { dashboardPage } from '../dashboard/page.ts';
 import { gatherState } from '../dashboard/state.ts';
 import type { DynamoDb } from '../services/dynamodb/index.ts';
 import type { LocalContext, LocalService, RawRequest, RawResponse } from '../services/types.ts';
+import { FaultError, type Faults, parseFaultRule } from './faults.ts';
 import type { Invoker } from './invoker.ts';
+import type { Meter } from './meter.ts';
 import type { Outbox } from './outbox.ts';
 import { ScheduleError, type Scheduler } from './scheduler.ts';
 import type { LocalModel } from './wiring.ts';
@@ -17,6 +19,8 @@ export type ControlDeps = {
   model: LocalModel;
   dynamodb: DynamoDb;
   startedAt: Date;
+  meter?: Meter;
+  faults?: Faults;
 };
 
 const json = (status: number, body: unknown): RawResponse => ({
@@ -99,6 +103,35 @@ export const createControl = (d: ControlDeps) => {
         200,
         d.invoker.list().map((f) => ({ name: f.name, arn: f.arn, timeoutSeconds: f.timeoutSeconds })),
       );
+    }
+    if (path === '/_local/meter' && d.meter) {
+      if (method === 'GET') return json(200, d.meter.snapshot());
+      if (method === 'DELETE') {
+        d.meter.reset();
+        return json(200, d.meter.snapshot());
+      }
+      return json(405, { error: 'use GET to read the meter, DELETE to reset it' });
+    }
+    if (path === '/_local/faults' && d.faults) {
+      if (method === 'GET') return json(200, d.faults.list());
+      if (method === 'DELETE') {
+        d.faults.clear();
+        return json(200, []);
+      }
+      if (method === 'POST') {
+        try {
+          const parsed: unknown = JSON.parse(request.body.toString('utf8') || 'null');
+          const rules = (Array.isArray(parsed) ? parsed : [parsed]).map(parseFaultRule);
+          return json(
+            201,
+            rules.map((r) => d.faults?.add(r)),
+          );
+        } catch (err) {
+          if (err instanceof FaultError || err instanceof SyntaxError) return json(400, { error: err.message });
+          throw err;
+        }
+      }
+      return json(405, { error: 'use GET to list fault rules, POST to add, DELETE to clear' });
     }
     return json(404, { error: `no control route ${method} ${path}` });
   };

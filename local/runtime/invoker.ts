@@ -63,6 +63,8 @@ export type InvokerOptions = {
   /** Where function stdout/stderr goes; defaults to this process's stdout/stderr with a prefix. */
   output?: (functionName: string, stream: 'stdout' | 'stderr', text: string) => void;
   now?: () => number;
+  /** Called after every invocation attempt (metering). */
+  onInvocation?: (record: InvocationRecord, memoryMb: number) => void;
 };
 
 const QUEUE = 'lambda:async-queue';
@@ -78,7 +80,8 @@ export class Invoker {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #running = new Set<string>();
   readonly #recent: InvocationRecord[] = [];
-  readonly #options: Required<Omit<InvokerOptions, 'output'>> & Pick<InvokerOptions, 'output'>;
+  readonly #options: Required<Omit<InvokerOptions, 'output' | 'onInvocation'>> &
+    Pick<InvokerOptions, 'output' | 'onInvocation'>;
   #stopped = false;
 
   constructor(options: InvokerOptions) {
@@ -200,6 +203,7 @@ export class Invoker {
       record.durationMs = this.#options.now() - started;
       this.#recent.push(record);
       if (this.#recent.length > 500) this.#recent.shift();
+      this.#options.onInvocation?.(record, fn.memoryMb);
     }
   }
 

@@ -77,7 +77,8 @@ export class DynamoDb {
   }
 
   /** Proxies one HTTP request (body already read) to dynalite. */
-  async proxy(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  /** Forwards a DynamoDB request to dynalite; with `discard`, the answer is read and thrown away (fault tests). */
+  async proxy(req: IncomingMessage, body: Buffer, res: ServerResponse, discard = false): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.slice(target.indexOf('.') + 1);
     if (operation === 'UpdateTimeToLive' || operation === 'DescribeTimeToLive') {
@@ -101,6 +102,12 @@ export class DynamoDb {
       const upstream = httpRequest(
         { host: '127.0.0.1', port: this.#port, method: req.method, path: req.url, headers },
         (up) => {
+          if (discard) {
+            up.resume();
+            up.on('end', resolve);
+            up.on('error', reject);
+            return;
+          }
           res.writeHead(up.statusCode ?? 500, up.headers);
           up.pipe(res);
           up.on('end', resolve);
