@@ -47,6 +47,8 @@ export const clientSettings = (
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.connectionTimeout ?? 3_000,
       requestTimeout: options.requestTimeout ?? 10_000,
+      // Without this the handler only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
     }),
   };
   if (endpoint !== undefined) {
