@@ -90,9 +90,28 @@ const httpStatus = (err: unknown): number | undefined => {
   return meta?.httpStatusCode;
 };
 
+/** Connection-level failures (reset, refused, DNS, unreachable) and timeouts the SDK retries as transient. */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const TIMEOUTS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+
+const errorCode = (err: unknown): string | undefined =>
+  typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+
 export const isThrottling = (err: unknown): boolean => THROTTLING.has(awsErrorName(err) ?? '');
 export const isAccessDenied = (err: unknown): boolean => DENIED.has(awsErrorName(err) ?? '');
 export const isServerError = (err: unknown): boolean => (httpStatus(err) ?? 0) >= 500;
+/** A timeout or a dropped/refused connection: the call may or may not have happened, and trying again can help. */
+export const isNetworkError = (err: unknown): boolean =>
+  TIMEOUTS.has(awsErrorName(err) ?? '') || NETWORK_CODES.has(errorCode(err) ?? '');
 
 /**
  * Translates an AWS SDK error that survived the SDK's own retries into a domain error, keeping the cause.
@@ -100,8 +119,10 @@ export const isServerError = (err: unknown): boolean => (httpStatus(err) ?? 0) >
  */
 export const toDomainError = (err: unknown, what: string): Error => {
   if (err instanceof StagecrewError) return err;
-  if (isThrottling(err) || isServerError(err) || awsErrorName(err) === 'TimeoutError') {
-    return new UnavailableError(`${what}: ${awsErrorName(err) ?? 'unavailable'}`, { cause: err });
+  if (isThrottling(err) || isServerError(err) || isNetworkError(err)) {
+    const name = awsErrorName(err);
+    const label = name === undefined || name === 'Error' ? (errorCode(err) ?? 'unavailable') : name;
+    return new UnavailableError(`${what}: ${label}`, { cause: err });
   }
   if (isAccessDenied(err)) return new PermissionError(`${what}: access denied`, { cause: err });
   return err instanceof Error ? err : new StagecrewError(`${what}: ${String(err)}`, { cause: err });
