@@ -15,7 +15,8 @@ import type { ApprovalStore, AuditEntry } from './store.ts';
 
 export type DecideDeps = {
   store: ApprovalStore;
-  pipelines: Pick<PipelineGateway, 'putApprovalResult'>;
+  /** `getPipelineState` tells whether an "already completed" answer after a lost response was our own decision. */
+  pipelines: Pick<PipelineGateway, 'putApprovalResult'> & Partial<Pick<PipelineGateway, 'getPipelineState'>>;
   publisher: EventPublisher;
   clock: Clock;
   sleep?: (ms: number) => Promise<void>;
@@ -129,7 +130,9 @@ export const decide = async (input: DecideInput, deps: DecideDeps): Promise<Deci
   try {
     approvedAt = (await putWithRetry(deciding, input.decision, summary, deps, input.retryUntil)).approvedAt;
   } catch (err) {
-    return await failDecision(err, deciding, base, deps);
+    const ours = err instanceof ApprovalAlreadyCompletedError ? await ownDecision(deciding, summary, deps) : undefined;
+    if (!ours) return await failDecision(err, deciding, base, deps);
+    approvedAt = ours.approvedAt;
   }
   const decided = await store.finishDecision(record.id, {
     status: input.decision === 'approve' ? 'APPROVED' : 'REJECTED',
@@ -195,6 +198,30 @@ const putWithRetry = async (
       if (retryUntil && deps.clock.now().getTime() + pause > retryUntil.getTime()) throw err;
       await sleep(pause);
     }
+  }
+};
+
+/**
+ * A PutApprovalResult whose answer was lost (dropped connection, timeout) is retried, and the retry is told the
+ * approval is already completed: by our first attempt, or by someone else in between. The action's latest
+ * execution says which: ours carries our status and our exact summary.
+ */
+const ownDecision = async (
+  r: ApprovalRecord,
+  summary: string,
+  deps: DecideDeps,
+): Promise<{ approvedAt?: Date } | undefined> => {
+  if (!deps.pipelines.getPipelineState) return undefined;
+  try {
+    const state = await deps.pipelines.getPipelineState(r.pipeline);
+    const action = state.stages.find((s) => s.stageName === r.stage)?.actions.find((a) => a.actionName === r.action);
+    const status = summary.startsWith('Approved') ? 'Succeeded' : 'Failed';
+    if (action?.status !== status || action.summary !== summary) return undefined;
+    if (action.pipelineExecutionId !== undefined && action.pipelineExecutionId !== r.executionId) return undefined;
+    return { approvedAt: action.lastStatusChange };
+  } catch (err) {
+    deps.warn?.('could not check who completed the approval', { approvalId: r.id, error: (err as Error).message });
+    return undefined;
   }
 };
 
