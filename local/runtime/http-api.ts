@@ -10,6 +10,19 @@ export type HttpRoute = { method: string; path: string; functionName: string };
 
 export type RouteMatch = { route: HttpRoute; pathParameters: Record<string, string> };
 
+/**
+ * A path parameter, percent-decoded; malformed encoding (`%ZZ`) is passed on as received, so the function answers
+ * it (the approval API returns 400) instead of the local server failing with a 500. What API Gateway itself does
+ * with such a path is not verified here.
+ */
+const decodeParam = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+};
+
 /** Matches `/approvals/{id}` style routes (and `{proxy+}` greedy ones) the way API Gateway does. */
 export const matchRoute = (routes: readonly HttpRoute[], method: string, path: string): RouteMatch | undefined => {
   const segments = path.split('/').filter(Boolean);
@@ -23,7 +36,7 @@ export const matchRoute = (routes: readonly HttpRoute[], method: string, path: s
       const seg = segments[i];
       const greedy = /^\{(\w+)\+\}$/.exec(part);
       if (greedy) {
-        params[greedy[1] as string] = decodeURIComponent(segments.slice(i).join('/'));
+        params[greedy[1] as string] = decodeParam(segments.slice(i).join('/'));
         i = segments.length;
         break;
       }
@@ -32,7 +45,7 @@ export const matchRoute = (routes: readonly HttpRoute[], method: string, path: s
         break;
       }
       const param = /^\{(\w+)\}$/.exec(part);
-      if (param) params[param[1] as string] = decodeURIComponent(seg);
+      if (param) params[param[1] as string] = decodeParam(seg);
       else if (part !== seg) {
         ok = false;
         break;
