@@ -8,7 +8,7 @@ import { createDocumentClient } from '#core/adapters/dynamodb';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import { ParameterStore } from '#core/adapters/parameters';
 import { SlackWebApi } from '#core/adapters/slack';
-import { handleApprovalHttp } from '#core/approvals/http';
+import { BASELINE_HEADERS, handleApprovalHttp } from '#core/approvals/http';
 import { linkKeysFrom } from '#core/approvals/signing';
 import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
@@ -61,7 +61,7 @@ export const handler = lambdaHandler(
       const status = err instanceof UnavailableError ? 503 : 500;
       return {
         statusCode: status,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+        headers: { ...BASELINE_HEADERS, 'content-type': 'text/plain; charset=utf-8' },
         body:
           status === 503
             ? 'Temporarily unavailable; please try again.'

@@ -61,9 +61,17 @@ const html = (status: number, body: string, cspNonce: string, head = false): Res
   body: head ? '' : body,
 });
 
+/** For responses that are not pages (JSON, 405, errors): nothing may render, frame or sniff them either. */
+export const BASELINE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+});
+
 const json = (status: number, body: unknown): Result => ({
   statusCode: status,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  headers: { ...BASELINE_HEADERS, 'content-type': 'application/json' },
   body: body === undefined ? '' : JSON.stringify(body),
 });
 
@@ -92,7 +100,7 @@ export const handleApprovalHttp = async (event: APIGatewayProxyEventV2, deps: Ap
   }
   if (m[2] && method === 'POST') return postDecision(event, id, deps);
   if (!m[2] && (method === 'GET' || method === 'HEAD')) return getPage(event, id, deps, method === 'HEAD');
-  return { statusCode: 405, headers: { allow: m[2] ? 'POST' : 'GET, HEAD', 'cache-control': 'no-store' }, body: '' };
+  return { statusCode: 405, headers: { ...BASELINE_HEADERS, allow: m[2] ? 'POST' : 'GET, HEAD' }, body: '' };
 };
 
 /** `decodeURIComponent` throws a URIError on malformed percent-encoding; that is the client's mistake. */
