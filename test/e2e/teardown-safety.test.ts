@@ -1,0 +1,336 @@
+/**
+ * The teardown safety property end to end through the local cloud: whatever stacks a pipeline execution's teardown
+ * is handed, DeleteStack reaches only the stacks Stagecrew owns for that execution.
+ *
+ * Each run generates a set of CloudFormation stacks (exact ownership tags; tags for another execution or pipeline;
+ * `managed=false`; partial tags; look-alike keys and values that differ in case or whitespace; termination
+ * protection; untagged stacks named like prod/test) and creates them in the local CloudFormation while an
+ * execution of a real pipeline waits at a Manual approval. Every stack is registered for that execution (the
+ * adversarial case: a registration that points at a stack someone else re-tagged since). Rejecting the approval
+ * fails the execution; CodePipeline's state change reaches the pipeline-events function through EventBridge, which
+ * starts the teardown state machine. Then: DeleteStack was called exactly once per owned, unprotected stack
+ * (`/_local/meter`), every owned unprotected stack is DELETE_COMPLETE, every other stack is still CREATE_COMPLETE,
+ * and the recorded outcomes say the same.
+ *
+ * Runs: STAGECREW_SAFETY_RUNS (default 8); seed: STAGECREW_FUZZ_SEED (printed on failure by fast-check).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+  type Tag,
+} from '@aws-sdk/client-cloudformation';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  PutApprovalResultCommand,
+  StartPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
+import type { MeterSnapshot } from '#local/runtime/meter';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
+
+const RUNS = Number.parseInt(process.env.STAGECREW_SAFETY_RUNS ?? '8', 10);
+const SEED = Number.parseInt(process.env.STAGECREW_FUZZ_SEED ?? '20261123', 10);
+const PIPELINE = 'safety-pipe';
+const OTHER_PIPELINE = 'safety-pipe-2';
+
+let cloud: TestCloud;
+let repo: GitFixture;
+let cfn: CloudFormationClient;
+let codepipeline: CodePipelineClient;
+let sfn: SFNClient;
+let doc: DynamoDBDocumentClient;
+let table: string;
+const saved = process.env.STAGECREW_SOURCES;
+
+const template = [
+  'Resources:',
+  '  Marker:',
+  '    Type: AWS::SSM::Parameter',
+  '    Properties: { Type: String, Value: x }',
+  '',
+].join('\n');
+
+beforeAll(async () => {
+  vi.stubEnv('STAGECREW_CFN_DELAY_MS', '5');
+  vi.stubEnv('STAGECREW_SFN_WAIT_SCALE', '0');
+  repo = gitFixture({ 'template.yaml': template });
+  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ 'safety-app': repo.repo }));
+  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
+  writeFileSync(join(repo.root, 'stagecrew.local.json'), JSON.stringify({ parameters: { TeardownGraceSeconds: 0 } }));
+  cloud = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
+  cfn = new CloudFormationClient(cloud.clientConfig);
+  codepipeline = new CodePipelineClient(cloud.clientConfig);
+  sfn = new SFNClient(cloud.clientConfig);
+  doc = DynamoDBDocumentClient.from(new DynamoDBClient(cloud.clientConfig));
+  table = cloud.cloud.model.outputs.StateTableName as string;
+  const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
+  await codepipeline.send(
+    new CreatePipelineCommand({
+      pipeline: {
+        name: PIPELINE,
+        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+        artifactStore: { type: 'S3', location: 'safety-artifacts' },
+        pipelineType: 'V2',
+        stages: [
+          {
+            name: 'Source',
+            actions: [
+              {
+                name: 'Source',
+                actionTypeId: type('Source', 'CodeCommit'),
+                configuration: { RepositoryName: 'safety-app', BranchName: 'main' },
+                outputArtifacts: [{ name: 'SourceOutput' }],
+              },
+            ],
+          },
+          { name: 'Hold', actions: [{ name: 'Hold', actionTypeId: type('Approval', 'Manual') }] },
+        ],
+      },
+    } as never),
+  );
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  repo?.cleanup();
+  process.env.STAGECREW_SOURCES = saved;
+  vi.unstubAllEnvs();
+});
+
+/** What a generated stack is, relative to the execution under teardown. */
+const KINDS = [
+  'owned',
+  'other-execution',
+  'other-pipeline',
+  'managed-false',
+  'managed-True',
+  'partial-no-managed',
+  'partial-no-execution',
+  'partial-no-pipeline',
+  'lookalike-key-case',
+  'lookalike-key-space',
+  'execution-upper',
+  'pipeline-case',
+  'untagged',
+] as const;
+type Kind = (typeof KINDS)[number];
+
+const arbStack = fc.record({
+  kind: fc.oneof(
+    { arbitrary: fc.constant<Kind>('owned'), weight: 3 },
+    { arbitrary: fc.constantFrom(...KINDS), weight: 5 },
+  ),
+  name: fc.constantFrom('prod', 'prod-app', 'production', 'test', 'test-{executionId}', 'staging', 'stagecrew-test'),
+  protected: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+  extraTags: fc.constantFrom<Tag[]>([], [{ Key: 'env', Value: 'prod' }], [{ Key: 'team', Value: 'payments' }]),
+});
+type GenStack = typeof arbStack extends fc.Arbitrary<infer T> ? T : never;
+
+const OTHER_EXECUTION = '00000000-0000-4000-8000-000000000000';
+
+const tagsFor = (kind: Kind, executionId: string): Record<string, string> => {
+  const exact = {
+    [OWNERSHIP_TAGS.managed]: 'true',
+    [OWNERSHIP_TAGS.pipeline]: PIPELINE,
+    [OWNERSHIP_TAGS.executionId]: executionId,
+  };
+  const without = (key: string) => Object.fromEntries(Object.entries(exact).filter(([k]) => k !== key));
+  switch (kind) {
+    case 'owned':
+      return exact;
+    case 'other-execution':
+      return { ...exact, [OWNERSHIP_TAGS.executionId]: OTHER_EXECUTION };
+    case 'other-pipeline':
+      return { ...exact, [OWNERSHIP_TAGS.pipeline]: OTHER_PIPELINE };
+    case 'managed-false':
+      return { ...exact, [OWNERSHIP_TAGS.managed]: 'false' };
+    case 'managed-True':
+      return { ...exact, [OWNERSHIP_TAGS.managed]: 'True' };
+    case 'partial-no-managed':
+      return without(OWNERSHIP_TAGS.managed);
+    case 'partial-no-execution':
+      return without(OWNERSHIP_TAGS.executionId);
+    case 'partial-no-pipeline':
+      return without(OWNERSHIP_TAGS.pipeline);
+    case 'lookalike-key-case':
+      return { ...without(OWNERSHIP_TAGS.managed), 'Stagecrew:Managed': 'true' };
+    case 'lookalike-key-space':
+      return { ...without(OWNERSHIP_TAGS.executionId), 'stagecrew:execution-id ': executionId };
+    case 'execution-upper':
+      return { ...exact, [OWNERSHIP_TAGS.executionId]: executionId.toUpperCase() };
+    case 'pipeline-case':
+      return { ...exact, [OWNERSHIP_TAGS.pipeline]: PIPELINE.toUpperCase() };
+    case 'untagged':
+      return {};
+  }
+};
+
+const meter = async () => (await (await fetch(`${cloud.url}/_local/meter`)).json()) as MeterSnapshot;
+
+const approvalState = async () => {
+  const state = await codepipeline.send(new GetPipelineStateCommand({ name: PIPELINE }));
+  const hold = state.stageStates?.find((s) => s.stageName === 'Hold');
+  const action = hold?.actionStates?.[0]?.latestExecution;
+  return hold?.latestExecution?.status === 'InProgress' && action?.token
+    ? { executionId: hold.latestExecution.pipelineExecutionId as string, token: action.token }
+    : undefined;
+};
+
+let round = 0;
+
+/** One execution: wait at the approval, create and register the stacks, reject, let teardown finish. */
+const runOnce = async (stacks: GenStack[]) => {
+  round += 1;
+  await codepipeline.send(new StartPipelineExecutionCommand({ name: PIPELINE }));
+  const hold = await waitFor(approvalState, 20_000);
+  const { executionId } = hold;
+  const created: Array<GenStack & { stackId: string; stackName: string; owned: boolean }> = [];
+  for (const [i, s] of stacks.entries()) {
+    const stackName = `${s.name.replace('{executionId}', executionId)}-r${round}-${i}`;
+    const tags: Record<string, string> = {
+      ...Object.fromEntries(s.extraTags.map((t) => [t.Key ?? '', t.Value ?? ''])),
+      ...tagsFor(s.kind, executionId),
+    };
+    const out = await cfn.send(
+      new CreateStackCommand({
+        StackName: stackName,
+        TemplateBody: template,
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        EnableTerminationProtection: s.protected,
+      }),
+    );
+    created.push({ ...s, stackName, stackId: out.StackId as string, owned: s.kind === 'owned' });
+  }
+  for (const c of created) {
+    await waitFor(async () => {
+      const d = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0];
+      return d?.StackStatus === 'CREATE_COMPLETE';
+    }, 15_000);
+    // Registered for this execution whatever its tags say now: the ownership check must be what refuses it.
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: `TEARDOWN#${PIPELINE}#${executionId}`,
+          sk: `STACK#${c.stackId}`,
+          type: 'teardown-registration',
+          pipeline: PIPELINE,
+          executionId,
+          stackId: c.stackId,
+          stackName: c.stackName,
+          registeredAt: new Date().toISOString(),
+        },
+      }),
+    );
+  }
+  const before = (await meter()).calls['cloudformation:DeleteStack'] ?? 0;
+  await codepipeline.send(
+    new PutApprovalResultCommand({
+      pipelineName: PIPELINE,
+      stageName: 'Hold',
+      actionName: 'Hold',
+      token: hold.token,
+      result: { status: 'Rejected', summary: 'safety property run' },
+    }),
+  );
+  const ended = await waitFor(async () => {
+    const e = (
+      await codepipeline.send(
+        new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: executionId }),
+      )
+    ).pipelineExecution;
+    return e?.status !== 'InProgress' ? e : undefined;
+  }, 15_000);
+  expect(ended.status).toBe('Failed');
+
+  // The FAILED state change reached pipeline-events, which started the teardown of exactly this execution.
+  const started = await waitFor(async () => {
+    for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+      const runs = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions;
+      const run = runs?.find((e) => e.name === `${PIPELINE}--${executionId}`);
+      if (run) return run;
+    }
+    return undefined;
+  }, 20_000);
+  const finished = await waitFor(async () => {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    return d.status !== 'RUNNING' ? d : undefined;
+  }, 40_000);
+  expect({ status: finished.status, error: finished.error, cause: finished.cause }).toMatchObject({
+    status: 'SUCCEEDED',
+  });
+
+  const deletable = created.filter((c) => c.owned && !c.protected);
+  // DeleteStack only for the owned, unprotected stacks: once each (one ClientRequestToken, no retries needed).
+  const deletes = ((await meter()).calls['cloudformation:DeleteStack'] ?? 0) - before;
+  expect(deletes).toBe(deletable.length);
+  const outcomes = new Map<string, string>();
+  const items = await doc.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+      ExpressionAttributeValues: { ':pk': `TEARDOWN#${PIPELINE}#${executionId}`, ':sk': 'OUTCOME#' },
+    }),
+  );
+  for (const i of items.Items ?? []) outcomes.set(String(i.stackId), String(i.outcome));
+  const seen = [];
+  for (const c of created) {
+    const status = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0]?.StackStatus;
+    const expected =
+      c.owned && !c.protected
+        ? { status: 'DELETE_COMPLETE', outcome: ['DELETED'] }
+        : c.owned
+          ? { status: 'CREATE_COMPLETE', outcome: ['SKIPPED_PROTECTED'] }
+          : {
+              status: 'CREATE_COMPLETE',
+              outcome: c.protected ? ['SKIPPED_NOT_OWNED', 'SKIPPED_PROTECTED'] : ['SKIPPED_NOT_OWNED'],
+            };
+    const outcome = outcomes.get(c.stackId) ?? '(none)';
+    seen.push({ stack: c.stackName, kind: c.kind, protected: c.protected, status, outcome });
+    expect(
+      {
+        stack: c.stackName,
+        kind: c.kind,
+        protected: c.protected,
+        status,
+        outcomeOk: expected.outcome.includes(outcome),
+      },
+      `outcome ${outcome}`,
+    ).toEqual({ stack: c.stackName, kind: c.kind, protected: c.protected, status: expected.status, outcomeOk: true });
+  }
+  expect(outcomes.size).toBe(created.length);
+  return seen;
+};
+
+// A real pipeline execution, a Step Functions run and CloudFormation deletes per property run.
+describe('teardown safety through the local cloud', { timeout: 50_000 + RUNS * 30_000 }, () => {
+  it('DeleteStack reaches only the stacks Stagecrew owns for the finished execution', async () => {
+    const kinds = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbStack, { minLength: 1, maxLength: 6 }), async (stacks) => {
+        for (const s of await runOnce(stacks)) kinds.add(`${s.kind}${s.protected ? '+protected' : ''}`);
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+    // The generator must have exercised owned and unowned stacks alike.
+    expect(kinds.has('owned')).toBe(true);
+    expect(kinds.size).toBeGreaterThan(3);
+  });
+});
