@@ -24,7 +24,7 @@ import { isConditionalCheckFailed } from './dynamodb.ts';
  */
 const PENDING_PK = 'APPROVALS_PENDING';
 const RETAIN_AFTER_EXPIRY_S = 30 * 24 * 3600;
-const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl']);
+const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl', 'writeId']);
 
 const pk = (id: string) => `APPROVAL#${id}`;
 const ttlFor = (expiresAt: string) => Math.floor(Date.parse(expiresAt) / 1000) + RETAIN_AFTER_EXPIRY_S;
@@ -60,22 +60,14 @@ export class DynamoApprovalStore implements ApprovalStore {
         }),
       ),
     );
-    return this.#conditional('create approval', () =>
-      this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            ...record,
-            pk: pk(record.id),
-            sk: 'META',
-            type: 'approval',
-            ...approvalGsi(record),
-            ttl: ttlFor(record.expiresAt),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    return this.#putOnce('create approval', {
+      ...record,
+      pk: pk(record.id),
+      sk: 'META',
+      type: 'approval',
+      ...approvalGsi(record),
+      ttl: ttlFor(record.expiresAt),
+    });
   }
 
   async get(id: string): Promise<ApprovalRecord | undefined> {
@@ -86,19 +78,11 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async consumeNonce(id: string, nonce: string, expiresAt: Date): Promise<boolean> {
-    return this.#conditional('consume nonce', () =>
-      this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: pk(id),
-            sk: `NONCE#${nonce}`,
-            ttl: Math.floor(expiresAt.getTime() / 1000) + RETAIN_AFTER_EXPIRY_S,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    return this.#putOnce('consume nonce', {
+      pk: pk(id),
+      sk: `NONCE#${nonce}`,
+      ttl: Math.floor(expiresAt.getTime() / 1000) + RETAIN_AFTER_EXPIRY_S,
+    });
   }
 
   async putVote(
@@ -106,20 +90,12 @@ export class DynamoApprovalStore implements ApprovalStore {
     voterKey: string,
     vote: { decision: Decision; channel: Channel; at: string },
   ): Promise<boolean> {
-    return this.#conditional('put vote', () =>
-      this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: pk(id),
-            sk: `VOTE#${voterKey}`,
-            ...vote,
-            ttl: Math.floor(Date.parse(vote.at) / 1000) + 2 * RETAIN_AFTER_EXPIRY_S,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    return this.#putOnce('put vote', {
+      pk: pk(id),
+      sk: `VOTE#${voterKey}`,
+      ...vote,
+      ttl: Math.floor(Date.parse(vote.at) / 1000) + 2 * RETAIN_AFTER_EXPIRY_S,
+    });
   }
 
   async retractVote(id: string, voterKey: string): Promise<void> {
@@ -129,17 +105,22 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async addApproval(id: string, label: string): Promise<ApprovalRecord | undefined> {
-    return this.#update(
+    // Counted at most once per approver: an SDK retry of an update that was applied but whose answer was lost
+    // (a dropped connection) must not add the same person twice and so reach a quorum alone.
+    const counted = await this.#update(
       'count approval',
       {
         UpdateExpression:
           'SET approveCount = approveCount + :one, approvers = list_append(approvers, :me), version = version + :one',
-        ConditionExpression: '#s = :pending',
+        ConditionExpression: '#s = :pending AND NOT contains(approvers, :label)',
         ExpressionAttributeNames: N,
-        ExpressionAttributeValues: { ':one': 1, ':me': [label], ':pending': 'PENDING' },
+        ExpressionAttributeValues: { ':one': 1, ':me': [label], ':label': label, ':pending': 'PENDING' },
       },
       id,
     );
+    if (counted) return counted;
+    const current = await this.get(id);
+    return current?.status === 'PENDING' && (current.approvers ?? []).includes(label) ? current : undefined;
   }
 
   async beginDecision(
@@ -335,7 +316,9 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async audit(entry: AuditEntry): Promise<void> {
     const sk = `AUDIT#${entry.at}#${randomBytes(6).toString('hex')}`;
-    await this.#send('write audit', () =>
+    // The key is random, so a lost condition can only be this entry's own earlier attempt (a retry after a
+    // dropped answer): it is written.
+    await this.#conditional('write audit', () =>
       this.#db.send(
         new PutCommand({
           TableName: this.#table,
@@ -417,6 +400,36 @@ export class DynamoApprovalStore implements ApprovalStore {
       start = out.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+
+  /**
+   * A conditional create (`attribute_not_exists`) that stays correct when the SDK retries it: if the first
+   * attempt was applied but its answer lost (a dropped connection, a timeout), the retry loses the condition to
+   * our own item. Each put carries a random `writeId`; after a retried attempt loses, the stored item is read
+   * back, and finding our `writeId` means the write is ours (true), not someone else's (false).
+   */
+  async #putOnce(what: string, item: Record<string, unknown> & { pk: string; sk: string }): Promise<boolean> {
+    const writeId = randomBytes(12).toString('hex');
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...item, writeId },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw toDomainError(err, `dynamodb ${what}`);
+      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      if (attempts <= 1) return false;
+      const stored = await this.#send(`${what} (read back)`, () =>
+        this.#db.send(
+          new GetCommand({ TableName: this.#table, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
+        ),
+      );
+      return stored.Item?.writeId === writeId;
+    }
   }
 
   async #conditional(what: string, fn: () => Promise<unknown>): Promise<boolean> {

@@ -287,6 +287,7 @@ describe('DynamoDB parameters', () => {
         gsi1pk: 'APPROVALS#web',
         gsi1sk: `exec-1#Prod#Approve#${r.id}`,
         ttl: 1773050400 + 2_592_000,
+        writeId: expect.stringMatching(/^[0-9a-f]{24}$/),
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
