@@ -230,6 +230,43 @@ describe('DynamoDB approval store (conditional writes)', () => {
     }
   });
 
+  it('an audit entry whose answer was dropped: the retry loses the condition to itself, and that is success', async () => {
+    const { store: s, faults } = store(['reset', { error: 'ConditionalCheckFailedException', status: 400 }]);
+    await drive(
+      s.audit({
+        approvalId: 'a1',
+        pipeline: 'p',
+        executionId: 'e1',
+        at: '2026-01-01T00:00:00.000Z',
+        event: 'decided',
+        actor: 'ana@example.com',
+        channel: 'email',
+      }),
+    );
+    expect(faults.attempts.map((a) => a.operation)).toEqual(['PutItem', 'PutItem']);
+  });
+
+  it('a vote whose answer was dropped is read back: our writeId means ours (true), another means theirs (false)', async () => {
+    // The second attempt loses the condition; the read-back shows whose item is stored.
+    const ours = store(['reset', { error: 'ConditionalCheckFailedException', status: 400 }]);
+    let writeId = '';
+    const sent = ours.store.putVote('a1', 'email:ana@example.com', vote);
+    // Answer the read-back with the writeId of the first attempt's item.
+    ours.faults.onRequest = (operation, body) => {
+      if (operation === 'PutItem') writeId = (JSON.parse(body).Item.writeId?.S as string) ?? '';
+      if (operation === 'GetItem') return { ok: JSON.stringify({ Item: { writeId: { S: writeId } } }) };
+      return undefined;
+    };
+    expect(await drive(sent)).toBe(true);
+    const theirs = store([
+      'reset',
+      { error: 'ConditionalCheckFailedException', status: 400 },
+      { ok: JSON.stringify({ Item: { writeId: { S: 'someone-else' } } }) },
+    ]);
+    expect(await drive(theirs.store.putVote('a1', 'email:ana@example.com', vote))).toBe(false);
+    expect(theirs.faults.attempts.map((a) => a.operation)).toEqual(['PutItem', 'PutItem', 'GetItem']);
+  });
+
   it('AccessDenied is not retried: PermissionError', async () => {
     const { store: s, faults } = store([{ error: 'AccessDeniedException', status: 400 }]);
     expect(await failure(s.get('a1'))).toBeInstanceOf(PermissionError);

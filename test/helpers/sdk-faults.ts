@@ -28,6 +28,8 @@ export type ScriptedFaults = {
   attempts: Attempt[];
   /** Milliseconds between consecutive attempts (the backoff the retry strategy waited, plus nothing else). */
   gaps(): number[];
+  /** Optional: sees each attempt's operation and body first; a step it returns replaces the script's. */
+  onRequest?: (operation: string, body: string) => FaultStep | undefined;
 };
 
 type Protocol = 'json' | 'query' | 'rest-json';
@@ -98,11 +100,19 @@ export const resetError = (): Error => Object.assign(new Error('socket hang up')
 export const scriptFaults = (client: Stackable, script: readonly FaultStep[]): ScriptedFaults => {
   const attempts: Attempt[] = [];
   let i = 0;
+  const scripted: ScriptedFaults = {
+    attempts,
+    gaps: () => attempts.slice(1).map((a, k) => a.at - (attempts[k] as Attempt).at),
+  };
   const middleware: DeserializeMiddleware<object, MetadataBearer> = (_next, context) => async (args) => {
     const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-    const step: FaultStep = script[i++] ?? 'ok';
+    const request = args.request as Request;
+    const next: FaultStep = script[i++] ?? 'ok';
+    const raw = request.body;
+    const body = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : '';
+    const step = scripted.onRequest?.(operation, body) ?? next;
     attempts.push({ at: Date.now(), operation, step });
-    const protocol = protocolOf(args.request as Request);
+    const protocol = protocolOf(request);
     if (step === 'timeout') throw timeoutError();
     if (step === 'reset') throw resetError();
     if (step === 'throttle') {
@@ -116,8 +126,5 @@ export const scriptFaults = (client: Stackable, script: readonly FaultStep[]): S
     return errorResponse(protocol, step.error, step.status, step.message ?? `${step.error} (scripted)`);
   };
   client.middlewareStack.add(middleware, { step: 'deserialize', priority: 'low', name: 'scriptedFaults' });
-  return {
-    attempts,
-    gaps: () => attempts.slice(1).map((a, k) => a.at - (attempts[k] as Attempt).at),
-  };
+  return scripted;
 };

@@ -1,0 +1,180 @@
+/**
+ * Approvals under injected faults on the local cloud: the real approval-request and approval-api functions in
+ * worker threads, real SDK clients, faults from `/_local/faults`. Whatever fails, CodePipeline takes exactly one
+ * decision, the approval is recorded once (one `decided` audit entry), the approver gets a clear answer (done, or
+ * "try again"), and a second click never decides twice.
+ */
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/local-cloud.ts';
+import {
+  approvalAction,
+  approvalId,
+  approvalLink,
+  clearFaults,
+  createApprovalPipeline,
+  decideOnPage,
+  type FaultCloud,
+  faults,
+  inject,
+  items,
+  meter,
+  resetMeter,
+  settle,
+  startFaultCloud,
+  waitForApproval,
+} from './harness.ts';
+
+let t: FaultCloud;
+let cp: CodePipelineClient;
+let db: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  t = await startFaultCloud();
+  cp = new CodePipelineClient(t.clientConfig);
+  db = DynamoDBDocumentClient.from(new DynamoDBClient(t.clientConfig));
+  // Pipelines named quorum-* need two distinct approvers.
+  const ssm = new SSMClient(t.clientConfig);
+  const name = 'stagecrew-SettingsParameter';
+  const settings = JSON.parse((await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value ?? '{}');
+  settings.approvals.rules = [{ pipeline: 'quorum-*', policy: { quorum: 2 } }];
+  await ssm.send(new PutParameterCommand({ Name: name, Value: JSON.stringify(settings), Overwrite: true }));
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+afterEach(async () => {
+  await clearFaults(t);
+});
+
+const record = async (id: string) => (await items(t, db, `APPROVAL#${id}`, 'META'))[0] ?? {};
+/** A waiting approval for a fresh pipeline, announced and recorded as such: its emailed link and id. */
+const waitingApproval = async (pipeline: string) => {
+  await createApprovalPipeline(t, cp, pipeline);
+  await waitForApproval(cp, pipeline);
+  const link = await approvalLink(t, pipeline);
+  const id = approvalId(link);
+  // approval-request is done (its last write records who was emailed): the next writes are the decision's.
+  await waitFor(async () => ((await record(id)).emailedTo as string[] | undefined)?.length === 2, 10_000);
+  await settle(t);
+  return { link, id };
+};
+/** The decision trail: audit events other than the request itself, sorted. */
+const audit = async (id: string) =>
+  (await items(t, db, `APPROVAL#${id}`, 'AUDIT#'))
+    .map((a) => a.event as string)
+    .filter((e) => e !== 'requested')
+    .sort();
+const putCalls = async () => (await meter(t)).calls['codepipeline:PutApprovalResult'] ?? 0;
+
+/** CodePipeline took exactly one decision for this approval, ours. */
+const expectOneDecision = async (pipeline: string, status: 'Succeeded' | 'Failed') => {
+  const a = await approvalAction(cp, pipeline);
+  expect(a.executions).toHaveLength(1);
+  expect(a.executions[0]?.status).toBe(status);
+  expect(a.action?.status).toBe(status);
+  expect(a.action?.summary).toMatch(status === 'Succeeded' ? /^Approved by / : /^Rejected by /);
+};
+
+describe('approval decisions under injected faults', () => {
+  it('PutApprovalResult dropped after it took effect: one decision, recorded as ours, success page', async () => {
+    const p = 'drop-after-put';
+    const { link, id } = await waitingApproval(p);
+    await resetMeter(t);
+    await inject(t, { service: 'codepipeline', operation: 'PutApprovalResult', fault: 'drop-after' });
+    const answer = await decideOnPage(link, 'approve');
+    expect((await faults(t))[0]?.fired).toBe(1);
+    expect({ status: answer.status, thanks: /CodePipeline has been told/.test(answer.text) }).toEqual({
+      status: 200,
+      thanks: true,
+    });
+    await expectOneDecision(p, 'Succeeded');
+    expect(await record(id)).toMatchObject({ status: 'APPROVED', decidedBy: 'ana@example.com' });
+    expect(await audit(id)).toEqual(['decided']);
+    // A double click on the same form, and the link opened again: no second decision, no second call.
+    const calls = await putCalls();
+    const twice = await answer.resubmit();
+    expect(twice.status).toBe(409);
+    const reopened = await decideOnPage(link, 'approve');
+    expect(reopened.status).toBe(0);
+    expect(reopened.text).toContain('Already decided by ana@example.com');
+    expect(await putCalls()).toBe(calls);
+    await expectOneDecision(p, 'Succeeded');
+  });
+
+  it('PutApprovalResult throttled twice: the SDK retries, one decision, 3 calls', async () => {
+    const p = 'throttled-put';
+    const { link, id } = await waitingApproval(p);
+    await resetMeter(t);
+    await inject(t, { service: 'codepipeline', operation: 'PutApprovalResult', fault: 'throttle', times: 2 });
+    const answer = await decideOnPage(link, 'reject', 'not today');
+    expect(answer.status).toBe(200);
+    expect(await putCalls()).toBe(3);
+    await expectOneDecision(p, 'Failed');
+    expect(await record(id)).toMatchObject({ status: 'REJECTED', comment: 'not today' });
+    expect(await audit(id)).toEqual(['decided']);
+  });
+
+  it('PutApprovalResult failing with 500 throughout: "try again" (503), nothing decided; the retry decides once', async () => {
+    const p = 'failing-put';
+    const { link, id } = await waitingApproval(p);
+    await resetMeter(t);
+    await inject(t, { service: 'codepipeline', operation: 'PutApprovalResult', fault: 'error', times: -1 });
+    const started = Date.now();
+    const answer = await decideOnPage(link, 'approve');
+    const elapsed = Date.now() - started;
+    expect(answer.status).toBe(503);
+    expect(answer.text).toContain('please try again');
+    const attempts = await putCalls();
+    console.log(`[faults] PutApprovalResult 500 throughout: ${attempts} calls in ${elapsed} ms before "try again"`);
+    expect(attempts).toBeGreaterThanOrEqual(5);
+    expect(await record(id)).toMatchObject({ status: 'PENDING' });
+    expect((await approvalAction(cp, p)).action?.status).toBe('InProgress');
+    await clearFaults(t);
+    const retry = await decideOnPage(link, 'approve');
+    expect(retry.status).toBe(200);
+    await expectOneDecision(p, 'Succeeded');
+    expect(await record(id)).toMatchObject({ status: 'APPROVED' });
+    expect(await audit(id)).toEqual(['decided', 'failed']);
+  });
+
+  // The decision's first DynamoDB puts, in order: the page nonce, then the vote. (Later puts race with the
+  // pipeline-events writes the decision sets off; the audit put is covered in sdk-adapters.test.ts.)
+  it.each([
+    ['the page nonce', 0],
+    ['the vote', 1],
+  ])('%s written but its answer dropped: the retry knows the write was its own; decided once', async (_, skip) => {
+    const p = `drop-after-put-${skip}`;
+    const { link, id } = await waitingApproval(p);
+    await inject(t, { service: 'dynamodb', operation: 'PutItem', fault: 'drop-after', skip });
+    const answer = await decideOnPage(link, 'approve');
+    expect((await faults(t))[0]?.fired).toBe(1);
+    expect(answer.status).toBe(200);
+    await expectOneDecision(p, 'Succeeded');
+    expect(await record(id)).toMatchObject({ status: 'APPROVED' });
+    expect(await audit(id)).toEqual(['decided']);
+  });
+
+  it('quorum 2: one approver whose count update is dropped after it was applied is still one approval', async () => {
+    const p = 'quorum-drop-after-count';
+    const { link, id } = await waitingApproval(p);
+    await inject(t, { service: 'dynamodb', operation: 'UpdateItem', fault: 'drop-after' });
+    const answer = await decideOnPage(link, 'approve');
+    expect((await faults(t))[0]?.fired).toBe(1);
+    expect(answer.status).toBeLessThan(500);
+    const after = await record(id);
+    expect({ status: after.status, approveCount: after.approveCount, approvers: after.approvers }).toEqual({
+      status: 'PENDING',
+      approveCount: 1,
+      approvers: ['ana@example.com'],
+    });
+    expect((await approvalAction(cp, p)).action?.status).toBe('InProgress');
+    // The second approver decides it.
+    const bob = await decideOnPage(await approvalLink(t, p, 'bob@example.com'), 'approve');
+    expect(bob.status).toBe(200);
+    await expectOneDecision(p, 'Succeeded');
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Shared pieces of the local-cloud fault tests: `/_local/faults` and `/_local/meter`, a pipeline whose only
+ * non-source stage is a Manual approval, the emailed approval link, the page's decision form, and the table.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+} from '@aws-sdk/client-codepipeline';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
+import type { FaultRule, FaultRuleInput } from '#local/runtime/faults';
+import type { MeterSnapshot } from '#local/runtime/meter';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
+
+export type FaultCloud = TestCloud & { cleanup(): Promise<void> };
+
+/** A local cloud whose source `app` is a one-file git repository and whose approvals email ana and bob. */
+export const startFaultCloud = async (parameters: Record<string, unknown> = {}): Promise<FaultCloud> => {
+  const repo = gitFixture({ 'README.md': 'fault tests\n' });
+  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ app: repo.repo }));
+  const saved = process.env.STAGECREW_SOURCES;
+  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
+  writeFileSync(
+    join(repo.root, 'stagecrew.local.json'),
+    JSON.stringify({
+      parameters: {
+        EmailSender: 'stagecrew@example.com',
+        EmailRecipients: 'ana@example.com,bob@example.com',
+        ...parameters,
+      },
+    }),
+  );
+  const t = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
+  return {
+    ...t,
+    async cleanup() {
+      await t.stop();
+      repo.cleanup();
+      process.env.STAGECREW_SOURCES = saved;
+    },
+  };
+};
+
+export const inject = async (t: TestCloud, ...rules: FaultRuleInput[]): Promise<FaultRule[]> => {
+  const res = await fetch(`${t.url}/_local/faults`, { method: 'POST', body: JSON.stringify(rules) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as FaultRule[];
+};
+export const faults = async (t: TestCloud): Promise<FaultRule[]> =>
+  (await (await fetch(`${t.url}/_local/faults`)).json()) as FaultRule[];
+export const clearFaults = (t: TestCloud) => fetch(`${t.url}/_local/faults`, { method: 'DELETE' });
+export const meter = async (t: TestCloud): Promise<MeterSnapshot> =>
+  (await (await fetch(`${t.url}/_local/meter`)).json()) as MeterSnapshot;
+export const resetMeter = (t: TestCloud) => fetch(`${t.url}/_local/meter`, { method: 'DELETE' });
+
+/**
+ * Waits until the local cloud is quiet: no AWS call counted for `quietMs` (async invocations, EventBridge
+ * targets and the pipeline engine finish), so a fault injected next meets the call the test means.
+ */
+export const settle = async (t: TestCloud, quietMs = 400, timeoutMs = 15_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  let last = JSON.stringify((await meter(t)).calls);
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = JSON.stringify((await meter(t)).calls);
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+  }
+  throw new Error(`the local cloud did not settle within ${timeoutMs} ms`);
+};
+
+const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
+
+/** Source → Approve (Manual, notifying Stagecrew's approval topic). Runs once on create. */
+export const createApprovalPipeline = async (t: TestCloud, cp: CodePipelineClient, name: string): Promise<void> => {
+  await cp.send(
+    new CreatePipelineCommand({
+      pipeline: {
+        name,
+        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+        artifactStore: { type: 'S3', location: `${name}-artifacts` },
+        pipelineType: 'V2',
+        stages: [
+          {
+            name: 'Source',
+            actions: [
+              {
+                name: 'Source',
+                actionTypeId: type('Source', 'CodeCommit'),
+                configuration: { RepositoryName: 'app', BranchName: 'main' },
+                outputArtifacts: [{ name: 'SourceOutput' }],
+              },
+            ],
+          },
+          {
+            name: 'Approve',
+            actions: [
+              {
+                name: 'Approve',
+                actionTypeId: type('Approval', 'Manual'),
+                configuration: {
+                  NotificationArn: t.cloud.model.outputs.ApprovalTopicArn as string,
+                  CustomData: 'fault test',
+                },
+              },
+            ],
+          },
+        ],
+      },
+    } as never),
+  );
+};
+
+type OutboxEntry = { channel: string; to: string[]; subject?: string; text: string; links: string[] };
+export const outbox = async (t: TestCloud): Promise<OutboxEntry[]> =>
+  (await (await fetch(`${t.url}/_local/outbox`)).json()) as OutboxEntry[];
+
+/** The approval link emailed to `to` for `pipeline` (waits for it). */
+export const approvalLink = (t: TestCloud, pipeline: string, to = 'ana@example.com'): Promise<string> =>
+  waitFor(async () => {
+    for (const m of await outbox(t)) {
+      if (m.channel !== 'email' || !m.to.includes(to) || !`${m.subject} ${m.text}`.includes(pipeline)) continue;
+      const link = m.links.find((l) => /\/approvals\/[^/?#]+/.test(l));
+      if (link) return link;
+    }
+    return undefined;
+  }, 30_000);
+
+export const approvalId = (link: string): string => decodeURIComponent(/\/approvals\/([^/?#]+)/.exec(link)?.[1] ?? '');
+
+type Answer = { status: number; text: string };
+
+/**
+ * Opens the page (a fresh nonce each time) and posts its form, as the approver's browser does. `status` 0: the
+ * page had no form (already decided, closed…). `resubmit` posts the very same form again (a double click).
+ */
+export const decideOnPage = async (
+  link: string,
+  decision: 'approve' | 'reject',
+  comment = 'looks good',
+): Promise<Answer & { resubmit(): Promise<Answer> }> => {
+  const page = await (await fetch(link)).text();
+  const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
+  if (!form) return { status: 0, text: page, resubmit: async () => ({ status: 0, text: page }) };
+  const fields = new URLSearchParams();
+  for (const m of (form[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
+  fields.set('comment', comment);
+  fields.set('decision', decision);
+  const action = new URL((form[1] ?? '').replace(/&amp;/g, '&'), link).toString();
+  const submit = async (): Promise<Answer> => {
+    const res = await fetch(action, {
+      method: 'POST',
+      body: fields,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  return { ...(await submit()), resubmit: submit };
+};
+
+/** Every item under one partition key, unmarshalled. */
+export const items = async (
+  t: TestCloud,
+  db: DynamoDBDocumentClient,
+  pk: string,
+  skPrefix = '',
+): Promise<Record<string, unknown>[]> => {
+  const out = await db.send(
+    new QueryCommand({
+      TableName: t.cloud.model.outputs.StateTableName as string,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+      ExpressionAttributeValues: { ':pk': pk, ':sk': skPrefix },
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items ?? []) as Record<string, unknown>[];
+};
+
+/** The Approve action's state in the pipeline, and every execution of it (one per decision CodePipeline took). */
+export const approvalAction = async (cp: CodePipelineClient, pipeline: string) => {
+  const state = await cp.send(new GetPipelineStateCommand({ name: pipeline }));
+  const stage = state.stageStates?.find((s) => s.stageName === 'Approve');
+  const runs = await cp.send(new ListActionExecutionsCommand({ pipelineName: pipeline }));
+  return {
+    stageStatus: stage?.latestExecution?.status,
+    action: stage?.actionStates?.[0]?.latestExecution,
+    executions: (runs.actionExecutionDetails ?? []).filter((d) => d.stageName === 'Approve'),
+  };
+};
+
+/** Waits until the Approve stage is waiting for a decision. */
+export const waitForApproval = (cp: CodePipelineClient, pipeline: string) =>
+  waitFor(async () => ((await approvalAction(cp, pipeline)).stageStatus === 'InProgress' ? true : undefined), 30_000);
