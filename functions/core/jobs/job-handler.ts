@@ -37,7 +37,15 @@ export type JobHandlerResult =
       /** `unreported`: every attempt to report failed for a reason a retry cannot fix (logged as an error). */
       outcome: ReportOutcome | 'unreported';
     }
-  | { jobId?: string; skipped: 'not-a-job' | 'in-progress-elsewhere' };
+  | { jobId?: string; skipped: 'not-a-job' };
+
+/** Another invocation holds this job's idempotency record: thrown so that Lambda retries the delivery later. */
+export class JobInProgressError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} is in progress in another invocation`);
+    this.name = 'JobInProgressError';
+  }
+}
 
 type Summary = Extract<JobHandlerResult, { kind: string }>;
 type Done = { result?: Summary };
@@ -47,9 +55,10 @@ type Done = { result?: Summary };
  * PutJobSuccessResult/PutJobFailureResult.
  *
  * It never throws for anything a retry cannot fix, because CodePipeline invokes asynchronously and Lambda would
- * retry the whole job. The one exception is a report that could not be delivered (CodePipeline throttled or
+ * retry the whole job. The exceptions are a report that could not be delivered (CodePipeline throttled or
  * down after the SDK's retries): then the idempotency record is released and the error is rethrown, so Lambda's
- * async retry delivers the job again; a retry whose report meets InvalidJobStateException counts as done.
+ * async retry delivers the job again; a retry whose report meets InvalidJobStateException counts as done; and a
+ * job held by another invocation (JobInProgressError), which a later retry finds done or free.
  */
 export const makeJobHandler = (deps: JobHandlerDeps) => {
   const summarize = (run: Awaited<ReturnType<typeof runJob>>): Summary => ({
@@ -119,9 +128,14 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
       result = await runIdempotent({ jobId: job.id }, job, remainingMs, done);
     } catch (err) {
       if (err instanceof IdempotencyAlreadyInProgressError) {
-        // A concurrent delivery of the same job is running and will report; reporting here would be a second one.
-        deps.log.warn('job already in progress in another invocation', {});
-        return { jobId: job.id, skipped: 'in-progress-elsewhere' };
+        // Another invocation holds the job: a concurrent delivery that will report, or one that crashed (its
+        // record stays INPROGRESS until its own timeout). Reporting here would be a second result; returning
+        // would end Lambda's retries and leave a crashed job unreported until CodePipeline times it out. So fail
+        // this invocation: the async retry comes back after the lock is released or expired, and then either
+        // finds the stored result or runs the job.
+        deps.log.warn('job already in progress in another invocation; leaving it to the Lambda retry', {});
+        deps.count?.('JobSkipped');
+        throw new JobInProgressError(job.id);
       }
       if (err instanceof IdempotencyUnknownError) {
         // The idempotency store failed (unreachable, or an inconsistent record). If the job already ran and was

@@ -1,7 +1,7 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { describe, expect, it } from 'vitest';
 import { PermissionError, UnavailableError } from '../../../functions/core/errors.ts';
-import { makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
+import { JobInProgressError, makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
 import { LIMITS } from '../../../functions/core/jobs/limits.ts';
 import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
 import { jobEvent, lambdaContext, MemoryPersistenceLayer, world } from './fakes.ts';
@@ -45,6 +45,27 @@ describe('job handler', () => {
     const retry = await handler(event, lambdaContext());
     expect(retry).toMatchObject({ kind: 'success', outcome: 'reported' });
     expect(reporter.reports).toHaveLength(1);
+  });
+
+  it('fails a delivery of a job another invocation holds, so Lambda retries it instead of dropping it', async () => {
+    const { handler, reporter, persistenceStore } = idempotent();
+    const event = jobEvent(GATE);
+    // An invocation that crashed mid-job (a sandbox killed, the local cloud SIGKILLed) left its record INPROGRESS.
+    const crashed = idempotent({ reporter: { report: () => new Promise(() => {}) } as never });
+    void crashed.handler(event, lambdaContext(60_000));
+    await new Promise((r) => setTimeout(r, 20));
+    for (const [key, record] of crashed.persistenceStore.records) persistenceStore.records.set(key, record);
+    expect([...persistenceStore.records.values()].map((r) => r.getStatus())).toEqual(['INPROGRESS']);
+    // The retry while the record is held: an error (Lambda retries later), no report, not a silent success.
+    await expect(handler(structuredClone(event), lambdaContext())).rejects.toThrow(JobInProgressError);
+    expect(reporter.calls).toHaveLength(0);
+    // A later retry, once the crashed invocation's record expired with its timeout, runs the job and reports once.
+    for (const record of persistenceStore.records.values()) record.inProgressExpiryTimestamp = Date.now() - 1;
+    expect(await handler(structuredClone(event), lambdaContext())).toMatchObject({
+      kind: 'success',
+      outcome: 'reported',
+    });
+    expect(reporter.calls).toHaveLength(1);
   });
 
   it('runs the job anyway when the idempotency store is down', async () => {
