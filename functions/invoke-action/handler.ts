@@ -1,5 +1,4 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
@@ -7,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3ArtifactSource } from '#core/adapters/artifacts';
 import { CodePipelineJobReporter } from '#core/adapters/codepipeline-jobs';
 import { createDocumentClient } from '#core/adapters/dynamodb';
+import { RetrySafeDynamoDBPersistenceLayer } from '#core/adapters/idempotency';
 import { CloudFormationStacks, DynamoTeardownRegistry } from '#core/adapters/stacks';
 import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
@@ -31,7 +31,7 @@ const idempotencyConfig = new IdempotencyConfig({
   expiresAfterSeconds: 24 * 60 * 60,
 });
 
-const persistenceStore = new DynamoDBPersistenceLayer({
+const persistenceStore = new RetrySafeDynamoDBPersistenceLayer({
   tableName,
   awsSdkV3Client: dynamodb,
   // The state table's key is pk/sk: one partition per function's idempotency records, the hashed job id as sk.
