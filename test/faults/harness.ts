@@ -80,6 +80,61 @@ export const settle = async (t: TestCloud, quietMs = 400, timeoutMs = 15_000): P
 
 const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
 
+/** Source → Invoke (Stagecrew's InvokeActionFunction with `userParameters`). Runs once on create. */
+export const createInvokePipeline = async (
+  t: TestCloud,
+  cp: CodePipelineClient,
+  name: string,
+  userParameters: Record<string, unknown>,
+): Promise<void> => {
+  await cp.send(
+    new CreatePipelineCommand({
+      pipeline: {
+        name,
+        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+        artifactStore: { type: 'S3', location: `${name}-artifacts` },
+        pipelineType: 'V2',
+        stages: [
+          {
+            name: 'Source',
+            actions: [
+              {
+                name: 'Source',
+                actionTypeId: type('Source', 'CodeCommit'),
+                configuration: { RepositoryName: 'app', BranchName: 'main' },
+                outputArtifacts: [{ name: 'SourceOutput' }],
+              },
+            ],
+          },
+          {
+            name: 'Check',
+            actions: [
+              {
+                name: 'Check',
+                actionTypeId: type('Invoke', 'Lambda'),
+                configuration: {
+                  FunctionName: t.cloud.model.outputs.InvokeActionFunctionName as string,
+                  UserParameters: JSON.stringify(userParameters),
+                },
+              },
+            ],
+          },
+        ],
+      },
+    } as never),
+  );
+};
+
+/** The executions of one action (every result CodePipeline took for it) once its stage has ended. */
+export const actionRuns = async (cp: CodePipelineClient, pipeline: string, stage: string) => {
+  const runs = await cp.send(new ListActionExecutionsCommand({ pipelineName: pipeline }));
+  return (runs.actionExecutionDetails ?? []).filter((d) => d.stageName === stage);
+};
+
+export const stageStatus = async (cp: CodePipelineClient, pipeline: string, stage: string) =>
+  (await cp.send(new GetPipelineStateCommand({ name: pipeline }))).stageStates?.find((s) => s.stageName === stage)
+    ?.latestExecution?.status;
+
 /** Source → Approve (Manual, notifying Stagecrew's approval topic). Runs once on create. */
 export const createApprovalPipeline = async (t: TestCloud, cp: CodePipelineClient, name: string): Promise<void> => {
   await cp.send(
