@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { clientRequestToken } from '../../functions/core/teardown/decide.ts';
 import {
   EXECUTION,
   executionInput,
@@ -59,6 +60,36 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     await runTeardown(w, executionInput());
     expect(outcomeOf(w, 'test-a')?.outcome).toBe('ALREADY_GONE');
     expect(outcomeOf(w, 'test-never')?.outcome).toBe('ALREADY_GONE');
+    expect(w.cloud.deletes).toEqual([]);
+  });
+
+  it('a re-run of the same run (execution restarted from its input) reports the stack it deleted as DELETED', async () => {
+    const w = newWorld();
+    const runId = `${PIPELINE}--${EXECUTION}`;
+    const stackEvent = (token: string) => ({
+      logicalId: 'test-a',
+      type: 'AWS::CloudFormation::Stack',
+      status: 'DELETE_COMPLETE',
+      timestamp: '2026-01-01T00:01:00Z',
+      clientRequestToken: token,
+    });
+    // The first pass's DeleteStack (attempt 1) completed while the workflow was down.
+    w.cloud.add({
+      stackName: 'test-a',
+      status: 'DELETE_COMPLETE',
+      events: [stackEvent(clientRequestToken(runId, stackArn('test-a'), 1))],
+    });
+    // Deleted by someone else (another run's token): still ALREADY_GONE.
+    w.cloud.add({
+      stackName: 'test-b',
+      status: 'DELETE_COMPLETE',
+      events: [stackEvent(clientRequestToken('other-run', stackArn('test-b'), 1))],
+    });
+    register(w, 'test-a');
+    register(w, 'test-b');
+    await runTeardown(w, executionInput(), runId);
+    expect(outcomeOf(w, 'test-a')).toMatchObject({ outcome: 'DELETED', attempts: 1 });
+    expect(outcomeOf(w, 'test-b')?.outcome).toBe('ALREADY_GONE');
     expect(w.cloud.deletes).toEqual([]);
   });
 

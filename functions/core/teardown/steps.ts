@@ -3,6 +3,7 @@ import type { Clock } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import {
   causeOf,
+  clientRequestToken,
   conclude,
   failedResources,
   failFromError,
@@ -114,7 +115,28 @@ const state = (raw: unknown) => parseWith(ItemState, raw, 'teardown item state')
 export const inspectStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
   const { item } = state(raw);
   const stack = item.resolved ? await deps.stacks.describe(item.stackId) : undefined;
-  return { item: inspect(stack, item, deps.clock.now(), deps.random) };
+  const next = inspect(stack, item, deps.clock.now(), deps.random);
+  if (stack?.status === 'DELETE_COMPLETE' && next.outcome === 'ALREADY_GONE' && !item.dryRun) {
+    // A re-run of this same run (Step Functions restarted the execution from its input, e.g. after a crash)
+    // finds the stack its first pass deleted: that is DELETED, not ALREADY_GONE. Our DeleteStack calls carry
+    // ClientRequestTokens derived from run id and StackId, and CloudFormation copies them onto the stack's events.
+    const ours = clientRequestToken(item.runId, item.stackId, 0).slice(0, -1);
+    const events = await deps.stacks.recentEvents(item.stackId, 20);
+    const deletion = events.find((e) => e.status === 'DELETE_COMPLETE' && e.clientRequestToken?.startsWith(ours));
+    if (deletion?.clientRequestToken) {
+      const attempt = Number(deletion.clientRequestToken.slice(ours.length)) || item.attempt;
+      return {
+        item: {
+          ...next,
+          outcome: 'DELETED',
+          attempt,
+          clientRequestToken: deletion.clientRequestToken,
+          detail: 'DELETE_COMPLETE by an earlier pass of this run (the workflow was restarted)',
+        },
+      };
+    }
+  }
+  return { item: next };
 };
 
 const WAIT_RETENTION_SECONDS = 24 * 3600;
