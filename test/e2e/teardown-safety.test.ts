@@ -144,6 +144,7 @@ const arbStack = fc.record({
 type GenStack = typeof arbStack extends fc.Arbitrary<infer T> ? T : never;
 
 const OTHER_EXECUTION = '00000000-0000-4000-8000-000000000000';
+const LETTERED_EXECUTION = 'abcdef01-2345-4678-89ab-cdef01234567';
 
 const tagsFor = (kind: Kind, executionId: string): Record<string, string> => {
   const exact = {
@@ -329,8 +330,153 @@ describe('teardown safety through the local cloud', { timeout: 50_000 + RUNS * 3
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
-    // The generator must have exercised owned and unowned stacks alike.
-    expect(kinds.has('owned')).toBe(true);
-    expect(kinds.size).toBeGreaterThan(3);
+    // The generator must have exercised owned and unowned stacks alike (checked at CI's run count and above).
+    if (RUNS >= 5) {
+      expect(kinds.has('owned'), [...kinds].join(', ')).toBe(true);
+      expect(kinds.size, [...kinds].join(', ')).toBeGreaterThan(3);
+    }
+  });
+});
+
+/** What the sweeper sees on one stack: tags (exact, look-alike or partial) and its `stagecrew:expires-at`. */
+const SWEEP_KINDS = [
+  'expired',
+  'expired-other-pipeline',
+  'expires-later',
+  'no-expiry',
+  'expiry-garbage',
+  'expired-managed-True',
+  'expired-lookalike-key',
+  'expired-no-pipeline',
+  'expired-execution-upper',
+  'expired-untagged-name',
+] as const;
+type SweepKind = (typeof SWEEP_KINDS)[number];
+
+const sweepTags = (kind: SweepKind, executionId: string): Record<string, string> => {
+  const past = new Date(Date.now() - 3_600_000).toISOString();
+  const exact = {
+    [OWNERSHIP_TAGS.managed]: 'true',
+    [OWNERSHIP_TAGS.pipeline]: PIPELINE,
+    [OWNERSHIP_TAGS.executionId]: executionId,
+    [OWNERSHIP_TAGS.expiresAt]: past,
+  };
+  switch (kind) {
+    case 'expired':
+      return exact;
+    case 'expired-other-pipeline':
+      return { ...exact, [OWNERSHIP_TAGS.pipeline]: OTHER_PIPELINE };
+    case 'expires-later':
+      return { ...exact, [OWNERSHIP_TAGS.expiresAt]: new Date(Date.now() + 3_600_000).toISOString() };
+    case 'no-expiry':
+      return Object.fromEntries(Object.entries(exact).filter(([k]) => k !== OWNERSHIP_TAGS.expiresAt));
+    case 'expiry-garbage':
+      return { ...exact, [OWNERSHIP_TAGS.expiresAt]: 'yesterday' };
+    case 'expired-managed-True':
+      return { ...exact, [OWNERSHIP_TAGS.managed]: 'True' };
+    case 'expired-lookalike-key':
+      return {
+        ...Object.fromEntries(Object.entries(exact).filter(([k]) => k !== OWNERSHIP_TAGS.managed)),
+        'stagecrew:managed ': 'true',
+      };
+    case 'expired-no-pipeline':
+      return Object.fromEntries(Object.entries(exact).filter(([k]) => k !== OWNERSHIP_TAGS.pipeline));
+    case 'expired-execution-upper':
+      return { ...exact, [OWNERSHIP_TAGS.executionId]: executionId.toUpperCase() };
+    case 'expired-untagged-name':
+      return { env: 'test', 'expires-at': past };
+  }
+};
+
+/** The sweeper's own rule: exact managed tag, a pipeline name, a lower-case execution id, an expiry in the past. */
+const sweepOwned = (kind: SweepKind) => kind === 'expired' || kind === 'expired-other-pipeline';
+
+// One sweep per local cloud: the sweep's execution name is per hour, so a second sweep in the hour would collide.
+describe('teardown safety through the sweeper schedule', { timeout: 60_000 }, () => {
+  it('the hourly sweep deletes only expired Stagecrew-tagged stacks', async () => {
+    const [stacks] = fc.sample(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom(...SWEEP_KINDS),
+          name: fc.constantFrom('prod', 'prod-app', 'test', 'staging'),
+          protected: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+          executionId: fc.uuid({ version: 4 }),
+        }),
+        { minLength: 8, maxLength: 14 },
+      ),
+      { numRuns: 1, seed: SEED },
+    ) as [Array<{ kind: SweepKind; name: string; protected: boolean; executionId: string }>];
+    // Every kind at least once (unprotected), whatever the seed; the sample adds protection and repeats.
+    const kinds = new Set(stacks.map((s) => s.kind));
+    for (const kind of SWEEP_KINDS) {
+      if (!kinds.has(kind)) stacks.push({ kind, name: 'test', protected: false, executionId: LETTERED_EXECUTION });
+    }
+    // An upper-cased id must differ from the tag the sweeper accepts: give all-digit ids a letter.
+    for (const s of stacks) if (!/[a-f]/.test(s.executionId)) s.executionId = LETTERED_EXECUTION;
+    const created: Array<(typeof stacks)[number] & { stackId: string; stackName: string }> = [];
+    for (const [i, s] of stacks.entries()) {
+      const stackName = `sweep-${s.name}-${i}`;
+      const tags = sweepTags(s.kind, s.executionId);
+      const out = await cfn.send(
+        new CreateStackCommand({
+          StackName: stackName,
+          TemplateBody: template,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+          EnableTerminationProtection: s.protected,
+        }),
+      );
+      created.push({ ...s, stackName, stackId: out.StackId as string });
+    }
+    for (const c of created) {
+      await waitFor(async () => {
+        const d = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0];
+        return d?.StackStatus === 'CREATE_COMPLETE';
+      }, 15_000);
+    }
+    const before = (await meter()).calls['cloudformation:DeleteStack'] ?? 0;
+    const schedule = cloud.cloud.model.schedules.find((x) => x.functionName.includes('TeardownSweeper'));
+    expect(schedule, 'the sweeper schedule').toBeDefined();
+    const res = await fetch(`${cloud.url}/_local/schedules/${encodeURIComponent(schedule?.name ?? '')}`, {
+      method: 'POST',
+    });
+    expect(res.status).toBe(202);
+    const started = await waitFor(async () => {
+      for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+        const runs = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions;
+        const run = runs?.find((e) => e.name?.startsWith('sweep-'));
+        if (run) return run;
+      }
+      return undefined;
+    }, 20_000);
+    const finished = await waitFor(async () => {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+      return d.status !== 'RUNNING' ? d : undefined;
+    }, 40_000);
+    expect({ status: finished.status, error: finished.error, cause: finished.cause }).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+    for (const c of created) {
+      const status = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0]?.StackStatus;
+      const want = sweepOwned(c.kind) && !c.protected ? 'DELETE_COMPLETE' : 'CREATE_COMPLETE';
+      expect({ stack: c.stackName, kind: c.kind, protected: c.protected, status }).toEqual({
+        stack: c.stackName,
+        kind: c.kind,
+        protected: c.protected,
+        status: want,
+      });
+      if (!sweepOwned(c.kind)) continue;
+      // Swept stacks are recorded under their own execution, as the tags name it.
+      const pipeline = c.kind === 'expired-other-pipeline' ? OTHER_PIPELINE : PIPELINE;
+      const item = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND sk = :sk',
+          ExpressionAttributeValues: { ':pk': `TEARDOWN#${pipeline}#${c.executionId}`, ':sk': `OUTCOME#${c.stackId}` },
+        }),
+      );
+      expect(item.Items?.[0]?.outcome, c.stackName).toBe(c.protected ? 'SKIPPED_PROTECTED' : 'DELETED');
+    }
+    const deletable = created.filter((c) => sweepOwned(c.kind) && !c.protected);
+    expect(((await meter()).calls['cloudformation:DeleteStack'] ?? 0) - before).toBe(deletable.length);
   });
 });
