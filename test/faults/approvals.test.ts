@@ -4,10 +4,14 @@
  * decision, the approval is recorded once (one `decided` audit entry), the approver gets a clear answer (done, or
  * "try again"), and a second click never decides twice.
  */
+
+import { randomUUID } from 'node:crypto';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/local-cloud.ts';
 import {
@@ -22,6 +26,7 @@ import {
   inject,
   items,
   meter,
+  outbox,
   resetMeter,
   settle,
   startFaultCloud,
@@ -176,5 +181,75 @@ describe('approval decisions under injected faults', () => {
     const bob = await decideOnPage(await approvalLink(t, p, 'bob@example.com'), 'approve');
     expect(bob.status).toBe(200);
     await expectOneDecision(p, 'Succeeded');
+  });
+
+  it('SNS redelivery of the approval message (same MessageId, and a new Publish): one approval, one email each', async () => {
+    const p = 'sns-redelivered';
+    const { id } = await waitingApproval(p);
+    const token = (await approvalAction(cp, p)).action?.token as string;
+    expect(token).toMatch(/^[0-9a-f-]{36}$/);
+    const topic = t.cloud.model.outputs.ApprovalTopicArn as string;
+    const message = JSON.stringify({
+      region: 'us-east-1',
+      consoleLink: `https://console.aws.amazon.com/codepipeline/home?region=us-east-1#/view/${p}`,
+      approval: {
+        pipelineName: p,
+        stageName: 'Approve',
+        actionName: 'Approve',
+        token,
+        expires: new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 16).concat('Z'),
+        approvalReviewLink: `https://console.aws.amazon.com/codepipeline/home?region=us-east-1#/view/${p}/Approve/Approve/approve/${token}`,
+        customData: 'fault test',
+      },
+    });
+    const envelope = {
+      Records: [
+        {
+          EventSource: 'aws:sns',
+          EventVersion: '1.0',
+          EventSubscriptionArn: `${topic}:redelivery`,
+          Sns: {
+            Type: 'Notification',
+            MessageId: randomUUID(),
+            TopicArn: topic,
+            Subject: `APPROVAL NEEDED: AWS CodePipeline ${p} for action Approve`,
+            Message: message,
+            Timestamp: new Date().toISOString(),
+            SignatureVersion: '1',
+            Signature: 'EXAMPLE',
+            SigningCertUrl: 'https://example.com/cert.pem',
+            UnsubscribeUrl: 'https://example.com/unsubscribe',
+            MessageAttributes: {},
+          },
+        },
+      ],
+    };
+    const lambda = new LambdaClient({ ...t.clientConfig, maxAttempts: 1 });
+    const fn = 'stagecrew-ApprovalRequestFunction';
+    for (let i = 0; i < 2; i++) {
+      const out = await lambda.send(
+        new InvokeCommand({ FunctionName: fn, Payload: Buffer.from(JSON.stringify(envelope)) }),
+      );
+      expect(out.FunctionError).toBeUndefined();
+    }
+    await new SNSClient(t.clientConfig).send(new PublishCommand({ TopicArn: topic, Message: message }));
+    await settle(t);
+    const approvals = await db.send(
+      new QueryCommand({
+        TableName: t.cloud.model.outputs.StateTableName as string,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `APPROVALS#${p}` },
+      }),
+    );
+    expect((approvals.Items ?? []).map((i) => i.id)).toEqual([id]);
+    const requested = (await items(t, db, `APPROVAL#${id}`, 'AUDIT#')).filter((a) => a.event === 'requested');
+    expect(requested).toHaveLength(1);
+    const emails: Record<string, number> = {};
+    for (const m of await outbox(t)) {
+      if (m.channel !== 'email' || !`${m.subject} ${m.text}`.includes(p)) continue;
+      for (const to of m.to) emails[to] = (emails[to] ?? 0) + 1;
+    }
+    expect(emails).toEqual({ 'ana@example.com': 1, 'bob@example.com': 1 });
   });
 });
