@@ -1,4 +1,5 @@
 import type { SettingsSource } from '#core/adapters/parameters';
+import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
 import type { Clock } from '#core/ports';
 import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
@@ -32,7 +33,7 @@ export type PipelineEventsDeps = NotifyDeps & {
 };
 
 export type PipelineEventOutcome =
-  | { status: 'duplicate'; eventId: string; reason: 'done' | 'in-progress' }
+  | { status: 'duplicate'; eventId: string; reason: 'done' }
   | {
       status: 'processed';
       eventId: string;
@@ -56,9 +57,16 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
   const t = toTransition(parseCodePipelineEvent(raw));
   const now = deps.clock.now();
   const claim = await deps.ledger.claim(t.eventId, now);
+  if (!claim.claimed && claim.reason === 'in-progress') {
+    // Another invocation holds the claim: a concurrent delivery, or one that crashed (the lease runs until it
+    // expires). Skipping would end the platform's retries and lose the event if that invocation never finishes
+    // (no timeline, no teardown start); failing lets the retry come back and find it done or free.
+    deps.logger.warn('event claimed by another invocation; leaving it to the retry', { eventId: t.eventId });
+    throw new ConflictError(`event ${t.eventId} is being processed by another invocation`);
+  }
   if (!claim.claimed) {
-    deps.logger.info('duplicate event skipped', { eventId: t.eventId, reason: claim.reason });
-    return { status: 'duplicate', eventId: t.eventId, reason: claim.reason };
+    deps.logger.info('duplicate event skipped', { eventId: t.eventId, reason: 'done' });
+    return { status: 'duplicate', eventId: t.eventId, reason: 'done' };
   }
   try {
     const merged = await recordTransition(deps.timeline, t);

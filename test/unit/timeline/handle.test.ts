@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors';
+import { ConflictError, ValidationError } from '#core/errors';
 import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
 import { makeWorld, unavailable } from './fakes.ts';
 import { fixture } from './fixtures.ts';
@@ -151,13 +151,17 @@ describe('handlePipelineEvent', () => {
     expect(w.starter.started).toHaveLength(1);
   });
 
-  it('a claim held by a live invocation blocks a concurrent redelivery; an expired lease does not', async () => {
+  it('a claim held by another invocation fails a redelivery (the retry comes back); an expired lease does not', async () => {
     const w = makeWorld();
-    const event = fixture('pipeline-started');
+    const event = fixture('pipeline-failed');
+    // Held by an invocation that may have crashed (SIGKILL, sandbox lost): skipping would lose the event for good,
+    // with no timeline record and no teardown; failing makes Lambda retry it.
     await w.ledger.claim(String(event.id), w.clock.now());
-    expect(await handlePipelineEvent(event, w.deps)).toMatchObject({ status: 'duplicate', reason: 'in-progress' });
+    await expect(handlePipelineEvent(event, w.deps)).rejects.toThrow(ConflictError);
+    expect(w.starter.started).toHaveLength(0);
     w.clock.set(new Date(w.clock.now().getTime() + 121_000));
-    expect(await handlePipelineEvent(event, w.deps)).toMatchObject({ status: 'processed' });
+    expect(await handlePipelineEvent(event, w.deps)).toMatchObject({ status: 'processed', teardown: 'started' });
+    expect(w.starter.started).toHaveLength(1);
   });
 
   it('bad input fails fast with a ValidationError and claims nothing', async () => {
