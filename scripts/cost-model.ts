@@ -1,243 +1,438 @@
 /**
- * Cost per 1,000 pipeline executions handled by Stagecrew, from per-execution counts derived from the code paths
- * and AWS's public on-demand list prices for us-east-1. Prints a Markdown section for docs/PERFORMANCE.md.
+ * Cost per 1,000 pipeline executions handled by Stagecrew, from counts measured in a local end-to-end run
+ * (bench/cost-run.ts writes them) and AWS's public on-demand list prices for us-east-1. Prints a Markdown section
+ * for docs/PERFORMANCE.md. The counts and the price table are kept apart: the run measures, this file prices.
  *
- *   npx node scripts/cost-model.ts                      # the reference scenario
- *   npx node scripts/cost-model.ts --failure-rate 0.5   # half the executions fail and tear down a stack
+ *   npx node bench/cost-run.ts                                            # measure, write the counts, print
+ *   npx node scripts/cost-model.ts                                        # price bench/results/cost-counts.json
+ *   npx node scripts/cost-model.ts --counts my.json --failure-rate 0.5    # half the executions fail
  *
- * The counts are a model, not a measurement of a deployed stack: each line names the code path it comes from.
- * CodePipeline's own charges, CloudWatch Logs and data transfer are not included.
+ * Free tiers are excluded: every unit is priced at the first paid tier. CodePipeline's own charges, CodeBuild,
+ * data transfer, X-Ray and secret storage are not Stagecrew's per-execution cost and are left out.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-/** us-east-1 list prices (USD), as published on the AWS pricing pages; looked up 2026-11-23. */
-export const PRICES = Object.freeze({
-  lambdaRequest: 0.2 / 1e6,
-  /** Arm (Graviton), first pricing tier; every Stagecrew function runs on arm64 (template Globals). */
-  lambdaGbSecond: 0.0000133334,
-  sfnTransition: 0.025 / 1000,
-  /** DynamoDB on-demand. */
-  dynamoWru: 0.625 / 1e6,
-  dynamoRru: 0.125 / 1e6,
-  httpApiRequest: 1.0 / 1e6,
-  snsPublish: 0.5 / 1e6,
-  sesEmail: 0.1 / 1000,
-  /** Custom events to a bus; AWS service events (CodePipeline, CloudFormation) on the default bus are free. */
-  eventBridgeCustomEvent: 1.0 / 1e6,
-  secretsManagerCall: 0.05 / 10_000,
+export type PriceKey =
+  | 'lambdaRequest'
+  | 'lambdaGbSecond'
+  | 'sfnTransition'
+  | 'dynamoWru'
+  | 'dynamoRru'
+  | 'httpApiRequest'
+  | 'snsPublish'
+  | 'sesEmail'
+  | 'eventBridgeCustomEvent'
+  | 'secretsManagerCall'
+  | 'logsIngestedGb';
+
+export type Price = {
+  /** USD per one unit (one request, one GB-second, one email …). */
+  usd: number;
+  /** How the public page states it. */
+  listed: string;
+  /** The AWS pricing page it comes from. */
+  source: string;
+  /** Date the price was last compared with a copy of that page, and whether the figure was seen there. */
+  checked: string;
+  verified: 'AWS page' | 'secondary source' | 'unverified';
+};
+
+/** us-east-1, on-demand, first paid tier. */
+export const PRICE_TABLE: Readonly<Record<PriceKey, Price>> = Object.freeze({
+  lambdaRequest: {
+    usd: 0.2 / 1e6,
+    listed: '$0.20 per 1M requests',
+    source: 'AWS Lambda Pricing',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  lambdaGbSecond: {
+    usd: 0.0000133334,
+    listed: '$0.0000133334 per GB-second (Arm, first 7.5 billion GB-s/month)',
+    source: 'AWS Lambda Pricing',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  sfnTransition: {
+    usd: 0.025 / 1000,
+    listed: '$0.025 per 1,000 state transitions (Standard)',
+    source: 'AWS Step Functions Pricing',
+    checked: '2026-11-23',
+    verified: 'AWS page',
+  },
+  dynamoWru: {
+    usd: 0.625 / 1e6,
+    listed: '$0.625 per 1M write request units (on-demand, Standard table class)',
+    source: 'Amazon DynamoDB Pricing for On-Demand Capacity',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  dynamoRru: {
+    usd: 0.125 / 1e6,
+    listed: '$0.125 per 1M read request units (on-demand, Standard table class)',
+    source: 'Amazon DynamoDB Pricing for On-Demand Capacity',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  httpApiRequest: {
+    usd: 1.0 / 1e6,
+    listed: '$1.00 per 1M requests (HTTP API, first 300M/month, 512 KB each)',
+    source: 'Amazon API Gateway Pricing',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  snsPublish: {
+    usd: 0.5 / 1e6,
+    listed: '$0.50 per 1M publishes (standard topic; deliveries to Lambda free)',
+    source: 'Amazon SNS Pricing',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  sesEmail: {
+    usd: 0.1 / 1000,
+    listed: '$0.10 per 1,000 emails (each recipient is one email)',
+    source: 'Amazon SES Pricing',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  eventBridgeCustomEvent: {
+    usd: 1.0 / 1e6,
+    listed: '$1.00 per 1M custom events published (64 KB chunks; AWS service events free)',
+    source: 'Amazon EventBridge Pricing',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
+  secretsManagerCall: {
+    usd: 0.05 / 10_000,
+    listed: '$0.05 per 10,000 API calls',
+    source: 'AWS Secrets Manager Pricing',
+    checked: '2026-11-23',
+    verified: 'unverified',
+  },
+  logsIngestedGb: {
+    usd: 0.5,
+    listed: '$0.50 per GB ingested (Standard log class)',
+    source: 'Amazon CloudWatch Pricing (Logs)',
+    checked: '2026-11-23',
+    verified: 'secondary source',
+  },
 });
 
-/** The reference pipeline: 3 stages × 2 actions, one manual approval and one Invoke action per execution. */
-export type Scenario = {
-  stages: number;
-  actionsPerStage: number;
-  /** Share of executions that fail and tear down one registered test stack. */
-  failureRate: number;
-  /** Approval recipients: emails sent per approval (plus one Slack post, free). */
-  approvalEmails: number;
-  /** Page GETs per approval before the POST (the recipient opening the link; scanners add more). */
-  approvalPageViews: number;
-  /** Invoke action continuations (e.g. an http-check that polls) per Invoke action. */
-  invokeContinuations: number;
-  /** Share of invocations that are cold starts (init duration is billed since 2025). */
-  coldStartShare: number;
-};
+export type Prices = Record<PriceKey, number>;
+export const PRICES: Readonly<Prices> = Object.freeze(
+  Object.fromEntries(Object.entries(PRICE_TABLE).map(([k, p]) => [k, p.usd])) as Prices,
+);
 
-export const REFERENCE: Scenario = {
-  stages: 3,
-  actionsPerStage: 2,
-  failureRate: 0.2,
-  approvalEmails: 2,
-  approvalPageViews: 2,
-  invokeContinuations: 1,
-  coldStartShare: 0.05,
-};
+export type Assumptions = { platformLogBytesPerInvocation: number; logEventOverheadBytes: number };
 
-/** Memory (MB) per function from template.yaml, and assumed warm billed duration (ms) per invocation. */
-const FUNCTIONS = {
-  PipelineEventsFunction: { memoryMb: 512, warmMs: 60, initMs: 240 },
-  ApprovalRequestFunction: { memoryMb: 512, warmMs: 150, initMs: 315 },
-  ApprovalApiFunction: { memoryMb: 512, warmMs: 80, initMs: 255 },
-  InvokeActionFunction: { memoryMb: 512, warmMs: 60, initMs: 290 },
-  TeardownTaskFunction: { memoryMb: 512, warmMs: 120, initMs: 455 },
-  StackEventsFunction: { memoryMb: 256, warmMs: 40, initMs: 150 },
-} as const;
-type FunctionName = keyof typeof FUNCTIONS;
+/** Assumptions for what the local run cannot see. */
+export const ASSUMPTIONS: Readonly<Assumptions> = Object.freeze({
+  /** Lambda's own START, END and REPORT lines per invocation (CloudWatch Logs ingestion). */
+  platformLogBytesPerInvocation: 330,
+  /** CloudWatch Logs counts each event's message plus 26 bytes. */
+  logEventOverheadBytes: 26,
+});
 
-type Counts = {
-  invocations: Record<FunctionName, number>;
+export type FunctionCounts = { invocations: number; errors: number; billedMs: number; memoryMb: number };
+
+/** Counts summed over `executions` pipeline executions (bench/cost-run.ts). */
+export type MeasuredCounts = {
+  executions: number;
+  /** By function logical id, e.g. `PipelineEventsFunction`. */
+  lambda: Record<string, FunctionCounts>;
   sfnTransitions: number;
-  wru: number;
-  rru: number;
-  httpApi: number;
-  snsPublishes: number;
-  emails: number;
-  customEvents: number;
-  secretsCalls: number;
-};
-
-/** Per pipeline execution. Each term names the code path it comes from. */
-export const countsPerExecution = (s: Scenario): Counts => {
-  const actions = s.stages * s.actionsPerStage;
-  // CodePipeline emits STARTED + a final state for the execution, each stage and each action
-  // (bench/pipeline-events.ts: 2940 events for 150 executions of this shape = 19.6).
-  const stateEvents = 2 * (1 + s.stages + actions);
-  // handlePipelineEvent: claim (1 conditional write), timeline get (1 strongly consistent read) and revision-checked
-  // put (1 write, items < 1 KB), complete (1 write). Routed notifications add a rate-limit counter write.
-  const eventWrites = 3 * stateEvents;
-  const eventReads = 1 * stateEvents;
-  const notificationWrites = 1 + s.failureRate; // one routed notification per run, a second on failure
-  // Approval: SNS publish by CodePipeline → approval-request (create record conditionally, claim announce, Slack post,
-  // emails, record the posts); EventBridge action STARTED/ended events → approval-request (lifecycle sync).
-  const approvalRequestInvocations = 1 + 2;
-  const approvalWrites = 4 + 2; // create, announce claim, slack/email bookkeeping ×2; lifecycle sync updates
-  const approvalReads = 2 + 2;
-  // Approval API: page views (1 read each), then one POST: nonce + vote + PENDING→DECIDING + final state + audit.
-  const apiInvocations = s.approvalPageViews + 1;
-  const decisionWrites = 5;
-  const decisionReads = s.approvalPageViews + 2;
-  // Invoke action: Powertools idempotency (1 conditional put + 1 update) per invocation.
-  const invokeInvocations = 1 + s.invokeContinuations;
-  const invokeWrites = 2 * invokeInvocations;
-  // Teardown on failure (docs/PERFORMANCE.md "Teardown: state transitions per stack"): 7 per run + 6 per stack
-  // deleted within ~10 min; task invocations = Task states entered (start, check, discover, inspect, delete,
-  // conclude, record, finish); one CloudFormation status event → stack-events.
-  const teardownTransitions = s.failureRate * (7 + 6);
-  const teardownTasks = s.failureRate * 8;
-  const teardownWrites = s.failureRate * (1 + 1 + 1 + 1 + 2); // run, wait, delete wait, outcome, registration updates
-  const teardownReads = s.failureRate * 3;
-  return {
-    invocations: {
-      PipelineEventsFunction: stateEvents,
-      ApprovalRequestFunction: approvalRequestInvocations,
-      ApprovalApiFunction: apiInvocations,
-      InvokeActionFunction: invokeInvocations,
-      TeardownTaskFunction: teardownTasks,
-      StackEventsFunction: s.failureRate,
-    },
-    sfnTransitions: teardownTransitions,
-    wru: eventWrites + notificationWrites + approvalWrites + decisionWrites + invokeWrites + teardownWrites,
-    rru: eventReads + approvalReads + decisionReads + teardownReads,
-    httpApi: apiInvocations,
-    snsPublishes: 1,
-    emails: s.approvalEmails + s.failureRate /* failure notification */,
-    // approval decided event + teardown summary event
-    customEvents: 1 + s.failureRate,
-    // Secrets are cached 60 s per container; at steady traffic about one call per container-minute, ~0 per run.
-    secretsCalls: 0,
+  sfnExecutions: number;
+  dynamodb: {
+    /** Write request units of the table (item size rounded up to 1 KB per write, conditional failures included). */
+    wru: number;
+    /** Read request units (4 KB per unit, eventually consistent reads at half). */
+    rru: number;
+    /** Extra write units for the gsi1 index (ALL projection): writes to items that carry its keys. */
+    gsiWru: number;
+    calls: Record<string, number>;
   };
+  httpApiRequests: number;
+  snsPublishes: number;
+  /** Emails by recipient. */
+  emails: number;
+  /** Slack messages posted (an update of a message is not counted again). */
+  slackCalls: number;
+  /** Stagecrew's own events (PutEvents entries from the functions). */
+  customEvents: number;
+  /** PutEvents of the AWS services' own events (CodePipeline, CloudFormation, Step Functions): free. */
+  serviceEventCalls: number;
+  secretsCalls: number;
+  ssmCalls: number;
+  /** Bytes the functions logged (messages with their newline) and the number of lines. */
+  logBytes: number;
+  logLines: number;
+  /** Every AWS call the functions made, `service:Operation` → count. */
+  awsCalls: Record<string, number>;
 };
 
-export const costPerThousand = (s: Scenario) => {
-  const c = countsPerExecution(s);
-  const lines: Array<{ item: string; perExecution: string; usd: number }> = [];
-  for (const [name, n] of Object.entries(c.invocations) as Array<[FunctionName, number]>) {
-    const f = FUNCTIONS[name];
-    const ms = f.warmMs + s.coldStartShare * f.initMs;
-    const gbs = (n * ms * f.memoryMb) / 1024 / 1000;
+export type Measurement = {
+  measuredAt: string;
+  command: string;
+  node: string;
+  loadAverage: [number, number];
+  wallSeconds: number;
+  pipeline: string;
+  succeeded: MeasuredCounts;
+  failed: MeasuredCounts;
+};
+
+export const emptyCounts = (): MeasuredCounts => ({
+  executions: 0,
+  lambda: {},
+  sfnTransitions: 0,
+  sfnExecutions: 0,
+  dynamodb: { wru: 0, rru: 0, gsiWru: 0, calls: {} },
+  httpApiRequests: 0,
+  snsPublishes: 0,
+  emails: 0,
+  slackCalls: 0,
+  customEvents: 0,
+  serviceEventCalls: 0,
+  secretsCalls: 0,
+  ssmCalls: 0,
+  logBytes: 0,
+  logLines: 0,
+  awsCalls: {},
+});
+
+const scaleRecord = (r: Record<string, number>, k: number, into: Record<string, number>) => {
+  for (const [key, v] of Object.entries(r)) into[key] = (into[key] ?? 0) + v * k;
+};
+
+/** `a·x + b·y` of two count sets (used to average per execution and to mix succeeded and failed runs). */
+const combine = (x: MeasuredCounts, a: number, y: MeasuredCounts, b: number): MeasuredCounts => {
+  const out = emptyCounts();
+  for (const [c, k] of [
+    [x, a],
+    [y, b],
+  ] as const) {
+    if (k === 0) continue;
+    out.executions += c.executions * k;
+    for (const [name, f] of Object.entries(c.lambda)) {
+      const t = out.lambda[name] ?? { invocations: 0, errors: 0, billedMs: 0, memoryMb: f.memoryMb };
+      t.invocations += f.invocations * k;
+      t.errors += f.errors * k;
+      t.billedMs += f.billedMs * k;
+      t.memoryMb = f.memoryMb;
+      out.lambda[name] = t;
+    }
+    out.sfnTransitions += c.sfnTransitions * k;
+    out.sfnExecutions += c.sfnExecutions * k;
+    out.dynamodb.wru += c.dynamodb.wru * k;
+    out.dynamodb.rru += c.dynamodb.rru * k;
+    out.dynamodb.gsiWru += c.dynamodb.gsiWru * k;
+    scaleRecord(c.dynamodb.calls, k, out.dynamodb.calls);
+    out.httpApiRequests += c.httpApiRequests * k;
+    out.snsPublishes += c.snsPublishes * k;
+    out.emails += c.emails * k;
+    out.slackCalls += c.slackCalls * k;
+    out.customEvents += c.customEvents * k;
+    out.serviceEventCalls += c.serviceEventCalls * k;
+    out.secretsCalls += c.secretsCalls * k;
+    out.ssmCalls += c.ssmCalls * k;
+    out.logBytes += c.logBytes * k;
+    out.logLines += c.logLines * k;
+    scaleRecord(c.awsCalls, k, out.awsCalls);
+  }
+  return out;
+};
+
+/** The measured share of failing executions. */
+export const measuredFailureRate = (m: Measurement): number =>
+  m.failed.executions / (m.failed.executions + m.succeeded.executions);
+
+/**
+ * Counts for one average execution: the mean of the succeeded runs and the mean of the failed runs, mixed at
+ * `failureRate` (default: the share measured).
+ */
+export const perExecution = (m: Measurement, failureRate = measuredFailureRate(m)): MeasuredCounts => {
+  if (!(failureRate >= 0 && failureRate <= 1)) throw new RangeError('failureRate must be from 0 to 1');
+  if (failureRate > 0 && m.failed.executions === 0) throw new RangeError('no failed execution was measured');
+  if (failureRate < 1 && m.succeeded.executions === 0) throw new RangeError('no succeeded execution was measured');
+  const s = m.succeeded.executions ? (1 - failureRate) / m.succeeded.executions : 0;
+  const f = m.failed.executions ? failureRate / m.failed.executions : 0;
+  return combine(m.succeeded, s, m.failed, f);
+};
+
+export type CostLine = { item: string; perExecution: string; usd: number };
+
+/** USD per 1,000 executions, by line, for the counts of one execution. Pure: prices and assumptions are inputs. */
+export const costPerThousand = (
+  c: MeasuredCounts,
+  prices: Prices = PRICES,
+  assumptions: Readonly<Assumptions> = ASSUMPTIONS,
+): { lines: CostLine[]; total: number } => {
+  const lines: CostLine[] = [];
+  const k = 1000;
+  for (const [name, f] of Object.entries(c.lambda).sort(([a], [b]) => a.localeCompare(b))) {
+    const gbSeconds = (f.billedMs / 1000) * (f.memoryMb / 1024);
+    const perCall = f.invocations > 0 ? f.billedMs / f.invocations : 0;
     lines.push({
-      item: `Lambda ${name} (${f.memoryMb} MB, ~${ms.toFixed(0)} ms billed)`,
-      perExecution: `${n.toFixed(2)} invocations`,
-      usd: 1000 * (n * PRICES.lambdaRequest + gbs * PRICES.lambdaGbSecond),
+      item: `Lambda ${name} (${f.memoryMb} MB, ${perCall.toFixed(0)} ms billed per invocation)`,
+      perExecution: `${f.invocations.toFixed(2)} invocations`,
+      usd: k * (f.invocations * prices.lambdaRequest + gbSeconds * prices.lambdaGbSecond),
     });
   }
   lines.push({
     item: 'Step Functions state transitions (Standard)',
     perExecution: c.sfnTransitions.toFixed(2),
-    usd: 1000 * c.sfnTransitions * PRICES.sfnTransition,
+    usd: k * c.sfnTransitions * prices.sfnTransition,
   });
   lines.push({
-    item: 'DynamoDB write request units',
-    perExecution: c.wru.toFixed(1),
-    usd: 1000 * c.wru * PRICES.dynamoWru,
+    item: 'DynamoDB write request units (table + gsi1)',
+    perExecution: `${(c.dynamodb.wru + c.dynamodb.gsiWru).toFixed(1)} (${c.dynamodb.wru.toFixed(1)} + ${c.dynamodb.gsiWru.toFixed(1)})`,
+    usd: k * (c.dynamodb.wru + c.dynamodb.gsiWru) * prices.dynamoWru,
   });
   lines.push({
     item: 'DynamoDB read request units',
-    perExecution: c.rru.toFixed(1),
-    usd: 1000 * c.rru * PRICES.dynamoRru,
+    perExecution: c.dynamodb.rru.toFixed(1),
+    usd: k * c.dynamodb.rru * prices.dynamoRru,
   });
   lines.push({
     item: 'API Gateway HTTP API requests',
-    perExecution: c.httpApi.toFixed(0),
-    usd: 1000 * c.httpApi * PRICES.httpApiRequest,
+    perExecution: c.httpApiRequests.toFixed(2),
+    usd: k * c.httpApiRequests * prices.httpApiRequest,
   });
   lines.push({
     item: 'SNS publishes (approval topic)',
-    perExecution: c.snsPublishes.toFixed(0),
-    usd: 1000 * c.snsPublishes * PRICES.snsPublish,
+    perExecution: c.snsPublishes.toFixed(2),
+    usd: k * c.snsPublishes * prices.snsPublish,
   });
-  lines.push({ item: 'SES emails', perExecution: c.emails.toFixed(2), usd: 1000 * c.emails * PRICES.sesEmail });
   lines.push({
-    item: 'EventBridge custom events',
+    item: 'SES emails (per recipient)',
+    perExecution: c.emails.toFixed(2),
+    usd: k * c.emails * prices.sesEmail,
+  });
+  lines.push({
+    item: 'EventBridge custom events (AWS service events are free)',
     perExecution: c.customEvents.toFixed(2),
-    usd: 1000 * c.customEvents * PRICES.eventBridgeCustomEvent,
+    usd: k * c.customEvents * prices.eventBridgeCustomEvent,
+  });
+  lines.push({
+    item: 'Secrets Manager API calls',
+    perExecution: c.secretsCalls.toFixed(2),
+    usd: k * c.secretsCalls * prices.secretsManagerCall,
+  });
+  const invocations = Object.values(c.lambda).reduce((s, f) => s + f.invocations, 0);
+  const ingested =
+    c.logBytes +
+    c.logLines * assumptions.logEventOverheadBytes +
+    invocations * (assumptions.platformLogBytesPerInvocation + 3 * assumptions.logEventOverheadBytes);
+  lines.push({
+    item: 'CloudWatch Logs ingestion (function logs + Lambda platform lines)',
+    perExecution: `${(ingested / 1024).toFixed(1)} KB`,
+    usd: (k * ingested * prices.logsIngestedGb) / 1024 ** 3,
   });
   const total = lines.reduce((sum, l) => sum + l.usd, 0);
   return { lines, total };
 };
 
-/** Scheduled functions cost the same whatever the traffic (per 30-day month). */
-export const fixedMonthly = () => {
-  const perMonth = (invocations: number, memoryMb: number, ms: number) =>
-    invocations * PRICES.lambdaRequest + (invocations * ms * memoryMb * PRICES.lambdaGbSecond) / 1024 / 1000;
-  const reminders = perMonth(30 * 24 * 12, 512, 80); // every 5 minutes, one table query when idle
-  const sweeper = perMonth(30 * 24, 512, 300); // hourly, lists stacks
-  return { reminders, sweeper, total: reminders + sweeper };
-};
+const usd = (n: number) => (n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(3)}`);
+const pct = (part: number, total: number) => (total > 0 ? `${((100 * part) / total).toFixed(0)} %` : '');
 
-const usd = (n: number) => (n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
-
-export const markdown = (s: Scenario): string => {
-  const { lines, total } = costPerThousand(s);
-  const fixed = fixedMonthly();
+/** The PERFORMANCE.md section: the cost table at the measured failure share, the per-kind counts, the prices. */
+export const markdown = (m: Measurement, failureRate = measuredFailureRate(m)): string => {
+  const mix = perExecution(m, failureRate);
+  const { lines, total } = costPerThousand(mix);
+  const ok = perExecution(m, 0);
+  const bad = perExecution(m, 1);
+  const okTotal = costPerThousand(ok).total;
+  const badTotal = costPerThousand(bad).total;
+  const count = (c: MeasuredCounts, f: (c: MeasuredCounts) => number) => f(c).toFixed(1);
+  const rows: Array<[string, (c: MeasuredCounts) => number]> = [
+    ['Lambda invocations', (c) => Object.values(c.lambda).reduce((s, f) => s + f.invocations, 0)],
+    ['Lambda billed ms', (c) => Object.values(c.lambda).reduce((s, f) => s + f.billedMs, 0)],
+    ['Step Functions transitions', (c) => c.sfnTransitions],
+    ['DynamoDB requests', (c) => Object.values(c.dynamodb.calls).reduce((s, n) => s + n, 0)],
+    ['DynamoDB WRU (table + gsi1)', (c) => c.dynamodb.wru + c.dynamodb.gsiWru],
+    ['DynamoDB RRU', (c) => c.dynamodb.rru],
+    ['HTTP API requests', (c) => c.httpApiRequests],
+    ['SNS publishes', (c) => c.snsPublishes],
+    ['SES emails', (c) => c.emails],
+    ['Slack messages (free)', (c) => c.slackCalls],
+    ['EventBridge custom events', (c) => c.customEvents],
+    ['AWS service event PutEvents (free)', (c) => c.serviceEventCalls],
+    ['Function log KB', (c) => c.logBytes / 1024],
+  ];
+  const unverified = Object.values(PRICE_TABLE).filter((p) => p.verified !== 'AWS page');
   return [
     '## Cost per 1,000 pipeline executions',
     '',
-    '`npx node scripts/cost-model.ts` (options: `--failure-rate`, `--emails`, `--page-views`). A model from the code',
-    'paths, not a bill: counts per execution are derived in the script, which names the code path of each; durations are',
-    'assumed warm billed times plus a cold-start share of the init times measured above. Prices: AWS public',
-    'on-demand list prices for us-east-1 (Lambda Arm $0.20/M requests + $0.0000133334/GB-s; Step Functions',
-    'Standard $0.025/1,000 transitions; DynamoDB on-demand $0.625/M WRU, $0.125/M RRU; HTTP API $1.00/M; SNS',
-    '$0.50/M publishes; SES $0.10/1,000 emails; EventBridge custom events $1.00/M), looked up 2026-11-23.',
+    `Measured, then priced: \`${m.command}\` runs ${m.succeeded.executions + m.failed.executions} executions of one`,
+    `pipeline on the local cloud (${m.measuredAt.slice(0, 10)}, ${m.node}, ${m.wallSeconds.toFixed(0)} s; load average`,
+    `${m.loadAverage[0].toFixed(1)} → ${m.loadAverage[1].toFixed(1)}) and writes the counts to`,
+    '`bench/results/cost-counts.json`; `npx node scripts/cost-model.ts [--failure-rate r]` prices them. Pipeline:',
+    `${m.pipeline}. Each execution has its own \`/_local/meter\` window, closed once everything it caused has settled.`,
     '',
-    `Scenario: ${s.stages} stages × ${s.actionsPerStage} actions, one manual approval (${s.approvalEmails} emails, Slack, ` +
-      `${s.approvalPageViews} page views, one decision), one Invoke action with ${s.invokeContinuations} continuation(s), ` +
-      `${Math.round(s.failureRate * 100)} % of executions failing and tearing down one stack, ` +
-      `${Math.round(s.coldStartShare * 100)} % cold starts. Free tiers ignored.`,
+    `${m.succeeded.executions} succeeded and ${m.failed.executions} failed executions; the table mixes them at ` +
+      `${(failureRate * 100).toFixed(0)} % failing. Per succeeded execution ${usd(okTotal)} per 1,000, per failed ` +
+      `execution ${usd(badTotal)} per 1,000. Free tiers excluded.`,
     '',
-    '| Item | Per execution | USD per 1,000 executions |',
+    '| Item | Per execution | USD per 1,000 executions | Share |',
+    '|---|---:|---:|---:|',
+    ...lines.map((l) => `| ${l.item} | ${l.perExecution} | ${usd(l.usd)} | ${pct(l.usd, total)} |`),
+    `| **Total** | | **${usd(total)}** | |`,
+    '',
+    'Counts per execution, as measured:',
+    '',
+    '| Count | Succeeded | Failed + teardown |',
     '|---|---:|---:|',
-    ...lines.map((l) => `| ${l.item} | ${l.perExecution} | ${usd(l.usd)} |`),
-    `| **Total** | | **${usd(total)}** |`,
+    ...rows.map(([label, f]) => `| ${label} | ${count(ok, f)} | ${count(bad, f)} |`),
     '',
-    `Fixed, whatever the traffic: reminders every 5 minutes ${usd(fixed.reminders)}/month, hourly sweeper ` +
-      `${usd(fixed.sweeper)}/month. Not included: CodePipeline's own charges, CloudWatch Logs ingestion, X-Ray ` +
-      'traces, Secrets Manager storage ($0.40/secret/month) and data transfer.',
+    'Assumptions:',
+    '- Lambda billed duration is the local wall time of each invocation rounded up to 1 ms (Lambda bills the init',
+    '  phase too; two warm-up executions ran before measuring, so few cold starts are in the windows). The local',
+    '  calls to AWS APIs are loopback calls: on AWS each is a few ms more, so durations are a lower bound.',
+    '- DynamoDB units are what dynalite reports with `ReturnConsumedCapacity: TOTAL` for every request the functions',
+    '  sent (item size up to 1 KB per write unit, 4 KB per read unit, eventually consistent reads at half), and a',
+    '  failed conditional write at 1 unit; writes to items carrying the `gsi1` keys (ALL projection) count once',
+    '  more for the index. No transactions are used.',
+    '- EventBridge: PutEvents from the functions carry one entry each (`functions/core/adapters/eventbridge.ts`);',
+    '  CodePipeline, CloudFormation and Step Functions events on the default bus are free. SNS: the approval',
+    "  topic's publishes (by CodePipeline); deliveries to Lambda are free. SES bills each recipient.",
+    `- CloudWatch Logs: the bytes the functions logged at the template's log level, plus ${ASSUMPTIONS.logEventOverheadBytes}`,
+    `  bytes per event and ${ASSUMPTIONS.platformLogBytesPerInvocation} bytes of START/END/REPORT lines per invocation.`,
+    '- Teardown: Wait states ran without waiting and stacks deleted in milliseconds; a transition is counted per',
+    '  state entered, whatever the wait, but a slow real deletion that falls back to polling adds transitions.',
+    '- Not included: CodePipeline, CodeBuild and CloudFormation charges (the pipeline, not Stagecrew), data transfer,',
+    '  X-Ray, secret storage ($0.40/secret/month), the scheduled reminders (every 5 minutes) and sweeper (hourly),',
+    '  which cost the same whatever the traffic.',
+    '',
+    'Prices (us-east-1, on-demand, first paid tier):',
+    '',
+    '| Price | Source page | Checked |',
+    '|---|---|---|',
+    ...Object.values(PRICE_TABLE).map((p) => `| ${p.listed} | ${p.source} | ${p.checked}, ${p.verified} |`),
+    '',
+    unverified.length > 0
+      ? `${unverified.length} of ${Object.keys(PRICE_TABLE).length} prices were not read on the AWS page itself ` +
+        '(a secondary source, or not at all): check them on the pricing pages before quoting a figure.'
+      : 'Every price was read on its AWS pricing page.',
     '',
   ].join('\n');
 };
 
 const main = () => {
   const { values } = parseArgs({
-    options: {
-      'failure-rate': { type: 'string' },
-      emails: { type: 'string' },
-      'page-views': { type: 'string' },
-    },
+    options: { counts: { type: 'string' }, 'failure-rate': { type: 'string' } },
   });
-  const num = (raw: string | undefined, name: string, fallback: number, max: number) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0 || n > max) throw new Error(`--${name} must be a number from 0 to ${max}`);
-    return n;
-  };
-  const scenario: Scenario = {
-    ...REFERENCE,
-    failureRate: num(values['failure-rate'], 'failure-rate', REFERENCE.failureRate, 1),
-    approvalEmails: num(values.emails, 'emails', REFERENCE.approvalEmails, 50),
-    approvalPageViews: num(values['page-views'], 'page-views', REFERENCE.approvalPageViews, 50),
-  };
-  process.stdout.write(markdown(scenario));
+  const file = values.counts ?? 'bench/results/cost-counts.json';
+  let m: Measurement;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as Measurement;
+  } catch (err) {
+    throw new Error(`cannot read the counts in ${file} (run \`npx node bench/cost-run.ts\` first): ${err}`);
+  }
+  const raw = values['failure-rate'];
+  const rate = raw === undefined ? undefined : Number(raw);
+  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new Error('--failure-rate must be a number from 0 to 1');
+  process.stdout.write(markdown(m, rate));
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) main();
