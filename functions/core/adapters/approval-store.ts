@@ -24,7 +24,7 @@ import { isConditionalCheckFailed } from './dynamodb.ts';
  */
 const PENDING_PK = 'APPROVALS_PENDING';
 const RETAIN_AFTER_EXPIRY_S = 30 * 24 * 3600;
-const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl', 'writeId']);
+const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl', 'writeId', 'notifiedWrite']);
 
 const pk = (id: string) => `APPROVAL#${id}`;
 const ttlFor = (expiresAt: string) => Math.floor(Date.parse(expiresAt) / 1000) + RETAIN_AFTER_EXPIRY_S;
@@ -261,18 +261,32 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async recordNotified(id: string, posts: SlackPost[], emailedTo: string[]): Promise<void> {
-    await this.#send('record notified', () =>
-      this.#db.send(
+    // list_append is not idempotent: each call carries a random id, and an SDK retry of an append that was applied
+    // but whose answer was lost finds its own id and stops (else reminders would thread under a post twice).
+    const writeId = randomBytes(12).toString('hex');
+    try {
+      await this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: pk(id), sk: 'META' },
           UpdateExpression:
-            'SET slackPosts = list_append(if_not_exists(slackPosts, :empty), :posts), emailedTo = list_append(if_not_exists(emailedTo, :empty), :emails)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':empty': [], ':posts': posts, ':emails': emailedTo },
+            'SET slackPosts = list_append(if_not_exists(slackPosts, :empty), :posts), emailedTo = list_append(if_not_exists(emailedTo, :empty), :emails), notifiedWrite = :w',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(notifiedWrite) OR notifiedWrite <> :w)',
+          ExpressionAttributeValues: { ':empty': [], ':posts': posts, ':emails': emailedTo, ':w': writeId },
         }),
-      ),
-    );
+      );
+    } catch (err) {
+      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      if (isConditionalCheckFailed(err) && attempts > 1) {
+        const stored = await this.#send('record notified (read back)', () =>
+          this.#db.send(
+            new GetCommand({ TableName: this.#table, Key: { pk: pk(id), sk: 'META' }, ConsistentRead: true }),
+          ),
+        );
+        if (stored.Item?.notifiedWrite === writeId) return;
+      }
+      throw toDomainError(err, 'dynamodb record notified');
+    }
   }
 
   async claim(id: string, field: ClaimField, previous: string | undefined, now: Date): Promise<boolean> {
