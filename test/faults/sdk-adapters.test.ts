@@ -267,6 +267,19 @@ describe('DynamoDB approval store (conditional writes)', () => {
     expect(theirs.faults.attempts.map((a) => a.operation)).toEqual(['PutItem', 'PutItem', 'GetItem']);
   });
 
+  it('a "notified" append whose answer was dropped is not appended twice: the retry finds its own write', async () => {
+    const { store: s, faults } = store(['reset', { error: 'ConditionalCheckFailedException', status: 400 }]);
+    let writeId = '';
+    faults.onRequest = (operation, body) => {
+      if (operation === 'UpdateItem') writeId = JSON.parse(body).ExpressionAttributeValues[':w'].S as string;
+      if (operation === 'GetItem') return { ok: JSON.stringify({ Item: { notifiedWrite: { S: writeId } } }) };
+      return undefined;
+    };
+    await drive(s.recordNotified('a1', [{ channel: 'C1', ts: '1.2' }], ['ana@example.com']));
+    expect(writeId).toMatch(/^[0-9a-f]{24}$/);
+    expect(faults.attempts.map((a) => a.operation)).toEqual(['UpdateItem', 'UpdateItem', 'GetItem']);
+  });
+
   it('AccessDenied is not retried: PermissionError', async () => {
     const { store: s, faults } = store([{ error: 'AccessDeniedException', status: 400 }]);
     expect(await failure(s.get('a1'))).toBeInstanceOf(PermissionError);
