@@ -24,7 +24,7 @@ import { isConditionalCheckFailed } from './dynamodb.ts';
  */
 const PENDING_PK = 'APPROVALS_PENDING';
 const RETAIN_AFTER_EXPIRY_S = 30 * 24 * 3600;
-const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl', 'writeId', 'notifiedWrite']);
+const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl', 'writeId', 'notifiedWrite', 'decidingBy']);
 
 const pk = (id: string) => `APPROVAL#${id}`;
 const ttlFor = (expiresAt: string) => Math.floor(Date.parse(expiresAt) / 1000) + RETAIN_AFTER_EXPIRY_S;
@@ -130,16 +130,19 @@ export class DynamoApprovalStore implements ApprovalStore {
   ): Promise<ApprovalRecord | undefined> {
     const pendingCond =
       options.minApprovals === undefined ? '#s = :pending' : '(#s = :pending AND approveCount >= :min)';
+    // `decidingBy` is this call's own: an SDK retry of this update, after an applied attempt whose answer was lost,
+    // still finds itself the decider instead of refusing ("being decided") with nobody deciding.
     return this.#update(
       'begin decision',
       {
-        UpdateExpression: 'SET #s = :deciding, decidingSince = :now, version = version + :one',
-        ConditionExpression: `${pendingCond} OR (#s = :deciding AND decidingSince < :stale)`,
+        UpdateExpression: 'SET #s = :deciding, decidingSince = :now, decidingBy = :me, version = version + :one',
+        ConditionExpression: `${pendingCond} OR (#s = :deciding AND decidingSince < :stale) OR (#s = :deciding AND decidingBy = :me)`,
         ExpressionAttributeNames: N,
         ExpressionAttributeValues: {
           ':pending': 'PENDING',
           ':deciding': 'DECIDING',
           ':now': now.toISOString(),
+          ':me': randomBytes(12).toString('hex'),
           ':stale': options.staleBefore.toISOString(),
           ':one': 1,
           ...(options.minApprovals === undefined ? {} : { ':min': options.minApprovals }),
@@ -176,7 +179,7 @@ export class DynamoApprovalStore implements ApprovalStore {
     const updated = await this.#update(
       'finish decision',
       {
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE decidingSince`,
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE decidingSince, decidingBy`,
         ConditionExpression: '#s = :deciding',
         ExpressionAttributeNames: { ...N, ...(patch.comment !== undefined ? { '#c': 'comment' } : {}) },
         ExpressionAttributeValues: values,
@@ -192,7 +195,7 @@ export class DynamoApprovalStore implements ApprovalStore {
     await this.#update(
       'abort decision',
       {
-        UpdateExpression: 'SET #s = :pending, version = version + :one REMOVE decidingSince',
+        UpdateExpression: 'SET #s = :pending, version = version + :one REMOVE decidingSince, decidingBy',
         ConditionExpression: '#s = :deciding',
         ExpressionAttributeNames: N,
         ExpressionAttributeValues: { ':pending': 'PENDING', ':deciding': 'DECIDING', ':one': 1 },
@@ -212,7 +215,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       'close approval',
       {
         UpdateExpression:
-          'SET #s = :status, closedReason = :reason, closedAt = :now, version = version + :one REMOVE decidingSince',
+          'SET #s = :status, closedReason = :reason, closedAt = :now, version = version + :one REMOVE decidingSince, decidingBy',
         ConditionExpression: decidingBefore
           ? '#s = :pending OR (#s = :deciding AND decidingSince < :before)'
           : '#s = :pending',

@@ -306,13 +306,15 @@ describe('DynamoDB parameters', () => {
       TableName: 'state',
       Key: { pk: 'APPROVAL#appr_1', sk: 'META' },
       ReturnValues: 'ALL_NEW',
-      UpdateExpression: 'SET #s = :deciding, decidingSince = :now, version = version + :one',
-      ConditionExpression: '(#s = :pending AND approveCount >= :min) OR (#s = :deciding AND decidingSince < :stale)',
+      UpdateExpression: 'SET #s = :deciding, decidingSince = :now, decidingBy = :me, version = version + :one',
+      ConditionExpression:
+        '(#s = :pending AND approveCount >= :min) OR (#s = :deciding AND decidingSince < :stale) OR (#s = :deciding AND decidingBy = :me)',
       ExpressionAttributeNames: { '#s': 'status' },
       ExpressionAttributeValues: {
         ':pending': 'PENDING',
         ':deciding': 'DECIDING',
         ':now': NOW,
+        ':me': expect.stringMatching(/^[0-9a-f]{24}$/),
         ':stale': '2026-03-02T09:59:00.000Z',
         ':one': 1,
         ':min': 2,
