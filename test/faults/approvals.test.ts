@@ -163,6 +163,19 @@ describe('approval decisions under injected faults', () => {
     expect(await audit(id)).toEqual(['decided']);
   });
 
+  it('the PENDING → DECIDING update dropped after it was applied: the retry is still the decider; decided once', async () => {
+    const p = 'drop-after-begin-decision';
+    const { link, id } = await waitingApproval(p);
+    // A reject has no count update: its first UpdateItem is the conditional PENDING → DECIDING.
+    await inject(t, { service: 'dynamodb', operation: 'UpdateItem', fault: 'drop-after' });
+    const answer = await decideOnPage(link, 'reject', 'broken build');
+    expect((await faults(t))[0]?.fired).toBe(1);
+    expect(answer.status).toBe(200);
+    await expectOneDecision(p, 'Failed');
+    expect(await record(id)).toMatchObject({ status: 'REJECTED', comment: 'broken build' });
+    expect(await audit(id)).toEqual(['decided']);
+  });
+
   it('quorum 2: one approver whose count update is dropped after it was applied is still one approval', async () => {
     const p = 'quorum-drop-after-count';
     const { link, id } = await waitingApproval(p);
