@@ -389,6 +389,8 @@ export const markdown = (m: Measurement, failureRate = measuredFailureRate(m)): 
     '- Lambda billed duration is the local wall time of each invocation rounded up to 1 ms (Lambda bills the init',
     '  phase too; two warm-up executions ran before measuring, so few cold starts are in the windows). The local',
     '  calls to AWS APIs are loopback calls: on AWS each is a few ms more, so durations are a lower bound.',
+    "- Most of InvokeActionFunction's billed time is `register-test-stack` sleeping its `pollSeconds` (default 10 s)",
+    '  inside the invocation while CloudFormation applies the tags; http-check and gate take well under a second together.',
     '- DynamoDB units are what dynalite reports with `ReturnConsumedCapacity: TOTAL` for every request the functions',
     '  sent (item size up to 1 KB per write unit, 4 KB per read unit, eventually consistent reads at half), and a',
     '  failed conditional write at 1 unit; writes to items carrying the `gsi1` keys (ALL projection) count once',
