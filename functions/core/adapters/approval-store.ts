@@ -24,7 +24,21 @@ import { isConditionalCheckFailed } from './dynamodb.ts';
  */
 const PENDING_PK = 'APPROVALS_PENDING';
 const RETAIN_AFTER_EXPIRY_S = 30 * 24 * 3600;
-const META_KEYS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'ttl', 'writeId', 'notifiedWrite', 'decidingBy']);
+const META_KEYS = new Set([
+  'pk',
+  'sk',
+  'type',
+  'gsi1pk',
+  'gsi1sk',
+  'ttl',
+  // Write markers that make retried writes recognise themselves: not part of the record.
+  'writeId',
+  'notifiedWrite',
+  'decidingBy',
+  'announcedAtBy',
+  'lastRemindedAtBy',
+  'escalatedAtBy',
+]);
 
 const pk = (id: string) => `APPROVAL#${id}`;
 const ttlFor = (expiresAt: string) => Math.floor(Date.parse(expiresAt) / 1000) + RETAIN_AFTER_EXPIRY_S;
@@ -293,17 +307,20 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async claim(id: string, field: ClaimField, previous: string | undefined, now: Date): Promise<boolean> {
+    // `<field>By` names this call, so an SDK retry after an applied attempt whose answer was lost still holds the
+    // claim (else nobody would announce, remind or escalate).
+    const free = previous === undefined ? 'attribute_not_exists(#f) AND #s = :pending' : '#f = :prev AND #s = :pending';
     return this.#conditional(`claim ${field}`, () =>
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: pk(id), sk: 'META' },
-          UpdateExpression: 'SET #f = :now',
-          ConditionExpression:
-            previous === undefined ? 'attribute_not_exists(#f) AND #s = :pending' : '#f = :prev AND #s = :pending',
-          ExpressionAttributeNames: { '#f': field, ...N },
+          UpdateExpression: 'SET #f = :now, #by = :me',
+          ConditionExpression: `(${free}) OR #by = :me`,
+          ExpressionAttributeNames: { '#f': field, '#by': `${field}By`, ...N },
           ExpressionAttributeValues: {
             ':now': now.toISOString(),
+            ':me': randomBytes(12).toString('hex'),
             ':pending': 'PENDING',
             ...(previous === undefined ? {} : { ':prev': previous }),
           },
