@@ -9,9 +9,13 @@ import type { DeserializeMiddleware, MetadataBearer, MiddlewareStack } from '@sm
  *
  * Steps: `'ok'` (or `{ ok: body }`), `'throttle'`, `500`, `503`, `'timeout'` (the NodeHttpHandler's
  * `TimeoutError`/`ETIMEDOUT` with `throwOnRequestTimeout`), `'reset'` (`ECONNRESET`, a dropped connection), or
- * `{ error: 'SomeException', status }`. When the script runs out, every further attempt is `'ok'`.
+ * `{ error: 'SomeException', status }`. With a real endpoint behind the client: `'pass'` sends the attempt for real,
+ * `'drop-after'` sends it for real and then throws `ECONNRESET` (the write happened, the caller cannot know).
+ * When the script runs out, every further attempt is `'ok'` (`'pass'` if `passByDefault`).
  */
 export type FaultStep =
+  | 'pass'
+  | 'drop-after'
   | 'ok'
   | { ok: string; status?: number }
   | 'throttle'
@@ -97,22 +101,31 @@ export const timeoutError = (): Error =>
 /** What a connection cut by the server looks like to the SDK. */
 export const resetError = (): Error => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
-export const scriptFaults = (client: Stackable, script: readonly FaultStep[]): ScriptedFaults => {
+export const scriptFaults = (
+  client: Stackable,
+  script: readonly FaultStep[],
+  options: { passByDefault?: boolean } = {},
+): ScriptedFaults => {
   const attempts: Attempt[] = [];
   let i = 0;
   const scripted: ScriptedFaults = {
     attempts,
     gaps: () => attempts.slice(1).map((a, k) => a.at - (attempts[k] as Attempt).at),
   };
-  const middleware: DeserializeMiddleware<object, MetadataBearer> = (_next, context) => async (args) => {
+  const middleware: DeserializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
     const request = args.request as Request;
-    const next: FaultStep = script[i++] ?? 'ok';
+    const planned: FaultStep = script[i++] ?? (options.passByDefault ? 'pass' : 'ok');
     const raw = request.body;
     const body = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : '';
-    const step = scripted.onRequest?.(operation, body) ?? next;
+    const step = scripted.onRequest?.(operation, body) ?? planned;
     attempts.push({ at: Date.now(), operation, step });
     const protocol = protocolOf(request);
+    if (step === 'pass') return next(args);
+    if (step === 'drop-after') {
+      await next(args);
+      throw resetError();
+    }
     if (step === 'timeout') throw timeoutError();
     if (step === 'reset') throw resetError();
     if (step === 'throttle') {
