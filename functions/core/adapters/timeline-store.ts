@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -196,17 +197,21 @@ export class DynamoEventLedger implements EventLedger {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' },
+          // `claimedBy` names this call: an SDK retry after an applied attempt whose answer was lost still holds
+          // the claim, instead of skipping its own event as "in progress" (EventBridge would never redeliver it).
           UpdateExpression:
-            'SET #status = :inProgress, #leaseUntil = :leaseUntil, #ttl = :ttl, #claimedAt = :claimedAt',
+            'SET #status = :inProgress, #leaseUntil = :leaseUntil, #ttl = :ttl, #claimedAt = :claimedAt, #claimedBy = :me',
           ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :released OR (#status = :inProgress AND #leaseUntil < :now)',
+            'attribute_not_exists(pk) OR #status = :released OR (#status = :inProgress AND #leaseUntil < :now) OR (#status = :inProgress AND #claimedBy = :me)',
           ExpressionAttributeNames: {
             '#status': 'status',
             '#leaseUntil': 'leaseUntil',
             '#ttl': 'ttl',
             '#claimedAt': 'claimedAt',
+            '#claimedBy': 'claimedBy',
           },
           ExpressionAttributeValues: {
+            ':me': randomBytes(12).toString('hex'),
             ':inProgress': IN_PROGRESS,
             ':released': RELEASED,
             ':leaseUntil': nowSec + this.#leaseSeconds,

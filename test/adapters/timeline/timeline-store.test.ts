@@ -175,16 +175,19 @@ describe('DynamoEventLedger', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: { pk: 'EVENT#ev-1', sk: 'EVENT' },
-      UpdateExpression: 'SET #status = :inProgress, #leaseUntil = :leaseUntil, #ttl = :ttl, #claimedAt = :claimedAt',
+      UpdateExpression:
+        'SET #status = :inProgress, #leaseUntil = :leaseUntil, #ttl = :ttl, #claimedAt = :claimedAt, #claimedBy = :me',
       ConditionExpression:
-        'attribute_not_exists(pk) OR #status = :released OR (#status = :inProgress AND #leaseUntil < :now)',
+        'attribute_not_exists(pk) OR #status = :released OR (#status = :inProgress AND #leaseUntil < :now) OR (#status = :inProgress AND #claimedBy = :me)',
       ExpressionAttributeNames: {
         '#status': 'status',
         '#leaseUntil': 'leaseUntil',
         '#ttl': 'ttl',
         '#claimedAt': 'claimedAt',
+        '#claimedBy': 'claimedBy',
       },
       ExpressionAttributeValues: {
+        ':me': expect.stringMatching(/^[0-9a-f]{24}$/),
         ':inProgress': 'IN_PROGRESS',
         ':released': 'RELEASED',
         ':leaseUntil': nowSec + 120,
