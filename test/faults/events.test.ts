@@ -11,10 +11,21 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/local-cloud.ts';
-import { type FaultCloud, items, meter, outbox, settle, startFaultCloud } from './harness.ts';
+import {
+  clearFaults,
+  type FaultCloud,
+  faults,
+  inject,
+  items,
+  meter,
+  outbox,
+  settle,
+  startFaultCloud,
+} from './harness.ts';
 
 const SEED = Number.parseInt(process.env.STAGECREW_FAULTS_SEED ?? '20261123', 10);
 const FN = 'stagecrew-PipelineEventsFunction';
@@ -213,5 +224,28 @@ describe('EventBridge delivery of CodePipeline state changes', () => {
     expect(await deliver()).toMatchObject({ status: 'duplicate', reason: 'done' });
     await settle(t);
     expect(await notifications('events-redelivered')).toEqual(ONCE_EACH);
+  });
+
+  it('the timeline write of a FAILED event dropped after it was stored: still notified once, teardown started once', async () => {
+    const id = randomUUID();
+    const pipeline = 'events-drop-after-timeline';
+    const [failed] = execution(pipeline, id).slice(-1);
+    await settle(t);
+    // The function's first PutItem for a new execution is its timeline record (claims are updates).
+    await inject(t, { service: 'dynamodb', operation: 'PutItem', fault: 'drop-after' });
+    await put([failed as PipelineEvent]);
+    await waitFor(async () => ((await faults(t))[0]?.fired === 1 ? true : undefined), 10_000);
+    await settle(t);
+    await clearFaults(t);
+    expect((await timeline(pipeline, id)).map((r) => `${r.sk}=${r.state}`)).toEqual(['EXECUTION=FAILED']);
+    expect(await notifications(pipeline)).toEqual(ONCE_EACH);
+    const sfn = new SFNClient(t.clientConfig);
+    const runs: string[] = [];
+    for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+      for (const e of (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions ??
+        [])
+        if (e.name === `${pipeline}--${id}`) runs.push(e.name);
+    }
+    expect(runs).toHaveLength(1);
   });
 });
