@@ -101,7 +101,7 @@ describe('CodePipeline PutApprovalResult', () => {
     ['500', 500, 'InternalFailure'],
     ['503', 503, 'ServiceUnavailable'],
     ['a timeout', 'timeout', 'TimeoutError'],
-  ] as const)('%s on every attempt ends in UnavailableError after %#: the deployed attempts', async (_, step, name) => {
+  ] as const)('%s on every attempt ends in UnavailableError after the deployed attempts', async (_, step, name) => {
     const { client, faults } = pipelines(all(step));
     const err = await failure(new CodePipelineGateway(client).putApprovalResult({ ...approval, result: approve }));
     expect(err).toBeInstanceOf(UnavailableError);
