@@ -3,11 +3,18 @@
  * pipelines, restarted on the same state directory: every run completes, and every record the API acknowledged
  * before a kill is still there after it.
  *
- * Named points: (1) an approval pending, after Stagecrew's approval email reached the outbox (approved after the
- * restart with the emailed link); (2) an Invoke action between continuations (Stagecrew's `gate` task hands back
- * a continuation token while the gate is closed); (3) a test stack DELETE_IN_PROGRESS by Stagecrew's teardown
- * (a run whose gate fails). Random points: a seeded PRNG picks delays after each run starts;
+ * Named points: an approval pending, after Stagecrew's approval email reached the outbox (approved after the
+ * restart with the emailed link); a test stack DELETE_IN_PROGRESS by Stagecrew's teardown (a run whose gate
+ * fails); and, opt-in (STAGECREW_RESTART_LONG=1, about 4 minutes), an Invoke `gate` job killed mid-invocation
+ * while it hands back continuation tokens. Random points: a seeded PRNG picks delays after each run starts;
  * STAGECREW_RESTART_SEED=<seed> replays a run.
+ *
+ * Why the continuation case is opt-in: a `gate` continues only while its opening is more than one invocation
+ * budget (60 s, from the function's 120 s Timeout) away, so it completes a minute later at the earliest; and a
+ * job whose invocation dies is locked (idempotency record INPROGRESS) until the dead invocation's timeout, then
+ * picked up by Lambda's async retries (one and two minutes), so it completes about three minutes after the kill.
+ * The same holds for a pipeline event claimed by a killed invocation. The CI kills therefore wait for a moment
+ * when nothing is held (see `held`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -253,26 +260,40 @@ const expectKept = (before: Snapshot, after: Snapshot, phase: string) => {
   }
   for (const id of before.stacks.keys()) if (!after.stacks.has(id)) lost.push(`stack ${id}`);
   expect(lost, `records lost across the kill at ${phase} (seed ${SEED})`).toEqual([]);
-  return before.items.size + before.outbox.size + before.executions.size + before.actions.size;
+  const kept = [...before.items.values()].filter((i) => !TRANSIENT.test(String(i.pk))).length;
+  return kept + before.outbox.size + before.executions.size + before.actions.size + before.workflows.size;
 };
 
 let acknowledged = 0;
 
 /**
- * Is an Invoke job held by a running invocation (its idempotency record INPROGRESS)? A kill then leaves the job
- * locked until the dead invocation's timeout (120 s) and the Lambda retry after it: the job completes, but minutes
- * later (see the long scenario below), too slow for CI. The CI kills wait for a moment when no job is held.
+ * Is work held by a running invocation: an Invoke job (idempotency record INPROGRESS) or a pipeline event (ledger
+ * claim IN_PROGRESS)? A kill then leaves it locked until the dead invocation's timeout or lease (120 s) and the
+ * Lambda retry after it: it completes, but minutes later (see the long scenario below), too slow for CI. The CI
+ * kills wait for a moment when nothing is held.
  */
-const jobHeld = async () =>
-  (
-    await doc.send(
-      new QueryCommand({
+const held = async () => {
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
         TableName: TABLE,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'IDEMPOTENCY#invoke-action' },
+        FilterExpression: '(pk = :jobs AND #s = :inprogress) OR (begins_with(pk, :event) AND #s = :claimed)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':jobs': 'IDEMPOTENCY#invoke-action',
+          ':inprogress': 'INPROGRESS',
+          ':event': 'EVENT#',
+          ':claimed': 'IN_PROGRESS',
+        },
+        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
       }),
-    )
-  ).Items?.some((i) => i.status === 'INPROGRESS') ?? false;
+    );
+    if ((page.Items?.length ?? 0) > 0) return true;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return false;
+};
 
 type CrashOptions = { stackIds?: string[]; when?: () => Promise<boolean>; holdingJobs?: boolean };
 
@@ -280,7 +301,7 @@ type CrashOptions = { stackIds?: string[]; when?: () => Promise<boolean>; holdin
 const crash = async (phase: string, options: CrashOptions = {}) => {
   const stackIds = options.stackIds ?? [];
   const before = await snapshot(stackIds);
-  const ready = async () => (options.holdingJobs || !(await jobHeld())) && (await (options.when?.() ?? true));
+  const ready = async () => (options.holdingJobs || !(await held())) && (await (options.when?.() ?? true));
   await waitFor(ready, 20_000, 10);
   await cloud.kill();
   kills.push({ phase, at: new Date().toISOString() });
@@ -481,4 +502,91 @@ describe('SIGKILL restarts mid-pipeline', { timeout: 90_000 }, () => {
     expect(runs).toHaveLength(1);
     expect((await execution(id))?.status).toBe('Failed');
   });
+
+  it.runIf(process.env.STAGECREW_RESTART_LONG === '1')(
+    'an Invoke gate job killed mid-invocation between continuations completes with one result',
+    { timeout: 420_000 },
+    async () => {
+      failureContext();
+      // The gate opens at the first minute boundary at least 70 s away: it hands back continuation tokens until
+      // its opening is within one invocation budget, then waits for it inside the invocation.
+      const opens = Math.ceil((Date.now() + 70_000) / 60_000) * 60_000;
+      const name = 'restarts-gate';
+      await codepipeline.send(
+        new CreatePipelineCommand({
+          pipeline: {
+            ...pipeline.pipeline,
+            name,
+            variables: [],
+            stages: [
+              pipeline.pipeline.stages[0],
+              {
+                name: 'Gate',
+                actions: [
+                  invoke(
+                    'Gate',
+                    {
+                      task: 'gate',
+                      freezes: [{ start: '2000-01-01', end: new Date(opens).toISOString(), reason: 'restart freeze' }],
+                      whenClosed: 'wait',
+                    },
+                    1,
+                  ),
+                ],
+              },
+            ],
+          },
+        } as never),
+      );
+      const gateRun = async () =>
+        (
+          await codepipeline.send(new ListActionExecutionsCommand({ pipelineName: name }))
+        ).actionExecutionDetails?.filter((a) => a.actionName === 'Gate') ?? [];
+      // Continuations were acknowledged (CodePipeline shows their summary) …
+      await waitFor(
+        async () => {
+          const state = await codepipeline.send(new GetPipelineStateCommand({ name }));
+          const gate = state.stageStates?.find((s) => s.stageName === 'Gate')?.actionStates?.[0]?.latestExecution;
+          return gate?.status === 'InProgress' && gate.summary?.includes('gate closed');
+        },
+        30_000,
+        50,
+      );
+      // … and the opening is now within one invocation budget: the latest continuation's invocation waits for it.
+      // Kill it mid-invocation (its idempotency record INPROGRESS), a seeded moment into that wait.
+      const waitFrom = opens - 55_000 + Math.floor(random() * 20_000);
+      await new Promise((r) => setTimeout(r, Math.max(0, waitFrom - Date.now())));
+      await crash(`gate continuation, ${Math.round((opens - Date.now()) / 1000)} s before the gate opens`, {
+        holdingJobs: true,
+        when: held,
+      });
+      const id = (await gateRun())[0]?.pipelineExecutionId as string;
+      const done = await waitFor(
+        async () => {
+          const e = (
+            await codepipeline.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }))
+          ).pipelineExecution;
+          return e && TERMINAL.has(e.status as string) ? e : undefined;
+        },
+        360_000,
+        500,
+      );
+      expect(done?.status).toBe('Succeeded');
+      const runs = await gateRun();
+      expect(runs.map((a) => a.status)).toEqual(['Succeeded']);
+      expect(runs[0]?.output?.outputVariables?.GateDecision).toBe('open');
+      // One final result: after the restart exactly one invocation reported the job's success.
+      const invocations = (await (
+        await fetch(`${cloud.url}/_local/invocations?function=${FUNCTION}`)
+      ).json()) as Array<{ result?: { kind?: string; outcome?: string }; errorType?: string }>;
+      const finals = invocations.filter((i) => i.result?.kind === 'success');
+      expect(finals.map((i) => i.result?.outcome)).toEqual(['reported']);
+      // The redeliveries that met the dead invocation's lock failed (Lambda retried them) instead of dropping the job.
+      const locked = invocations.filter((i) => i.errorType === 'JobInProgressError').length;
+      expect(locked).toBeGreaterThan(0);
+      console.log(
+        `restarts: gate job completed ${Math.round((Date.now() - opens) / 1000)} s after the gate opened; ${locked} deliveries met the lock`,
+      );
+    },
+  );
 });
