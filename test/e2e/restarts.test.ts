@@ -456,6 +456,8 @@ describe('SIGKILL restarts mid-pipeline', { timeout: 90_000 }, () => {
     expect(done?.status).toBe('Succeeded');
     const meta = (await query(`APPROVAL#${approvalId}`, 'META'))[0];
     expect(meta).toMatchObject({ status: 'APPROVED' });
+    // One decision recorded: one vote.
+    expect(await query(`APPROVAL#${approvalId}`, 'VOTE#')).toHaveLength(1);
     // One PutApprovalResult: the action succeeded once, and a second decision on the same link is refused.
     const approvals = (
       await codepipeline.send(
