@@ -173,7 +173,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       const out = await ctx.call('eventbridge', 'PutEvents', { Entries: entries });
       return (out.Entries ?? []) as Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }>;
     },
-    invoke: (name, payload, type = 'RequestResponse') => invoker.invoke(name, payload, type),
+    invoke: (name, payload, type = 'RequestResponse', options) => invoker.invoke(name, payload, type, options),
     async call(service, operation, input) {
       const key = service.toLowerCase();
       meter.call(ALIASES[key] ?? key, operation, 'in-process');

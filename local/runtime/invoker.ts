@@ -116,11 +116,14 @@ export class Invoker {
     nameOrArn: string,
     payload: unknown,
     type: 'RequestResponse' | 'Event' = 'RequestResponse',
+    options: { delayMs?: number } = {},
   ): Promise<unknown> {
     const fn = this.get(nameOrArn);
     if (!fn) throw new FunctionNotFoundError(nameOrArn);
     if (type === 'Event') {
-      const q: QueuedInvocation = { id: randomUUID(), functionName: fn.name, payload, attempt: 0, notBefore: 0 };
+      const delay = Math.max(0, options.delayMs ?? 0);
+      const notBefore = delay > 0 ? this.#options.now() + delay : 0;
+      const q: QueuedInvocation = { id: randomUUID(), functionName: fn.name, payload, attempt: 0, notBefore };
       this.#options.store.put(QUEUE, q.id, q);
       this.#schedule(q);
       return undefined;

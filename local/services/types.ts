@@ -69,7 +69,13 @@ export type LocalContext = {
    * Invokes a local Lambda function by name or ARN. `RequestResponse` waits for the result (a function error
    * rejects with the error); `Event` queues it with Lambda's async semantics (2 retries) and resolves at once.
    */
-  invoke(functionNameOrArn: string, payload: unknown, invocationType?: 'RequestResponse' | 'Event'): Promise<unknown>;
+  invoke(
+    functionNameOrArn: string,
+    payload: unknown,
+    invocationType?: 'RequestResponse' | 'Event',
+    /** `Event` only: queue the invocation (durably) to run no sooner than this many milliseconds from now. */
+    options?: { delayMs?: number },
+  ): Promise<unknown>;
   /**
    * Calls another local service's operation in-process, as Step Functions `aws-sdk:` tasks do.
    * `service` is the SDK service id in lower case as in `arn:aws:states:::aws-sdk:<service>:<action>`

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { continuationDelayMs } from '#local/services/codepipeline/providers/lambda';
 import {
   approvalAction,
   type Loose,
@@ -509,5 +510,21 @@ describe('Invoke action timeouts', () => {
     await expect(h.op('PutJobSuccessResult', { jobId: h.job(1).id })).rejects.toMatchObject({
       code: 'InvalidJobStateException',
     });
+  });
+});
+
+describe('Invoke continuations', () => {
+  it('re-invokes after the continuation delay (queued, not at once) so a task that hands back cannot spin', async () => {
+    const h = makeHarness({ providers: testProviders() });
+    await h.op('CreatePipeline', {
+      pipeline: pipeline('c', [sourceStage(), { name: 'B', actions: [lambdaAction('L', 'fn')] }]),
+    });
+    await h.op('PutJobSuccessResult', { jobId: h.job(0).id, continuationToken: 'c1' });
+    expect(h.invocations.map((i) => i.delayMs)).toEqual([undefined, 1_000]);
+    expect(continuationDelayMs({ STAGECREW_CONTINUATION_DELAY_MS: '0' })).toBe(0);
+    expect(continuationDelayMs({ STAGECREW_CONTINUATION_DELAY_MS: '250' })).toBe(250);
+    for (const bad of ['-1', 'soon', '3600001']) {
+      expect(() => continuationDelayMs({ STAGECREW_CONTINUATION_DELAY_MS: bad })).toThrow(/0 to 3600000/);
+    }
   });
 });

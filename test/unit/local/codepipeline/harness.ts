@@ -10,7 +10,7 @@ type CallHandler = (input: Record<string, unknown>) => Promise<Record<string, un
 export function makeHarness(options: CodePipelineOptions = {}, store: StateStore = new MemoryStore()) {
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const events: Array<{ DetailType: string; detail: Record<string, unknown> }> = [];
-  const invocations: Array<{ fn: string; payload: unknown; type?: string }> = [];
+  const invocations: Array<{ fn: string; payload: unknown; type?: string; delayMs?: number }> = [];
   const calls: Array<{ service: string; operation: string; input: Record<string, unknown> }> = [];
   const objects = new Map<string, Buffer>();
   const handlers: Record<string, CallHandler> = {
@@ -37,9 +37,9 @@ export function makeHarness(options: CodePipelineOptions = {}, store: StateStore
       for (const e of entries) events.push({ DetailType: e.DetailType, detail: JSON.parse(e.Detail) });
       return entries.map(() => ({ EventId: 'e' }));
     },
-    async invoke(fn, payload, type) {
+    async invoke(fn, payload, type, options) {
       if (invokeFails) throw new AwsError('ResourceNotFoundException', invokeFails, 404);
-      invocations.push({ fn, payload, type });
+      invocations.push({ fn, payload, type, ...(options?.delayMs !== undefined ? { delayMs: options.delayMs } : {}) });
       return {};
     },
     async call(service, operation, input) {
