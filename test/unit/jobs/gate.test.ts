@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { zonedToEpoch } from '../../../functions/core/jobs/calendar.ts';
 import { decideJob } from '../../../functions/core/jobs/runner.ts';
-import { evaluateGate, type GateOptions, nextOpening } from '../../../functions/core/jobs/tasks/gate.ts';
+import { evaluateGate, GATE_DWELL_MS, type GateOptions, nextOpening } from '../../../functions/core/jobs/tasks/gate.ts';
 import { FakeClock, makeJob, world } from './fakes.ts';
 
 const opts = (o: Partial<GateOptions>): GateOptions => ({
@@ -101,9 +101,12 @@ describe('gate task', () => {
       summary: 'gate closed: outside the deployment windows (UTC); opens at 2026-11-23T12:00:00.000Z',
       percentComplete: 0,
     });
-    expect(w.clock.sleeps).toEqual([]); // two hours away: no waiting inside the invocation
+    // Two hours away: one short dwell (so an immediate re-invocation cannot spin), then a continuation.
+    expect(w.clock.sleeps).toEqual([GATE_DWELL_MS]);
+    w.clock.sleeps.length = 0;
 
     w.clock.t = at('2026-11-23T11:59:30Z');
+    w.clock.sleeps.length = 0;
     const token = first.report.kind === 'continuation' ? first.report.continuationToken : '';
     const second = await decideJob(makeJob(params, { continuationToken: token }), w.deps, 1e5);
     expect(w.clock.sleeps).toEqual([30_000]); // opens within this invocation's budget: sleep, then pass

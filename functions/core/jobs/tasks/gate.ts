@@ -94,6 +94,9 @@ export const nextOpening = (o: GateOptions, from: number, until: number): number
   return undefined;
 };
 
+/** How long a closed gate waits inside one invocation before handing back a continuation. */
+export const GATE_DWELL_MS = 5_000;
+
 export const gate = defineTask({
   name: 'gate',
   description: 'pass, fail or wait on deployment windows and change freezes',
@@ -101,6 +104,7 @@ export const gate = defineTask({
   state: z.object({ opensAt: z.number() }),
   timeoutMs: (o) => o.maxWaitMinutes * 60_000,
   async run(o, _state, ctx) {
+    const enteredAt = ctx.now();
     for (;;) {
       const now = ctx.now();
       const verdict = evaluateGate(o, now);
@@ -120,6 +124,13 @@ export const gate = defineTask({
         };
       }
       if (opensAt > ctx.budgetEndsAt) {
+        // CodePipeline's re-invocation cadence after a continuation is undocumented: dwell a few seconds before
+        // handing back, so a gate closed for hours is at most 12 invocations a minute even if it were immediate.
+        const dwell = Math.min(enteredAt + GATE_DWELL_MS, ctx.budgetEndsAt) - now;
+        if (dwell > 0) {
+          await ctx.sleep(dwell);
+          continue;
+        }
         const span = opensAt - ctx.startedAt;
         return {
           status: 'running',
