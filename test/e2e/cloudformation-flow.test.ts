@@ -13,19 +13,28 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import {
   CodePipelineClient,
   CreatePipelineCommand,
-  GetPipelineExecutionCommand,
   GetPipelineStateCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeExecutionCommand,
-  ListExecutionsCommand,
-  ListStateMachinesCommand,
-  SFNClient,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type DecisionForm, decisionFormOf, postDecision } from '../helpers/approvals.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import {
+  cloudFormationAction,
+  codeCommitSourceStage,
+  FREEZE_VARIABLES,
+  freezeGateAction,
+  invokeAction,
+  manualApprovalStage,
+  pipelineDefinition,
+  registerTestStackAction,
+  TEST_STACK,
+  waitForExecutionEnd,
+  waitForTeardownRun,
+  waitForWorkflowEnd,
+} from '../helpers/pipelines.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 let cloud: TestCloud;
@@ -78,113 +87,62 @@ afterAll(async () => {
   vi.unstubAllEnvs();
 });
 
-const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
-
 function pipelineJson() {
   const fn = cloud.cloud.model.outputs.InvokeActionFunctionName as string;
   const topic = cloud.cloud.model.outputs.ApprovalTopicArn as string;
-  const invoke = (name: string, params: Record<string, unknown>, runOrder: number) => ({
-    name,
-    actionTypeId: type('Invoke', 'Lambda'),
-    configuration: { FunctionName: fn, UserParameters: JSON.stringify(params) },
-    runOrder,
-  });
-  const cfn = (name: string, configuration: Record<string, string>, extra: Record<string, unknown> = {}) => ({
-    name,
-    actionTypeId: type('Deploy', 'CloudFormation'),
-    configuration: { RoleArn: 'arn:aws:iam::123456789012:role/cfn', ...configuration },
-    inputArtifacts: [{ name: 'SourceOutput' }],
-    ...extra,
-  });
-  const testStack = 'test-#{codepipeline.PipelineExecutionId}';
-  return {
-    pipeline: {
-      name: 'cfn-flow',
-      roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-      artifactStore: { type: 'S3', location: 'cfn-flow-artifacts' },
-      pipelineType: 'V2',
-      variables: [{ name: 'freezeStart', defaultValue: '2099-01-01' }],
-      stages: [
-        {
-          name: 'Source',
-          actions: [
+  const cfn = (name: string, configuration: Record<string, string>, extra: Record<string, unknown> = {}) =>
+    cloudFormationAction(name, configuration, { inputArtifacts: [{ name: 'SourceOutput' }], ...extra });
+  return pipelineDefinition(
+    'cfn-flow',
+    [
+      codeCommitSourceStage('cfn-app'),
+      {
+        name: 'DeployTest',
+        actions: [
+          cfn(
+            'DeployTestStack',
             {
-              name: 'Source',
-              actionTypeId: type('Source', 'CodeCommit'),
-              configuration: { RepositoryName: 'cfn-app', BranchName: 'main' },
-              outputArtifacts: [{ name: 'SourceOutput' }],
-            },
-          ],
-        },
-        {
-          name: 'DeployTest',
-          actions: [
-            cfn(
-              'DeployTestStack',
-              {
-                ActionMode: 'CREATE_UPDATE',
-                StackName: testStack,
-                TemplatePath: 'SourceOutput::template.yaml',
-                ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'test' }),
-              },
-              { namespace: 'TestStack' },
-            ),
-          ],
-        },
-        {
-          name: 'Test',
-          actions: [
-            invoke(
-              'Register',
-              {
-                task: 'register-test-stack',
-                stackName: testStack,
-                pipeline: 'cfn-flow',
-                executionId: '#{codepipeline.PipelineExecutionId}',
-              },
-              1,
-            ),
-            invoke(
-              'SmokeTest',
-              { task: 'http-check', urls: ['#{TestStack.Url}/health'], timeoutMinutes: 1, intervalSeconds: 1 },
-              2,
-            ),
-            invoke(
-              'Gate',
-              {
-                task: 'gate',
-                freezes: [{ start: '#{variables.freezeStart}', end: '2099-12-31', reason: 'test freeze' }],
-                whenClosed: 'fail',
-              },
-              2,
-            ),
-          ],
-        },
-        {
-          name: 'Approve',
-          actions: [
-            {
-              name: 'Approve',
-              actionTypeId: type('Approval', 'Manual'),
-              configuration: { NotificationArn: topic, CustomData: 'Test stack #{TestStack.Url} passed its checks' },
-            },
-          ],
-        },
-        { name: 'Cleanup', actions: [cfn('DeleteTestStack', { ActionMode: 'DELETE_ONLY', StackName: testStack })] },
-        {
-          name: 'Prod',
-          actions: [
-            cfn('DeployProd', {
               ActionMode: 'CREATE_UPDATE',
-              StackName: 'prod-app',
+              StackName: TEST_STACK,
               TemplatePath: 'SourceOutput::template.yaml',
-              ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'prod' }),
-            }),
-          ],
-        },
-      ],
-    },
-  };
+              ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'test' }),
+            },
+            { namespace: 'TestStack' },
+          ),
+        ],
+      },
+      {
+        name: 'Test',
+        actions: [
+          registerTestStackAction(fn, 'cfn-flow', 1),
+          invokeAction(
+            fn,
+            'SmokeTest',
+            { task: 'http-check', urls: ['#{TestStack.Url}/health'], timeoutMinutes: 1, intervalSeconds: 1 },
+            2,
+          ),
+          freezeGateAction(fn, 'test freeze', 2),
+        ],
+      },
+      manualApprovalStage('Approve', {
+        NotificationArn: topic,
+        CustomData: 'Test stack #{TestStack.Url} passed its checks',
+      }),
+      { name: 'Cleanup', actions: [cfn('DeleteTestStack', { ActionMode: 'DELETE_ONLY', StackName: TEST_STACK })] },
+      {
+        name: 'Prod',
+        actions: [
+          cfn('DeployProd', {
+            ActionMode: 'CREATE_UPDATE',
+            StackName: 'prod-app',
+            TemplatePath: 'SourceOutput::template.yaml',
+            ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'prod' }),
+          }),
+        ],
+      },
+    ],
+    { variables: FREEZE_VARIABLES },
+  );
 }
 
 const stackExists = async (name: string) => {
@@ -195,10 +153,6 @@ const stackExists = async (name: string) => {
     return false;
   }
 };
-
-const status = async (id: string) =>
-  (await codepipeline.send(new GetPipelineExecutionCommand({ pipelineName: 'cfn-flow', pipelineExecutionId: id })))
-    .pipelineExecution;
 
 // Real functions, a real approval round trip and CloudFormation waits: slower than the default 60 s on 2 cores.
 describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teardown', { timeout: 120_000 }, () => {
@@ -223,27 +177,12 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
       return /https?:\/\/[^\s"<>]+\/approvals\/[^\s"<>\\]+/.exec(JSON.stringify(outbox))?.[0];
     }, 15_000);
     // GET renders the page; the decision is the page's POST form.
-    const page = await (await fetch(link)).text();
-    const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
-    expect(form).not.toBeNull();
-    const fields = new URLSearchParams();
-    for (const m of (form?.[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-      fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
-    fields.set('comment', 'checks are green');
-    fields.set('decision', 'approve');
-    const action = new URL((form?.[1] ?? '').replace(/&amp;/g, '&'), link).toString();
-    const decided = await fetch(action, {
-      method: 'POST',
-      body: fields,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-    });
+    const form = decisionFormOf(await (await fetch(link)).text(), link);
+    expect(form).toBeDefined();
+    const decided = await postDecision(form as DecisionForm, 'approve', 'checks are green');
     expect(decided.status).toBeLessThan(400);
 
-    const done = await waitFor(async () => {
-      const e = await status(executionId);
-      return e?.status !== 'InProgress' ? e : undefined;
-    }, 30_000);
+    const done = await waitForExecutionEnd(codepipeline, 'cfn-flow', executionId, 30_000);
     expect(done).toMatchObject({ status: 'Succeeded' });
     expect(await stackExists(`test-${executionId}`)).toBe(false);
     expect(await stackExists('prod-app')).toBe(true);
@@ -258,10 +197,7 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
       }),
     );
     const id = pipelineExecutionId as string;
-    const failed = await waitFor(async () => {
-      const e = await status(id);
-      return e?.status !== 'InProgress' ? e : undefined;
-    }, 45_000);
+    const failed = await waitForExecutionEnd(codepipeline, 'cfn-flow', id, 45_000);
     expect(failed?.status).toBe('Failed');
     expect(failed?.statusSummary).toContain('test freeze');
     // The test stack was registered (tagged for this execution) before the gate failed the stage …
@@ -273,25 +209,14 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
     });
     // … and the FAILED event reached Stagecrew, which started the teardown workflow for exactly this execution.
     const sfn = new SFNClient(cloud.clientConfig);
-    const started = await waitFor(async () => {
-      for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
-        const runs =
-          (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions ?? [];
-        const run = runs.find((e) => e.name === `cfn-flow--${id}`);
-        if (run) return run;
-      }
-      return undefined;
-    }, 15_000);
+    const started = await waitForTeardownRun(sfn, 'cfn-flow', id, 15_000);
     const input = JSON.parse(
       (await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).input ?? '{}',
     );
     expect(input).toMatchObject({ pipeline: 'cfn-flow', executionId: id, reason: 'FAILED' });
 
     // Teardown runs to completion: the workflow succeeds …
-    const finished = await waitFor(async () => {
-      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-      return d.status !== 'RUNNING' ? d : undefined;
-    }, 30_000);
+    const finished = await waitForWorkflowEnd(sfn, started.executionArn, 30_000);
     expect({ status: finished.status, error: finished.error, cause: finished.cause }).toMatchObject({
       status: 'SUCCEEDED',
     });

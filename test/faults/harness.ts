@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the local-cloud fault tests: `/_local/faults` and `/_local/meter`, a pipeline whose only
- * non-source stage is a Manual approval, the emailed approval link, the page's decision form, and the table.
+ * non-source stage is a Manual approval (the emailed link and the page's form: ../helpers/approvals.ts), the table.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { expect } from 'vitest';
 import type { FaultRule, FaultRuleInput } from '#local/runtime/faults';
 import type { MeterSnapshot } from '#local/runtime/meter';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { codeCommitSourceStage, invokeAction, manualApprovalStage, pipelineDefinition } from '../helpers/pipelines.ts';
 import { gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 export type FaultCloud = TestCloud & { cleanup(): Promise<void> };
@@ -78,8 +79,6 @@ export const settle = async (t: TestCloud, quietMs = 400, timeoutMs = 15_000): P
   throw new Error(`the local cloud did not settle within ${timeoutMs} ms`);
 };
 
-const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
-
 /** Source → Invoke (Stagecrew's InvokeActionFunction with `userParameters`). Runs once on create. */
 export const createInvokePipeline = async (
   t: TestCloud,
@@ -87,41 +86,14 @@ export const createInvokePipeline = async (
   name: string,
   userParameters: Record<string, unknown>,
 ): Promise<void> => {
+  const fn = t.cloud.model.outputs.InvokeActionFunctionName as string;
   await cp.send(
-    new CreatePipelineCommand({
-      pipeline: {
-        name,
-        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-        artifactStore: { type: 'S3', location: `${name}-artifacts` },
-        pipelineType: 'V2',
-        stages: [
-          {
-            name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: type('Source', 'CodeCommit'),
-                configuration: { RepositoryName: 'app', BranchName: 'main' },
-                outputArtifacts: [{ name: 'SourceOutput' }],
-              },
-            ],
-          },
-          {
-            name: 'Check',
-            actions: [
-              {
-                name: 'Check',
-                actionTypeId: type('Invoke', 'Lambda'),
-                configuration: {
-                  FunctionName: t.cloud.model.outputs.InvokeActionFunctionName as string,
-                  UserParameters: JSON.stringify(userParameters),
-                },
-              },
-            ],
-          },
-        ],
-      },
-    } as never),
+    new CreatePipelineCommand(
+      pipelineDefinition(name, [
+        codeCommitSourceStage('app'),
+        { name: 'Check', actions: [invokeAction(fn, 'Check', userParameters)] },
+      ]) as never,
+    ),
   );
 };
 
@@ -138,91 +110,19 @@ export const stageStatus = async (cp: CodePipelineClient, pipeline: string, stag
 /** Source → Approve (Manual, notifying Stagecrew's approval topic). Runs once on create. */
 export const createApprovalPipeline = async (t: TestCloud, cp: CodePipelineClient, name: string): Promise<void> => {
   await cp.send(
-    new CreatePipelineCommand({
-      pipeline: {
-        name,
-        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-        artifactStore: { type: 'S3', location: `${name}-artifacts` },
-        pipelineType: 'V2',
-        stages: [
-          {
-            name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: type('Source', 'CodeCommit'),
-                configuration: { RepositoryName: 'app', BranchName: 'main' },
-                outputArtifacts: [{ name: 'SourceOutput' }],
-              },
-            ],
-          },
-          {
-            name: 'Approve',
-            actions: [
-              {
-                name: 'Approve',
-                actionTypeId: type('Approval', 'Manual'),
-                configuration: {
-                  NotificationArn: t.cloud.model.outputs.ApprovalTopicArn as string,
-                  CustomData: 'fault test',
-                },
-              },
-            ],
-          },
-        ],
-      },
-    } as never),
+    new CreatePipelineCommand(
+      pipelineDefinition(name, [
+        codeCommitSourceStage('app'),
+        manualApprovalStage('Approve', {
+          NotificationArn: t.cloud.model.outputs.ApprovalTopicArn as string,
+          CustomData: 'fault test',
+        }),
+      ]) as never,
+    ),
   );
 };
 
-type OutboxEntry = { channel: string; to: string[]; subject?: string; text: string; links: string[] };
-export const outbox = async (t: TestCloud): Promise<OutboxEntry[]> =>
-  (await (await fetch(`${t.url}/_local/outbox`)).json()) as OutboxEntry[];
-
-/** The approval link emailed to `to` for `pipeline` (waits for it). */
-export const approvalLink = (t: TestCloud, pipeline: string, to = 'ana@example.com'): Promise<string> =>
-  waitFor(async () => {
-    for (const m of await outbox(t)) {
-      if (m.channel !== 'email' || !m.to.includes(to) || !`${m.subject} ${m.text}`.includes(pipeline)) continue;
-      const link = m.links.find((l) => /\/approvals\/[^/?#]+/.test(l));
-      if (link) return link;
-    }
-    return undefined;
-  }, 30_000);
-
-export const approvalId = (link: string): string => decodeURIComponent(/\/approvals\/([^/?#]+)/.exec(link)?.[1] ?? '');
-
-type Answer = { status: number; text: string };
-
-/**
- * Opens the page (a fresh nonce each time) and posts its form, as the approver's browser does. `status` 0: the
- * page had no form (already decided, closed…). `resubmit` posts the very same form again (a double click).
- */
-export const decideOnPage = async (
-  link: string,
-  decision: 'approve' | 'reject',
-  comment = 'looks good',
-): Promise<Answer & { resubmit(): Promise<Answer> }> => {
-  const page = await (await fetch(link)).text();
-  const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
-  if (!form) return { status: 0, text: page, resubmit: async () => ({ status: 0, text: page }) };
-  const fields = new URLSearchParams();
-  for (const m of (form[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-    fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
-  fields.set('comment', comment);
-  fields.set('decision', decision);
-  const action = new URL((form[1] ?? '').replace(/&amp;/g, '&'), link).toString();
-  const submit = async (): Promise<Answer> => {
-    const res = await fetch(action, {
-      method: 'POST',
-      body: fields,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-    });
-    return { status: res.status, text: await res.text() };
-  };
-  return { ...(await submit()), resubmit: submit };
-};
+export { approvalId, approvalLink, decideOnPage, outbox } from '../helpers/approvals.ts';
 
 /** Every item under one partition key, unmarshalled. */
 export const items = async (
