@@ -26,7 +26,7 @@ import { SesMailer } from '#core/adapters/email';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import { SlackApiError, SlackWebApi } from '#core/adapters/slack';
 import { clientSettings } from '#core/clients';
-import { PermissionError, UnavailableError, ValidationError } from '#core/errors';
+import { ConfigError, PermissionError, UnavailableError, ValidationError } from '#core/errors';
 import { type FaultStep, type ScriptedFaults, scriptFaults } from '../helpers/sdk-faults.ts';
 
 // As deployed: no endpoint (the script answers before the network), the default attempts and timeouts.
@@ -369,10 +369,24 @@ describe('SES SendEmail', () => {
     expect(faults.attempts).toHaveLength(DEPLOYED_ATTEMPTS);
   });
 
-  it('MessageRejected is not retried', async () => {
+  it('MessageRejected is not retried and surfaces as a non-retryable ConfigError naming SES reason', async () => {
     const { ses, faults } = mailer([{ error: 'MessageRejected', status: 400 }]);
-    expect((await failure(ses.send(message))).name).toBe('MessageRejected');
+    const err = await failure(ses.send(message));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({ retryable: false });
+    expect(err.message).toMatch(/^ses SendEmail: MessageRejected: /);
     expect(faults.attempts).toHaveLength(1);
+  });
+
+  it('an unverified sender is a ConfigError; the daily quota is retryable later', async () => {
+    const unverified = mailer([{ error: 'MailFromDomainNotVerifiedException', status: 400 }]);
+    expect(await failure(unverified.ses.send(message))).toBeInstanceOf(ConfigError);
+    // The SDK classifies LimitExceededException (the sending quota) as throttling: retried, then retryable later.
+    const quota = mailer(all({ error: 'LimitExceededException', status: 400 }));
+    const err = await failure(quota.ses.send(message));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err).toMatchObject({ retryable: true });
+    expect(quota.faults.attempts).toHaveLength(DEPLOYED_ATTEMPTS);
   });
 });
 

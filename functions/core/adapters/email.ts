@@ -1,5 +1,5 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { toDomainError } from '../errors.ts';
+import { awsErrorName, ConfigError, toDomainError } from '../errors.ts';
 import type { EmailMessage, Mailer } from '../ports.ts';
 
 /** Sends one email through SES v2 (`SendEmail`, simple content). One message per call; callers fan out per recipient. */
@@ -34,7 +34,30 @@ export class SesMailer implements Mailer {
       );
       return { messageId: out.MessageId ?? '' };
     } catch (err) {
-      throw toDomainError(err, 'ses SendEmail');
+      throw sesError(err);
     }
   }
 }
+
+/** SES refusals that no retry fixes: the sender, the account or the message needs attention. */
+const REFUSED = new Set([
+  'MessageRejected',
+  'MailFromDomainNotVerifiedException',
+  'AccountSuspendedException',
+  'SendingPausedException',
+  'BadRequestException',
+  'NotFoundException',
+]);
+
+/**
+ * Types SES failures: a refusal is a (non-retryable) ConfigError naming SES's reason, so a notification is not
+ * retried for hours against an unverified sender; throttling (the SDK counts SES's `LimitExceededException`,
+ * the sending quota, as throttling), 5xx and network errors go through the common mapping (UnavailableError).
+ */
+export const sesError = (err: unknown): Error => {
+  const name = awsErrorName(err);
+  if (name !== undefined && REFUSED.has(name)) {
+    return new ConfigError(`ses SendEmail: ${name}: ${(err as Error).message}`, { cause: err });
+  }
+  return toDomainError(err, 'ses SendEmail');
+};
