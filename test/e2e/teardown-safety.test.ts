@@ -22,27 +22,27 @@ import {
   DescribeStacksCommand,
   type Tag,
 } from '@aws-sdk/client-cloudformation';
-import {
-  CodePipelineClient,
-  CreatePipelineCommand,
-  GetPipelineExecutionCommand,
-  GetPipelineStateCommand,
-  PutApprovalResultCommand,
-  StartPipelineExecutionCommand,
-} from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeExecutionCommand,
-  ListExecutionsCommand,
-  ListStateMachinesCommand,
-  SFNClient,
-} from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import type { MeterSnapshot } from '#local/runtime/meter';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import {
+  codeCommitSourceStage,
+  manualApprovalStage,
+  pipelineDefinition,
+  rejectApproval,
+  waitForExecutionEnd,
+  waitForTeardownRun,
+  waitForWorkflowEnd,
+  waitForWorkflowRun,
+  waitingApproval,
+} from '../helpers/pipelines.ts';
+import { registerStackForTeardown, waitForStackStatus } from '../helpers/teardown.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 const RUNS = Number.parseInt(process.env.STAGECREW_SAFETY_RUNS ?? '8', 10);
@@ -80,30 +80,12 @@ beforeAll(async () => {
   sfn = new SFNClient(cloud.clientConfig);
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(cloud.clientConfig));
   table = cloud.cloud.model.outputs.StateTableName as string;
-  const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
   await codepipeline.send(
-    new CreatePipelineCommand({
-      pipeline: {
-        name: PIPELINE,
-        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-        artifactStore: { type: 'S3', location: 'safety-artifacts' },
-        pipelineType: 'V2',
-        stages: [
-          {
-            name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: type('Source', 'CodeCommit'),
-                configuration: { RepositoryName: 'safety-app', BranchName: 'main' },
-                outputArtifacts: [{ name: 'SourceOutput' }],
-              },
-            ],
-          },
-          { name: 'Hold', actions: [{ name: 'Hold', actionTypeId: type('Approval', 'Manual') }] },
-        ],
-      },
-    } as never),
+    new CreatePipelineCommand(
+      pipelineDefinition(PIPELINE, [codeCommitSourceStage('safety-app'), manualApprovalStage('Hold')], {
+        artifactBucket: 'safety-artifacts',
+      }) as never,
+    ),
   );
 });
 
@@ -185,22 +167,13 @@ const tagsFor = (kind: Kind, executionId: string): Record<string, string> => {
 
 const meter = async () => (await (await fetch(`${cloud.url}/_local/meter`)).json()) as MeterSnapshot;
 
-const approvalState = async () => {
-  const state = await codepipeline.send(new GetPipelineStateCommand({ name: PIPELINE }));
-  const hold = state.stageStates?.find((s) => s.stageName === 'Hold');
-  const action = hold?.actionStates?.[0]?.latestExecution;
-  return hold?.latestExecution?.status === 'InProgress' && action?.token
-    ? { executionId: hold.latestExecution.pipelineExecutionId as string, token: action.token }
-    : undefined;
-};
-
 let round = 0;
 
 /** One execution: wait at the approval, create and register the stacks, reject, let teardown finish. */
 const runOnce = async (stacks: GenStack[]) => {
   round += 1;
   await codepipeline.send(new StartPipelineExecutionCommand({ name: PIPELINE }));
-  const hold = await waitFor(approvalState, 20_000);
+  const hold = await waitFor(() => waitingApproval(codepipeline, PIPELINE, 'Hold'), 20_000);
   const { executionId } = hold;
   const created: Array<GenStack & { stackId: string; stackName: string; owned: boolean }> = [];
   for (const [i, s] of stacks.entries()) {
@@ -220,60 +193,23 @@ const runOnce = async (stacks: GenStack[]) => {
     created.push({ ...s, stackName, stackId: out.StackId as string, owned: s.kind === 'owned' });
   }
   for (const c of created) {
-    await waitFor(async () => {
-      const d = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0];
-      return d?.StackStatus === 'CREATE_COMPLETE';
-    }, 15_000);
+    await waitForStackStatus(cfn, c.stackId, 'CREATE_COMPLETE', 15_000);
     // Registered for this execution whatever its tags say now: the ownership check must be what refuses it.
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          pk: `TEARDOWN#${PIPELINE}#${executionId}`,
-          sk: `STACK#${c.stackId}`,
-          type: 'teardown-registration',
-          pipeline: PIPELINE,
-          executionId,
-          stackId: c.stackId,
-          stackName: c.stackName,
-          registeredAt: new Date().toISOString(),
-        },
-      }),
-    );
+    await registerStackForTeardown(doc, table, {
+      pipeline: PIPELINE,
+      executionId,
+      stackId: c.stackId,
+      stackName: c.stackName,
+    });
   }
   const before = (await meter()).calls['cloudformation:DeleteStack'] ?? 0;
-  await codepipeline.send(
-    new PutApprovalResultCommand({
-      pipelineName: PIPELINE,
-      stageName: 'Hold',
-      actionName: 'Hold',
-      token: hold.token,
-      result: { status: 'Rejected', summary: 'safety property run' },
-    }),
-  );
-  const ended = await waitFor(async () => {
-    const e = (
-      await codepipeline.send(
-        new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: executionId }),
-      )
-    ).pipelineExecution;
-    return e?.status !== 'InProgress' ? e : undefined;
-  }, 15_000);
+  await rejectApproval(codepipeline, PIPELINE, 'Hold', hold.token, 'safety property run');
+  const ended = await waitForExecutionEnd(codepipeline, PIPELINE, executionId, 15_000);
   expect(ended.status).toBe('Failed');
 
   // The FAILED state change reached pipeline-events, which started the teardown of exactly this execution.
-  const started = await waitFor(async () => {
-    for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
-      const runs = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions;
-      const run = runs?.find((e) => e.name === `${PIPELINE}--${executionId}`);
-      if (run) return run;
-    }
-    return undefined;
-  }, 20_000);
-  const finished = await waitFor(async () => {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    return d.status !== 'RUNNING' ? d : undefined;
-  }, 40_000);
+  const started = await waitForTeardownRun(sfn, PIPELINE, executionId, 20_000);
+  const finished = await waitForWorkflowEnd(sfn, started.executionArn, 40_000);
   expect({ status: finished.status, error: finished.error, cause: finished.cause }).toMatchObject({
     status: 'SUCCEEDED',
   });
@@ -427,12 +363,7 @@ describe('teardown safety through the sweeper schedule', { timeout: 60_000 }, ()
       );
       created.push({ ...s, stackName, stackId: out.StackId as string });
     }
-    for (const c of created) {
-      await waitFor(async () => {
-        const d = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0];
-        return d?.StackStatus === 'CREATE_COMPLETE';
-      }, 15_000);
-    }
+    for (const c of created) await waitForStackStatus(cfn, c.stackId, 'CREATE_COMPLETE', 15_000);
     const before = (await meter()).calls['cloudformation:DeleteStack'] ?? 0;
     const schedule = cloud.cloud.model.schedules.find((x) => x.functionName.includes('TeardownSweeper'));
     expect(schedule, 'the sweeper schedule').toBeDefined();
@@ -440,18 +371,8 @@ describe('teardown safety through the sweeper schedule', { timeout: 60_000 }, ()
       method: 'POST',
     });
     expect(res.status).toBe(202);
-    const started = await waitFor(async () => {
-      for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
-        const runs = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions;
-        const run = runs?.find((e) => e.name?.startsWith('sweep-'));
-        if (run) return run;
-      }
-      return undefined;
-    }, 20_000);
-    const finished = await waitFor(async () => {
-      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-      return d.status !== 'RUNNING' ? d : undefined;
-    }, 40_000);
+    const started = await waitForWorkflowRun(sfn, (name) => name.startsWith('sweep-'), 20_000);
+    const finished = await waitForWorkflowEnd(sfn, started.executionArn, 40_000);
     expect({ status: finished.status, error: finished.error, cause: finished.cause }).toMatchObject({
       status: 'SUCCEEDED',
     });

@@ -10,25 +10,23 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
-import {
-  CodePipelineClient,
-  CreatePipelineCommand,
-  GetPipelineStateCommand,
-  PutApprovalResultCommand,
-  StartPipelineExecutionCommand,
-} from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeExecutionCommand,
-  ListExecutionsCommand,
-  ListStateMachinesCommand,
-  SFNClient,
-} from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import type { FaultRuleInput } from '#local/runtime/faults';
 import { waitFor } from '../helpers/local-cloud.ts';
+import {
+  codeCommitSourceStage,
+  manualApprovalStage,
+  pipelineDefinition,
+  rejectApproval,
+  waitForWorkflowEnd,
+  waitingApproval,
+} from '../helpers/pipelines.ts';
+import { registerStackForTeardown, waitForStackStatus } from '../helpers/teardown.ts';
 import { clearFaults, type FaultCloud, faults, inject, items, meter, settle, startFaultCloud } from './harness.ts';
 
 const PIPELINE = 'faults-teardown';
@@ -48,30 +46,10 @@ beforeAll(async () => {
   cfn = new CloudFormationClient(t.clientConfig);
   sfn = new SFNClient(t.clientConfig);
   db = DynamoDBDocumentClient.from(new DynamoDBClient(t.clientConfig));
-  const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
   await cp.send(
-    new CreatePipelineCommand({
-      pipeline: {
-        name: PIPELINE,
-        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-        artifactStore: { type: 'S3', location: `${PIPELINE}-artifacts` },
-        pipelineType: 'V2',
-        stages: [
-          {
-            name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: type('Source', 'CodeCommit'),
-                configuration: { RepositoryName: 'app', BranchName: 'main' },
-                outputArtifacts: [{ name: 'SourceOutput' }],
-              },
-            ],
-          },
-          { name: 'Hold', actions: [{ name: 'Hold', actionTypeId: type('Approval', 'Manual') }] },
-        ],
-      },
-    } as never),
+    new CreatePipelineCommand(
+      pipelineDefinition(PIPELINE, [codeCommitSourceStage('app'), manualApprovalStage('Hold')]) as never,
+    ),
   );
 });
 afterAll(async () => {
@@ -84,14 +62,8 @@ afterEach(async () => {
 
 const holding = async (seen: Set<string>) =>
   waitFor(async () => {
-    const hold = (await cp.send(new GetPipelineStateCommand({ name: PIPELINE }))).stageStates?.find(
-      (s) => s.stageName === 'Hold',
-    );
-    const id = hold?.latestExecution?.pipelineExecutionId;
-    const token = hold?.actionStates?.[0]?.latestExecution?.token;
-    return hold?.latestExecution?.status === 'InProgress' && id && token && !seen.has(id)
-      ? { executionId: id, token }
-      : undefined;
+    const hold = await waitingApproval(cp, PIPELINE, 'Hold');
+    return hold && !seen.has(hold.executionId) ? hold : undefined;
   }, 20_000);
 
 const used = new Set<string>();
@@ -119,37 +91,17 @@ const teardownWith = async (rules: FaultRuleInput[]) => {
     }),
   );
   const stackId = created.StackId as string;
-  await waitFor(async () => {
-    const s = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
-    return s?.StackStatus === 'CREATE_COMPLETE';
-  }, 15_000);
-  await db.send(
-    new PutCommand({
-      TableName: t.cloud.model.outputs.StateTableName as string,
-      Item: {
-        pk: `TEARDOWN#${PIPELINE}#${executionId}`,
-        sk: `STACK#${stackId}`,
-        type: 'teardown-registration',
-        pipeline: PIPELINE,
-        executionId,
-        stackId,
-        stackName,
-        registeredAt: new Date().toISOString(),
-      },
-    }),
-  );
+  await waitForStackStatus(cfn, stackId, 'CREATE_COMPLETE', 15_000);
+  await registerStackForTeardown(db, t.cloud.model.outputs.StateTableName as string, {
+    pipeline: PIPELINE,
+    executionId,
+    stackId,
+    stackName,
+  });
   await settle(t);
   const before = (await meter(t)).calls['cloudformation:DeleteStack'] ?? 0;
   await inject(t, ...rules);
-  await cp.send(
-    new PutApprovalResultCommand({
-      pipelineName: PIPELINE,
-      stageName: 'Hold',
-      actionName: 'Hold',
-      token,
-      result: { status: 'Rejected', summary: 'fail the run' },
-    }),
-  );
+  await rejectApproval(cp, PIPELINE, 'Hold', token, 'fail the run');
   const run = await waitFor(async () => {
     for (const m of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
       const runs = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }))).executions;
@@ -158,10 +110,7 @@ const teardownWith = async (rules: FaultRuleInput[]) => {
     }
     return undefined;
   }, 20_000);
-  const finished = await waitFor(async () => {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: run.arn }));
-    return d.status !== 'RUNNING' ? d : undefined;
-  }, 40_000);
+  const finished = await waitForWorkflowEnd(sfn, run.arn, 40_000);
   const deletes = ((await meter(t)).calls['cloudformation:DeleteStack'] ?? 0) - before;
   const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
   const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: stackId }))).StackEvents ?? [];

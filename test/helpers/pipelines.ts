@@ -2,7 +2,12 @@
  * Pipeline definitions for tests and benches that drive the local CodePipeline (stage and action builders that
  * produce the same JSON CreatePipeline takes), and waits on what a pipeline execution starts.
  */
-import { type CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import {
+  type CodePipelineClient,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  PutApprovalResultCommand,
+} from '@aws-sdk/client-codepipeline';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -144,3 +149,30 @@ export const waitForWorkflowEnd = (
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     return d.status !== 'RUNNING' ? d : undefined;
   }, timeoutMs);
+
+/** The execution waiting in the Manual approval stage `stage` (named like its action) and its token, if any. */
+export const waitingApproval = async (cp: CodePipelineClient, pipeline: string, stage: string) => {
+  const state = await cp.send(new GetPipelineStateCommand({ name: pipeline }));
+  const s = state.stageStates?.find((x) => x.stageName === stage);
+  const id = s?.latestExecution?.pipelineExecutionId;
+  const token = s?.actionStates?.[0]?.latestExecution?.token;
+  return s?.latestExecution?.status === 'InProgress' && id && token ? { executionId: id, token } : undefined;
+};
+
+/** Rejects the approval action named like its stage, which fails the execution. */
+export const rejectApproval = (
+  cp: CodePipelineClient,
+  pipeline: string,
+  stage: string,
+  token: string,
+  summary: string,
+) =>
+  cp.send(
+    new PutApprovalResultCommand({
+      pipelineName: pipeline,
+      stageName: stage,
+      actionName: stage,
+      token,
+      result: { status: 'Rejected', summary },
+    }),
+  );
