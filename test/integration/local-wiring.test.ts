@@ -48,11 +48,19 @@ describe('template wiring', () => {
     }
   });
 
-  it('delivers a matching event to the template function', async () => {
+  it('delivers a matching event to the template function (settled statuses only)', async () => {
     const events = new EventBridgeClient(t.clientConfig);
     const out = await events.send(
       new PutEventsCommand({
         Entries: [
+          {
+            Source: 'aws.cloudformation',
+            DetailType: 'CloudFormation Stack Status Change',
+            Detail: JSON.stringify({
+              'stack-id': 'arn:aws:cloudformation:us-east-1:000000000000:stack/x/1',
+              'status-details': { status: 'DELETE_IN_PROGRESS' },
+            }),
+          },
           {
             Source: 'aws.cloudformation',
             DetailType: 'CloudFormation Stack Status Change',
@@ -67,6 +75,9 @@ describe('template wiring', () => {
     expect(out.FailedEntryCount).toBe(0);
     const run = await waitFor(() => t.cloud.invoker.recent('stagecrew-StackEventsFunction')[0], 15_000);
     expect(run.type).toBe('Event');
+    // The in-progress event matched no rule: it never invoked the function.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.cloud.invoker.recent('stagecrew-StackEventsFunction')).toHaveLength(1);
   });
 
   it('creates the state machines with their substitutions applied', async () => {

@@ -87,6 +87,7 @@ describe('wiring from template.yaml', () => {
     expect(rule?.pattern).toEqual({
       source: ['aws.cloudformation'],
       'detail-type': ['CloudFormation Stack Status Change'],
+      detail: { 'status-details': { status: [{ suffix: '_COMPLETE' }, { suffix: '_FAILED' }] } },
     });
     expect(rule?.targetArn).toBe('arn:aws:lambda:us-east-1:000000000000:function:stagecrew-StackEventsFunction');
     expect(model.schedules.map((s) => [s.functionName, s.expression, s.kind])).toEqual(
