@@ -5,10 +5,8 @@
  * A second run whose test stage fails hands its registered test stack to Stagecrew's teardown workflow, which
  * deletes it (DELETE_COMPLETE by StackId, outcome DELETED recorded) and leaves the untagged prod stack alone.
  */
-import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   CodePipelineClient,
@@ -20,7 +18,7 @@ import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DecisionForm, decisionFormOf, postDecision } from '../helpers/approvals.ts';
-import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { waitFor } from '../helpers/local-cloud.ts';
 import {
   cloudFormationAction,
   codeCommitSourceStage,
@@ -35,15 +33,13 @@ import {
   waitForTeardownRun,
   waitForWorkflowEnd,
 } from '../helpers/pipelines.ts';
-import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
+import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
 
-let cloud: TestCloud;
-let repo: GitFixture;
+let cloud: SourcedCloud;
 let app: Server;
 let appUrl: string;
 let codepipeline: CodePipelineClient;
 let cloudformation: CloudFormationClient;
-const saved = process.env.STAGECREW_SOURCES;
 
 const stackTemplate = [
   'Parameters:',
@@ -65,25 +61,18 @@ beforeAll(async () => {
   app = createServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 500).end('ok'));
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-  repo = gitFixture({ 'template.yaml': stackTemplate });
-  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ 'cfn-app': repo.repo }));
-  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
-  writeFileSync(
-    join(repo.root, 'stagecrew.local.json'),
-    JSON.stringify({
-      parameters: { EmailSender: 'stagecrew@example.com', EmailRecipients: 'ana@example.com', TeardownGraceSeconds: 0 },
-    }),
-  );
-  cloud = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
+  cloud = await startSourcedCloud({
+    repository: 'cfn-app',
+    files: { 'template.yaml': stackTemplate },
+    parameters: { EmailSender: 'stagecrew@example.com', EmailRecipients: 'ana@example.com', TeardownGraceSeconds: 0 },
+  });
   codepipeline = new CodePipelineClient(cloud.clientConfig);
   cloudformation = new CloudFormationClient(cloud.clientConfig);
 });
 
 afterAll(async () => {
-  await cloud?.stop();
+  await cloud?.cleanup();
   await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
-  repo?.cleanup();
-  process.env.STAGECREW_SOURCES = saved;
   vi.unstubAllEnvs();
 });
 

@@ -14,8 +14,6 @@
  *
  * Runs: STAGECREW_SAFETY_RUNS (default 8); seed: STAGECREW_FUZZ_SEED (printed on failure by fast-check).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -30,7 +28,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import type { MeterSnapshot } from '#local/runtime/meter';
-import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { waitFor } from '../helpers/local-cloud.ts';
 import {
   codeCommitSourceStage,
   manualApprovalStage,
@@ -42,22 +40,20 @@ import {
   waitForWorkflowRun,
   waitingApproval,
 } from '../helpers/pipelines.ts';
+import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
 import { registerStackForTeardown, waitForStackStatus } from '../helpers/teardown.ts';
-import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 const RUNS = Number.parseInt(process.env.STAGECREW_SAFETY_RUNS ?? '8', 10);
 const SEED = Number.parseInt(process.env.STAGECREW_FUZZ_SEED ?? '20261123', 10);
 const PIPELINE = 'safety-pipe';
 const OTHER_PIPELINE = 'safety-pipe-2';
 
-let cloud: TestCloud;
-let repo: GitFixture;
+let cloud: SourcedCloud;
 let cfn: CloudFormationClient;
 let codepipeline: CodePipelineClient;
 let sfn: SFNClient;
 let doc: DynamoDBDocumentClient;
 let table: string;
-const saved = process.env.STAGECREW_SOURCES;
 
 const template = [
   'Resources:',
@@ -70,11 +66,11 @@ const template = [
 beforeAll(async () => {
   vi.stubEnv('STAGECREW_CFN_DELAY_MS', '5');
   vi.stubEnv('STAGECREW_SFN_WAIT_SCALE', '0');
-  repo = gitFixture({ 'template.yaml': template });
-  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ 'safety-app': repo.repo }));
-  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
-  writeFileSync(join(repo.root, 'stagecrew.local.json'), JSON.stringify({ parameters: { TeardownGraceSeconds: 0 } }));
-  cloud = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
+  cloud = await startSourcedCloud({
+    repository: 'safety-app',
+    files: { 'template.yaml': template },
+    parameters: { TeardownGraceSeconds: 0 },
+  });
   cfn = new CloudFormationClient(cloud.clientConfig);
   codepipeline = new CodePipelineClient(cloud.clientConfig);
   sfn = new SFNClient(cloud.clientConfig);
@@ -90,9 +86,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cloud?.stop();
-  repo?.cleanup();
-  process.env.STAGECREW_SOURCES = saved;
+  await cloud?.cleanup();
   vi.unstubAllEnvs();
 });
 

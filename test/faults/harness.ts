@@ -2,8 +2,6 @@
  * Shared pieces of the local-cloud fault tests: `/_local/faults` and `/_local/meter`, a pipeline whose only
  * non-source stage is a Manual approval (the emailed link and the page's form: ../helpers/approvals.ts), the table.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   type CodePipelineClient,
   CreatePipelineCommand,
@@ -15,38 +13,23 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { FaultRule, FaultRuleInput } from '#local/runtime/faults';
 import type { MeterSnapshot } from '#local/runtime/meter';
-import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 import { codeCommitSourceStage, invokeAction, manualApprovalStage, pipelineDefinition } from '../helpers/pipelines.ts';
-import { gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
+import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
 
-export type FaultCloud = TestCloud & { cleanup(): Promise<void> };
+export type FaultCloud = SourcedCloud;
 
 /** A local cloud whose source `app` is a one-file git repository and whose approvals email ana and bob. */
-export const startFaultCloud = async (parameters: Record<string, unknown> = {}): Promise<FaultCloud> => {
-  const repo = gitFixture({ 'README.md': 'fault tests\n' });
-  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ app: repo.repo }));
-  const saved = process.env.STAGECREW_SOURCES;
-  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
-  writeFileSync(
-    join(repo.root, 'stagecrew.local.json'),
-    JSON.stringify({
-      parameters: {
-        EmailSender: 'stagecrew@example.com',
-        EmailRecipients: 'ana@example.com,bob@example.com',
-        ...parameters,
-      },
-    }),
-  );
-  const t = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
-  return {
-    ...t,
-    async cleanup() {
-      await t.stop();
-      repo.cleanup();
-      process.env.STAGECREW_SOURCES = saved;
+export const startFaultCloud = (parameters: Record<string, unknown> = {}): Promise<FaultCloud> =>
+  startSourcedCloud({
+    repository: 'app',
+    files: { 'README.md': 'fault tests\n' },
+    parameters: {
+      EmailSender: 'stagecrew@example.com',
+      EmailRecipients: 'ana@example.com,bob@example.com',
+      ...parameters,
     },
-  };
-};
+  });
 
 export const inject = async (t: TestCloud, ...rules: FaultRuleInput[]): Promise<FaultRule[]> => {
   const res = await fetch(`${t.url}/_local/faults`, { method: 'POST', body: JSON.stringify(rules) });

@@ -4,37 +4,29 @@
  * 404, 405, 409, 410, 415; HEAD) carries the page security headers, and no body carries a secret. Also: no
  * function environment variable in template.yaml holds a secret value (names and ARNs only).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, GetPipelineStateCommand } from '@aws-sdk/client-codepipeline';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { linkKeysFrom, linkUrl, signLink } from '#core/approvals/signing';
 import { loadTemplate } from '#local/runtime/template';
-import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
-import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
+import { waitFor } from '../helpers/local-cloud.ts';
+import { codeCommitSourceStage, manualApprovalStage, pipelineDefinition } from '../helpers/pipelines.ts';
+import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
 
-let cloud: TestCloud;
-let repo: GitFixture;
+let cloud: SourcedCloud;
 let secretValues: string[] = [];
 let keys: ReturnType<typeof linkKeysFrom>;
-const saved = process.env.STAGECREW_SOURCES;
 
 beforeAll(async () => {
-  repo = gitFixture({ 'README.md': 'page headers\n' });
-  writeFileSync(join(repo.root, 'sources.json'), JSON.stringify({ 'headers-app': repo.repo }));
-  process.env.STAGECREW_SOURCES = join(repo.root, 'sources.json');
-  writeFileSync(
-    join(repo.root, 'stagecrew.local.json'),
-    JSON.stringify({
-      parameters: {
-        EmailSender: 'stagecrew@example.com',
-        EmailRecipients: 'ana@example.com',
-        RejectNeedsReason: 'false',
-      },
-    }),
-  );
-  cloud = await startTestCloud({ localConfigPath: join(repo.root, 'stagecrew.local.json') });
+  cloud = await startSourcedCloud({
+    repository: 'headers-app',
+    files: { 'README.md': 'page headers\n' },
+    parameters: {
+      EmailSender: 'stagecrew@example.com',
+      EmailRecipients: 'ana@example.com',
+      RejectNeedsReason: 'false',
+    },
+  });
   const secret = await new SecretsManagerClient(cloud.clientConfig).send(
     new GetSecretValueCommand({ SecretId: cloud.cloud.model.outputs.SecretsArn as string }),
   );
@@ -45,46 +37,24 @@ beforeAll(async () => {
     linkSigningKey: String(parsed.linkSigningKey),
     previousLinkKeys: (parsed.previousLinkKeys ?? {}) as Record<string, string>,
   });
-  const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
   await new CodePipelineClient(cloud.clientConfig).send(
-    new CreatePipelineCommand({
-      pipeline: {
-        name: 'headers-pipe',
-        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-        artifactStore: { type: 'S3', location: 'headers-artifacts' },
-        pipelineType: 'V2',
-        stages: [
-          {
-            name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: type('Source', 'CodeCommit'),
-                configuration: { RepositoryName: 'headers-app', BranchName: 'main' },
-                outputArtifacts: [{ name: 'SourceOutput' }],
-              },
-            ],
-          },
-          {
-            name: 'Approve',
-            actions: [
-              {
-                name: 'Approve',
-                actionTypeId: type('Approval', 'Manual'),
-                configuration: { NotificationArn: cloud.cloud.model.outputs.ApprovalTopicArn as string },
-              },
-            ],
-          },
+    new CreatePipelineCommand(
+      pipelineDefinition(
+        'headers-pipe',
+        [
+          codeCommitSourceStage('headers-app'),
+          manualApprovalStage('Approve', {
+            NotificationArn: cloud.cloud.model.outputs.ApprovalTopicArn as string,
+          }),
         ],
-      },
-    } as never),
+        { artifactBucket: 'headers-artifacts' },
+      ) as never,
+    ),
   );
 }, 60_000);
 
 afterAll(async () => {
-  await cloud?.stop();
-  repo?.cleanup();
-  process.env.STAGECREW_SOURCES = saved;
+  await cloud?.cleanup();
   vi.unstubAllEnvs();
 });
 
