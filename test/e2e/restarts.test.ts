@@ -39,8 +39,26 @@ import {
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import {
+  approvalLinkOf,
+  type DecisionForm,
+  decisionFormOf,
+  outbox as outboxOf,
+  postDecision,
+} from '../helpers/approvals.ts';
 import { type CloudProcess, cloudProcess, seededRandom } from '../helpers/cloud-process.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
+import {
+  cloudFormationAction,
+  codeCommitSourceStage,
+  FREEZE_VARIABLES,
+  freezeGateAction,
+  invokeAction,
+  manualApprovalStage,
+  pipelineDefinition,
+  registerTestStackAction,
+  TEST_STACK,
+} from '../helpers/pipelines.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 const SEED = Number(process.env.STAGECREW_RESTART_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -69,100 +87,32 @@ const stackTemplate = [
   '',
 ].join('\n');
 
-const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
-const invoke = (name: string, params: Record<string, unknown>, runOrder: number) => ({
-  name,
-  actionTypeId: type('Invoke', 'Lambda'),
-  configuration: { FunctionName: FUNCTION, UserParameters: JSON.stringify(params) },
-  runOrder,
-});
-const testStack = 'test-#{codepipeline.PipelineExecutionId}';
-const pipeline = {
-  pipeline: {
-    name: PIPELINE,
-    roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-    artifactStore: { type: 'S3', location: 'restarts-artifacts' },
-    pipelineType: 'V2',
-    variables: [{ name: 'freezeStart', defaultValue: '2099-01-01' }],
-    stages: [
-      {
-        name: 'Source',
-        actions: [
-          {
-            name: 'Source',
-            actionTypeId: type('Source', 'CodeCommit'),
-            configuration: { RepositoryName: 'restarts-app', BranchName: 'main', PollForSourceChanges: 'false' },
-            outputArtifacts: [{ name: 'SourceOutput' }],
-          },
-        ],
-      },
-      {
-        name: 'DeployTest',
-        actions: [
-          {
-            name: 'DeployTestStack',
-            actionTypeId: type('Deploy', 'CloudFormation'),
-            configuration: {
-              ActionMode: 'CREATE_UPDATE',
-              RoleArn: 'arn:aws:iam::123456789012:role/cfn',
-              StackName: testStack,
-              TemplatePath: 'SourceOutput::template.yaml',
-            },
-            inputArtifacts: [{ name: 'SourceOutput' }],
-          },
-        ],
-      },
-      {
-        name: 'Test',
-        actions: [
-          invoke(
-            'Register',
-            {
-              task: 'register-test-stack',
-              stackName: testStack,
-              pipeline: PIPELINE,
-              executionId: '#{codepipeline.PipelineExecutionId}',
-            },
-            1,
-          ),
-          invoke(
-            'Gate',
-            {
-              task: 'gate',
-              freezes: [{ start: '#{variables.freezeStart}', end: '2099-12-31', reason: 'test freeze' }],
-              whenClosed: 'fail',
-            },
-            2,
-          ),
-        ],
-      },
-      {
-        name: 'Approve',
-        actions: [
-          {
-            name: 'Approve',
-            actionTypeId: type('Approval', 'Manual'),
-            configuration: { NotificationArn: TOPIC, CustomData: 'restart test' },
-          },
-        ],
-      },
-      {
-        name: 'Cleanup',
-        actions: [
-          {
-            name: 'DeleteTestStack',
-            actionTypeId: type('Deploy', 'CloudFormation'),
-            configuration: {
-              ActionMode: 'DELETE_ONLY',
-              RoleArn: 'arn:aws:iam::123456789012:role/cfn',
-              StackName: testStack,
-            },
-          },
-        ],
-      },
-    ],
-  },
-};
+const pipeline = pipelineDefinition(
+  PIPELINE,
+  [
+    codeCommitSourceStage('restarts-app', { PollForSourceChanges: 'false' }),
+    {
+      name: 'DeployTest',
+      actions: [
+        cloudFormationAction(
+          'DeployTestStack',
+          { ActionMode: 'CREATE_UPDATE', StackName: TEST_STACK, TemplatePath: 'SourceOutput::template.yaml' },
+          { inputArtifacts: [{ name: 'SourceOutput' }] },
+        ),
+      ],
+    },
+    {
+      name: 'Test',
+      actions: [registerTestStackAction(FUNCTION, PIPELINE, 1), freezeGateAction(FUNCTION, 'test freeze', 2)],
+    },
+    manualApprovalStage('Approve', { NotificationArn: TOPIC, CustomData: 'restart test' }),
+    {
+      name: 'Cleanup',
+      actions: [cloudFormationAction('DeleteTestStack', { ActionMode: 'DELETE_ONLY', StackName: TEST_STACK })],
+    },
+  ],
+  { variables: FREEZE_VARIABLES },
+);
 
 // ---- what the API acknowledged ------------------------------------------------------------------------------
 
@@ -192,14 +142,7 @@ const scanTable = async () => {
   return items;
 };
 
-const outbox = async () =>
-  (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as Array<{
-    id: string;
-    channel: string;
-    subject?: string;
-    text: string;
-    links: string[];
-  }>;
+const outbox = () => outboxOf(cloud);
 
 const workflows = async () => {
   const out = new Map<string, string>();
@@ -347,7 +290,7 @@ const approvalLink = async (executionId: string) =>
     async () => {
       for (const m of await outbox()) {
         if (m.channel !== 'email' || !m.text.includes(executionId)) continue;
-        const link = m.links.find((l) => /\/approvals\/[^/?#]+/.test(l));
+        const link = approvalLinkOf(m);
         if (link) return { link, messageId: m.id };
       }
       return undefined;
@@ -358,20 +301,9 @@ const approvalLink = async (executionId: string) =>
 
 const approve = async (link: string) => {
   const page = await (await fetch(link)).text();
-  const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
-  expect(form, page.slice(0, 500)).not.toBeNull();
-  const fields = new URLSearchParams();
-  for (const m of (form?.[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-    fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
-  fields.set('comment', 'approved after a restart');
-  fields.set('decision', 'approve');
-  const action = new URL((form?.[1] ?? '').replace(/&amp;/g, '&'), link).toString();
-  return fetch(action, {
-    method: 'POST',
-    body: fields,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    redirect: 'manual',
-  });
+  const form = decisionFormOf(page, link);
+  expect(form, page.slice(0, 500)).toBeDefined();
+  return postDecision(form as DecisionForm, 'approve', 'approved after a restart');
 };
 
 // ---- setup --------------------------------------------------------------------------------------------------
@@ -525,7 +457,8 @@ describe('SIGKILL restarts mid-pipeline', { timeout: 90_000 }, () => {
               {
                 name: 'Gate',
                 actions: [
-                  invoke(
+                  invokeAction(
+                    FUNCTION,
                     'Gate',
                     {
                       task: 'gate',
