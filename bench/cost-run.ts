@@ -32,6 +32,19 @@ import { CodePipelineClient, CreatePipelineCommand, ListPipelineExecutionsComman
 import { startLocalCloud } from '../local/main.ts';
 import type { MeterSnapshot } from '../local/runtime/meter.ts';
 import { emptyCounts, type MeasuredCounts, type Measurement, markdown } from '../scripts/cost-model.ts';
+import { decisionFormOf, postDecision } from '../test/helpers/approvals.ts';
+import {
+  actionType,
+  cloudFormationAction,
+  codeCommitSourceStage,
+  FREEZE_VARIABLES,
+  freezeGateAction,
+  invokeAction,
+  manualApprovalStage,
+  pipelineDefinition,
+  registerTestStackAction,
+  TEST_STACK,
+} from '../test/helpers/pipelines.ts';
 import { gitFixture } from '../test/unit/local/codepipeline/git-fixture.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string' } } });
@@ -174,48 +187,21 @@ cloud.dynamodb.proxy = async (req: IncomingMessage, body: Buffer, res: ServerRes
 };
 
 // ---- the pipeline ----------------------------------------------------------------------------------------------
-const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
 const fn = cloud.model.outputs.InvokeActionFunctionName as string;
 const topic = cloud.model.outputs.ApprovalTopicArn as string;
 const table = cloud.model.outputs.StateTableName as string;
-const invoke = (name: string, params: Record<string, unknown>, runOrder: number) => ({
-  name,
-  actionTypeId: type('Invoke', 'Lambda'),
-  configuration: { FunctionName: fn, UserParameters: JSON.stringify(params) },
-  runOrder,
-});
-const cfn = (name: string, configuration: Record<string, string>, extra: Record<string, unknown> = {}) => ({
-  name,
-  actionTypeId: type('Deploy', 'CloudFormation'),
-  configuration: { RoleArn: 'arn:aws:iam::123456789012:role/cfn', ...configuration },
-  inputArtifacts: [{ name: 'BuildOutput' }],
-  ...extra,
-});
-const testStack = 'test-#{codepipeline.PipelineExecutionId}';
-const pipeline = {
-  name: PIPELINE,
-  roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-  artifactStore: { type: 'S3', location: 'cost-flow-artifacts' },
-  pipelineType: 'V2',
-  variables: [{ name: 'freezeStart', defaultValue: '2099-01-01' }],
-  stages: [
-    {
-      name: 'Source',
-      actions: [
-        {
-          name: 'Source',
-          actionTypeId: type('Source', 'CodeCommit'),
-          configuration: { RepositoryName: 'cost-app', BranchName: 'main', PollForSourceChanges: 'false' },
-          outputArtifacts: [{ name: 'SourceOutput' }],
-        },
-      ],
-    },
+const cfn = (name: string, configuration: Record<string, string>, extra: Record<string, unknown> = {}) =>
+  cloudFormationAction(name, configuration, { inputArtifacts: [{ name: 'BuildOutput' }], ...extra });
+const pipeline = pipelineDefinition(
+  PIPELINE,
+  [
+    codeCommitSourceStage('cost-app', { PollForSourceChanges: 'false' }),
     {
       name: 'Build',
       actions: [
         {
           name: 'Build',
-          actionTypeId: type('Build', 'CodeBuild'),
+          actionTypeId: actionType('Build', 'CodeBuild'),
           configuration: { ProjectName: 'cost-app' },
           inputArtifacts: [{ name: 'SourceOutput' }],
           outputArtifacts: [{ name: 'BuildOutput' }],
@@ -229,7 +215,7 @@ const pipeline = {
           'DeployTestStack',
           {
             ActionMode: 'CREATE_UPDATE',
-            StackName: testStack,
+            StackName: TEST_STACK,
             TemplatePath: 'BuildOutput::template.yaml',
             ParameterOverrides: JSON.stringify({ Url: appUrl, Env: 'test' }),
           },
@@ -240,41 +226,20 @@ const pipeline = {
     {
       name: 'Test',
       actions: [
-        invoke(
-          'Register',
-          {
-            task: 'register-test-stack',
-            stackName: testStack,
-            pipeline: PIPELINE,
-            executionId: '#{codepipeline.PipelineExecutionId}',
-          },
-          1,
-        ),
-        invoke('SmokeTest', { task: 'http-check', urls: ['#{TestStack.Url}/health'], timeoutMinutes: 1 }, 2),
-        invoke(
-          'Gate',
-          {
-            task: 'gate',
-            freezes: [{ start: '#{variables.freezeStart}', end: '2099-12-31', reason: 'release freeze' }],
-            whenClosed: 'fail',
-          },
-          2,
-        ),
+        registerTestStackAction(fn, PIPELINE, 1),
+        invokeAction(fn, 'SmokeTest', { task: 'http-check', urls: ['#{TestStack.Url}/health'], timeoutMinutes: 1 }, 2),
+        freezeGateAction(fn, 'release freeze', 2),
       ],
     },
-    {
-      name: 'Approve',
-      actions: [
-        {
-          name: 'Approve',
-          actionTypeId: type('Approval', 'Manual'),
-          configuration: { NotificationArn: topic, CustomData: 'Test stack #{TestStack.Url} passed its checks' },
-        },
-      ],
-    },
+    manualApprovalStage('Approve', {
+      NotificationArn: topic,
+      CustomData: 'Test stack #{TestStack.Url} passed its checks',
+    }),
     {
       name: 'Cleanup',
-      actions: [{ ...cfn('DeleteTestStack', { ActionMode: 'DELETE_ONLY', StackName: testStack }), inputArtifacts: [] }],
+      actions: [
+        { ...cfn('DeleteTestStack', { ActionMode: 'DELETE_ONLY', StackName: TEST_STACK }), inputArtifacts: [] },
+      ],
     },
     {
       name: 'Prod',
@@ -288,7 +253,8 @@ const pipeline = {
       ],
     },
   ],
-};
+  { variables: FREEZE_VARIABLES },
+).pipeline;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => {
@@ -314,20 +280,9 @@ const execution = async (id: string) =>
 /** Follows the emailed link: GET the confirmation page, POST its form with decision=approve. */
 const approveThroughLink = async (link: string) => {
   const page = await (await fetch(link)).text();
-  const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
+  const form = decisionFormOf(page, link);
   if (!form) throw new Error(`no decision form on ${link}`);
-  const fields = new URLSearchParams();
-  for (const m of (form[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-    fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
-  fields.set('comment', 'checks are green');
-  fields.set('decision', 'approve');
-  const action = new URL((form[1] ?? '').replace(/&amp;/g, '&'), link).toString();
-  const decided = await fetch(action, {
-    method: 'POST',
-    body: fields,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    redirect: 'manual',
-  });
+  const decided = await postDecision(form, 'approve', 'checks are green');
   await decided.arrayBuffer();
   if (decided.status >= 400) throw new Error(`decision POST answered ${decided.status}`);
 };
