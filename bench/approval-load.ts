@@ -41,6 +41,8 @@ import {
   type StageDeclaration,
 } from '@aws-sdk/client-codepipeline';
 import autocannon from 'autocannon';
+import { actionType, manualApprovalStage, s3SourceStage } from '../test/helpers/pipelines.ts';
+import { seededRandom } from '../test/helpers/random.ts';
 
 export type LoadOptions = {
   /** Pending approvals to create (one pipeline each). */
@@ -171,18 +173,6 @@ async function startChild<T>(role: 'cloud' | 'bare', env: Record<string, string>
 
 // ---------------------------------------------------------------- helpers
 
-/** mulberry32: small, seeded, good enough to shuffle a request queue reproducibly. */
-const prng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
 const shuffle = <T>(xs: T[], random: () => number): T[] => {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -254,7 +244,7 @@ export async function runApprovalLoad(partial: Partial<LoadOptions> = {}): Promi
   const options: LoadOptions = { ...DEFAULTS, ...partial };
   const { approvals: n, connections, seconds, forms, posts, seed } = options;
   const log = options.log ?? (() => {});
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const invariants: Invariant[] = [];
   const check = (name: string, ok: boolean, detail: string) => invariants.push({ name, ok, detail });
   const load0 = loadavg()[0] ?? 0;
@@ -300,35 +290,15 @@ export async function runApprovalLoad(partial: Partial<LoadOptions> = {}): Promi
       };
 
     // ---- setup: N pipelines, each waiting in its Manual approval, each approval emailed to both recipients
-    const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
     const stages = (i: number) => [
-      {
-        name: 'Source',
-        actions: [
-          {
-            name: 'Source',
-            actionTypeId: type('Source', 'S3'),
-            configuration: { S3Bucket: 'load-src', S3ObjectKey: 'app.zip', PollForSourceChanges: 'false' },
-            outputArtifacts: [{ name: 'SourceOutput' }],
-          },
-        ],
-      },
-      {
-        name: 'Approve',
-        actions: [
-          {
-            name: 'Approve',
-            actionTypeId: type('Approval', 'Manual'),
-            configuration: { NotificationArn: topicArn, CustomData: `load test approval ${i}` },
-          },
-        ],
-      },
+      s3SourceStage('load-src', 'app.zip'),
+      manualApprovalStage('Approve', { NotificationArn: topicArn, CustomData: `load test approval ${i}` }),
       {
         name: 'Release',
         actions: [
           {
             name: 'Release',
-            actionTypeId: type('Deploy', 'S3'),
+            actionTypeId: actionType('Deploy', 'S3'),
             configuration: { BucketName: `load-site-${i}`, Extract: 'true' },
             inputArtifacts: [{ name: 'SourceOutput' }],
           },

@@ -21,6 +21,7 @@ import {
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { startLocalCloud } from '../local/main.ts';
+import { actionType, s3SourceStage } from '../test/helpers/pipelines.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 20);
 const warmup = 2;
@@ -44,18 +45,7 @@ const client = new CodePipelineClient({
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
 
-const type = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
-const source = {
-  name: 'Source',
-  actions: [
-    {
-      name: 'Source',
-      actionTypeId: type('Source', 'S3'),
-      configuration: { S3Bucket: 'bench-src', S3ObjectKey: 'app.zip', PollForSourceChanges: 'false' },
-      outputArtifacts: [{ name: 'SourceOutput' }],
-    },
-  ],
-};
+const source = s3SourceStage('bench-src', 'app.zip');
 const pipelines = {
   'Source (directory) → CodeBuild (`echo`) → S3 deploy (extract)': [
     source,
@@ -64,7 +54,7 @@ const pipelines = {
       actions: [
         {
           name: 'Build',
-          actionTypeId: type('Build', 'CodeBuild'),
+          actionTypeId: actionType('Build', 'CodeBuild'),
           configuration: { ProjectName: 'bench' },
           inputArtifacts: [{ name: 'SourceOutput' }],
           outputArtifacts: [{ name: 'BuildOutput' }],
@@ -76,7 +66,7 @@ const pipelines = {
       actions: [
         {
           name: 'Deploy',
-          actionTypeId: type('Deploy', 'S3'),
+          actionTypeId: actionType('Deploy', 'S3'),
           configuration: { BucketName: 'bench-site', Extract: 'true' },
           inputArtifacts: [{ name: 'BuildOutput' }],
         },
@@ -90,7 +80,7 @@ const pipelines = {
       actions: [
         {
           name: 'Ecs',
-          actionTypeId: type('Deploy', 'ECS'),
+          actionTypeId: actionType('Deploy', 'ECS'),
           configuration: { ClusterName: 'c', ServiceName: 's' },
           inputArtifacts: [{ name: 'SourceOutput' }],
         },
@@ -101,7 +91,7 @@ const pipelines = {
       actions: [
         {
           name: 'Beanstalk',
-          actionTypeId: type('Deploy', 'ElasticBeanstalk'),
+          actionTypeId: actionType('Deploy', 'ElasticBeanstalk'),
           configuration: { ApplicationName: 'a', EnvironmentName: 'e' },
           inputArtifacts: [{ name: 'SourceOutput' }],
         },

@@ -46,7 +46,7 @@ import {
   outbox as outboxOf,
   postDecision,
 } from '../helpers/approvals.ts';
-import { type CloudProcess, cloudProcess, seededRandom } from '../helpers/cloud-process.ts';
+import { type CloudProcess, cloudProcess } from '../helpers/cloud-process.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
 import {
   cloudFormationAction,
@@ -59,6 +59,7 @@ import {
   registerTestStackAction,
   TEST_STACK,
 } from '../helpers/pipelines.ts';
+import { seededRandom } from '../helpers/random.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 const SEED = Number(process.env.STAGECREW_RESTART_SEED ?? Math.floor(Math.random() * 2 ** 31));

@@ -56,6 +56,19 @@ export const codeCommitSourceStage = (repository: string, configuration: Record<
   ],
 });
 
+/** An S3 `Source` stage (the object `key` in `bucket`, not polled), output SourceOutput. */
+export const s3SourceStage = (bucket: string, key: string) => ({
+  name: 'Source',
+  actions: [
+    {
+      name: 'Source',
+      actionTypeId: actionType('Source', 'S3'),
+      configuration: { S3Bucket: bucket, S3ObjectKey: key, PollForSourceChanges: 'false' },
+      outputArtifacts: [{ name: 'SourceOutput' }],
+    },
+  ],
+});
+
 /** A stage of one Manual approval action named like the stage (`configuration` omitted when not given). */
 export const manualApprovalStage = (name: string, configuration?: Record<string, string>) => ({
   name,
