@@ -140,6 +140,12 @@ export class MemoryStore implements TeardownStore {
     return this.waits.filter((w) => w.stackId === stackId && (crt === undefined || w.clientRequestToken === crt));
   }
   async deleteWait() {}
+  async startRun(r: RunRecord) {
+    const first = this.runs.find((x) => x.runId === r.runId);
+    if (first) return { startedAt: first.startedAt };
+    this.runs.push(r);
+    return { startedAt: r.startedAt };
+  }
   async putRun(r: RunRecord) {
     this.runs.push(r);
   }

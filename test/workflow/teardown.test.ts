@@ -93,6 +93,19 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     expect(w.cloud.deletes).toEqual([]);
   });
 
+  it('a re-run keeps the run record created by the first start (its start time), then finishes it', async () => {
+    const w = newWorld();
+    const runId = `${PIPELINE}--${EXECUTION}`;
+    w.cloud.add({ stackName: 'test-a', tags: ownerTags(EXECUTION) });
+    register(w, 'test-a');
+    await runTeardown(w, executionInput(), runId);
+    const first = w.store.runs[0]?.startedAt;
+    w.now += 3_600_000; // the execution is started again an hour later from the same input
+    await runTeardown(w, executionInput(), runId);
+    expect(w.store.runs.map((r) => r.status)).toEqual(['RUNNING', 'FINISHED', 'FINISHED']);
+    expect(new Set(w.store.runs.map((r) => r.startedAt))).toEqual(new Set([first]));
+  });
+
   it('refuses a stack tagged for another execution (name reuse) and one with no ownership at all', async () => {
     const w = newWorld();
     w.cloud.add({ stackName: 'test-shared', tags: ownerTags(OTHER_EXECUTION) });

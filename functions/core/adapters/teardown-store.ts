@@ -1,5 +1,11 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { toDomainError } from '../errors.ts';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { awsErrorName, toDomainError } from '../errors.ts';
 import { TEARDOWN_RECORD_TYPE, teardownRecordKey } from '../jobs/ownership.ts';
 import type { Registration, RunRecord, StackOutcomeRecord, TeardownStore, WaitRecord } from '../teardown/ports.ts';
 
@@ -20,6 +26,11 @@ export const waitKey = (stackId: string, clientRequestToken: string) => ({
 });
 
 const epoch = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+const runKey = (r: Pick<RunRecord, 'pipeline' | 'executionId' | 'runId'>) => ({
+  pk: r.pipeline && r.executionId ? executionPk(r.pipeline, r.executionId) : `TEARDOWN-SWEEP#${r.runId}`,
+  sk: `RUN#${r.runId}`,
+});
 
 export class DynamoTeardownStore implements TeardownStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -99,10 +110,35 @@ export class DynamoTeardownStore implements TeardownStore {
     }
   }
 
+  async startRun(r: RunRecord): Promise<{ startedAt: string }> {
+    const key = runKey(r);
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...key, type: 'teardown-run', ...r, ttl: epoch(r.startedAt) + OUTCOME_RETENTION_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { startedAt: r.startedAt };
+    } catch (err) {
+      if (awsErrorName(err) !== 'ConditionalCheckFailedException') {
+        throw toDomainError(err, 'writing the teardown run record');
+      }
+    }
+    // The run already has a record (a re-run, or this very put retried after its answer was lost): keep its start.
+    try {
+      const got = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }));
+      const startedAt = got.Item?.startedAt;
+      return { startedAt: typeof startedAt === 'string' ? startedAt : r.startedAt };
+    } catch (err) {
+      throw toDomainError(err, 'reading the teardown run record');
+    }
+  }
+
   async putRun(r: RunRecord): Promise<void> {
-    const pk = r.pipeline && r.executionId ? executionPk(r.pipeline, r.executionId) : `TEARDOWN-SWEEP#${r.runId}`;
     await this.#put(
-      { pk, sk: `RUN#${r.runId}`, type: 'teardown-run', ...r, ttl: epoch(r.startedAt) + OUTCOME_RETENTION_SECONDS },
+      { ...runKey(r), type: 'teardown-run', ...r, ttl: epoch(r.startedAt) + OUTCOME_RETENTION_SECONDS },
       'writing the teardown run record',
     );
   }

@@ -90,6 +90,11 @@ export type TeardownStore = {
   /** Waits for a stack; with a token, only that DeleteStack's wait. */
   waitsFor(stackId: string, clientRequestToken?: string): Promise<WaitRecord[]>;
   deleteWait(stackId: string, clientRequestToken: string): Promise<void>;
+  /**
+   * Creates the RUNNING run record unless the run already has one (the same execution started again, e.g. Step
+   * Functions re-running it): the first start time wins and is returned.
+   */
+  startRun(record: RunRecord): Promise<{ startedAt: string }>;
   putRun(record: RunRecord): Promise<void>;
   putStackOutcome(record: StackOutcomeRecord): Promise<void>;
 };

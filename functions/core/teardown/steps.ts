@@ -60,14 +60,24 @@ export class StackSettledError extends Error {
 export const start = async (raw: unknown, executionName: string, deps: StepDeps): Promise<Run> => {
   const request = parseTeardownRequest(raw);
   const settings = (await deps.settings()).teardown;
-  const startedAt = deps.clock.now().toISOString();
   const sweep = 'stacks' in request;
+  const runId = executionName;
+  const dryRun = request.dryRun || settings.dryRun;
+  // A re-run of the same execution keeps the first start time (the record is created once).
+  const { startedAt } = await deps.store.startRun({
+    runId,
+    ...(sweep ? {} : { pipeline: request.pipeline, executionId: request.executionId }),
+    reason: request.reason,
+    dryRun,
+    status: 'RUNNING',
+    startedAt: deps.clock.now().toISOString(),
+  });
   const run: Run = {
-    runId: executionName,
+    runId,
     ...(sweep ? {} : { pipeline: request.pipeline, executionId: request.executionId }),
     reason: request.reason,
     // Either the request or the current policy can ask for a dry run; neither can turn the other's off.
-    dryRun: request.dryRun || settings.dryRun,
+    dryRun,
     sweep,
     graceSeconds: sweep ? 0 : request.graceSeconds,
     maxConcurrency: settings.maxConcurrency,
@@ -81,15 +91,6 @@ export const start = async (raw: unknown, executionName: string, deps: StepDeps)
     },
     ...(sweep ? { stacks: request.stacks } : {}),
   };
-  await deps.store.putRun({
-    runId: run.runId,
-    ...(run.pipeline ? { pipeline: run.pipeline } : {}),
-    ...(run.executionId ? { executionId: run.executionId } : {}),
-    reason: run.reason,
-    dryRun: run.dryRun,
-    status: 'RUNNING',
-    startedAt,
-  });
   return run;
 };
 

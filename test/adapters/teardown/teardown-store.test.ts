@@ -1,5 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#core/adapters/dynamodb';
@@ -66,6 +66,39 @@ describe('DynamoTeardownStore', () => {
     expect(ddb).toReceiveCommandWith(DeleteCommand, {
       TableName: 'table',
       Key: { pk: `TEARDOWN-WAIT#${id}`, sk: 'TOKEN#t-1' },
+    });
+  });
+
+  it('creates the run record once: a re-run of the same execution keeps the first start time', async () => {
+    const run = {
+      runId: 'exec-1',
+      pipeline: 'app',
+      executionId: 'e-1',
+      reason: 'FAILED',
+      dryRun: false,
+      status: 'RUNNING' as const,
+      startedAt: '2026-11-23T10:00:00.000Z',
+    };
+    ddb.on(PutCommand).resolves({});
+    expect(await store().startRun(run)).toEqual({ startedAt: '2026-11-23T10:00:00.000Z' });
+    expect(ddb).toReceiveCommandWith(PutCommand, {
+      TableName: 'table',
+      Item: expect.objectContaining({ pk: 'TEARDOWN#app#e-1', sk: 'RUN#exec-1', status: 'RUNNING' }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+
+    ddb.reset();
+    ddb
+      .on(PutCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    ddb.on(GetCommand).resolves({ Item: { startedAt: '2026-11-23T09:00:00.000Z' } });
+    expect(await store().startRun({ ...run, startedAt: '2026-11-23T10:05:00.000Z' })).toEqual({
+      startedAt: '2026-11-23T09:00:00.000Z',
+    });
+    expect(ddb).toReceiveCommandWith(GetCommand, {
+      TableName: 'table',
+      Key: { pk: 'TEARDOWN#app#e-1', sk: 'RUN#exec-1' },
+      ConsistentRead: true,
     });
   });
 });
