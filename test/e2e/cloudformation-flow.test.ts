@@ -14,8 +14,9 @@ import {
   GetPipelineStateCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DecisionForm, decisionFormOf, postDecision } from '../helpers/approvals.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
@@ -34,6 +35,7 @@ import {
   waitForWorkflowEnd,
 } from '../helpers/pipelines.ts';
 import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
+import { tableItems } from '../helpers/state-table.ts';
 
 let cloud: SourcedCloud;
 let app: Server;
@@ -214,15 +216,13 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
     const byId = (await cloudformation.send(new DescribeStacksCommand({ StackName: stack?.StackId }))).Stacks?.[0];
     expect(byId?.StackStatus).toBe('DELETE_COMPLETE');
     // … its outcome DELETED is recorded for this execution …
-    const dynamo = new DynamoDBClient(cloud.clientConfig);
-    const records = await dynamo.send(
-      new QueryCommand({
-        TableName: cloud.cloud.model.outputs.StateTableName as string,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-        ExpressionAttributeValues: { ':pk': { S: `TEARDOWN#cfn-flow#${id}` }, ':sk': { S: 'OUTCOME#' } },
-      }),
+    const records = await tableItems(
+      DynamoDBDocumentClient.from(new DynamoDBClient(cloud.clientConfig)),
+      cloud.cloud.model.outputs.StateTableName as string,
+      `TEARDOWN#cfn-flow#${id}`,
+      'OUTCOME#',
     );
-    expect(records.Items?.map((i) => ({ stackId: i.stackId?.S, outcome: i.outcome?.S }))).toEqual([
+    expect(records.map((i) => ({ stackId: i.stackId, outcome: i.outcome }))).toEqual([
       { stackId: stack?.StackId, outcome: 'DELETED' },
     ]);
     // … and the untagged prod stack is untouched.

@@ -36,8 +36,7 @@ import {
   ListStateMachinesCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import {
   approvalLinkOf,
@@ -60,6 +59,8 @@ import {
   TEST_STACK,
 } from '../helpers/pipelines.ts';
 import { seededRandom } from '../helpers/random.ts';
+import { editSettings } from '../helpers/settings.ts';
+import { tableItems } from '../helpers/state-table.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
 const SEED = Number(process.env.STAGECREW_RESTART_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -275,16 +276,7 @@ const ended = (id: string, timeoutMs: number) =>
 const stackOf = async (name: string) =>
   (await cloudformation.send(new DescribeStacksCommand({ StackName: name })).catch(() => undefined))?.Stacks?.[0];
 
-const query = async (pk: string, prefix: string) =>
-  (
-    await doc.send(
-      new QueryCommand({
-        TableName: TABLE,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-        ExpressionAttributeValues: { ':pk': pk, ':sk': prefix },
-      }),
-    )
-  ).Items ?? [];
+const query = (pk: string, prefix: string) => tableItems(doc, TABLE, pk, prefix);
 
 const approvalLink = async (executionId: string) =>
   waitFor(
@@ -320,15 +312,11 @@ beforeAll(async () => {
   sfn = new SFNClient(cloud.clientConfig);
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(cloud.clientConfig));
   // Email approvals and no teardown grace period, in the settings document (as an operator would edit it).
-  const ssm = new SSMClient(cloud.clientConfig);
-  const name = 'stagecrew-SettingsParameter';
-  const settings = JSON.parse((await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value ?? '{}');
-  settings.approvals.defaults.emails = ['ana@example.com'];
-  settings.notifications.emailSender = 'stagecrew@example.com';
-  settings.teardown.graceSeconds = 0;
-  await ssm.send(
-    new PutParameterCommand({ Name: name, Value: JSON.stringify(settings), Type: 'String', Overwrite: true }),
-  );
+  await editSettings(cloud.clientConfig, (settings) => {
+    settings.approvals.defaults.emails = ['ana@example.com'];
+    settings.notifications.emailSender = 'stagecrew@example.com';
+    settings.teardown.graceSeconds = 0;
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -41,6 +41,7 @@ import {
   waitingApproval,
 } from '../helpers/pipelines.ts';
 import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
+import { tableItems } from '../helpers/state-table.ts';
 import { registerStackForTeardown, waitForStackStatus } from '../helpers/teardown.ts';
 
 const RUNS = Number.parseInt(process.env.STAGECREW_SAFETY_RUNS ?? '8', 10);
@@ -213,14 +214,8 @@ const runOnce = async (stacks: GenStack[]) => {
   const deletes = ((await meter()).calls['cloudformation:DeleteStack'] ?? 0) - before;
   expect(deletes).toBe(deletable.length);
   const outcomes = new Map<string, string>();
-  const items = await doc.send(
-    new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-      ExpressionAttributeValues: { ':pk': `TEARDOWN#${PIPELINE}#${executionId}`, ':sk': 'OUTCOME#' },
-    }),
-  );
-  for (const i of items.Items ?? []) outcomes.set(String(i.stackId), String(i.outcome));
+  for (const i of await tableItems(doc, table, `TEARDOWN#${PIPELINE}#${executionId}`, 'OUTCOME#'))
+    outcomes.set(String(i.stackId), String(i.outcome));
   const seen = [];
   for (const c of created) {
     const status = (await cfn.send(new DescribeStacksCommand({ StackName: c.stackId }))).Stacks?.[0]?.StackStatus;

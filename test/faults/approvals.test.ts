@@ -10,10 +10,10 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/local-cloud.ts';
+import { editSettings } from '../helpers/settings.ts';
 import {
   approvalAction,
   approvalId,
@@ -42,11 +42,9 @@ beforeAll(async () => {
   cp = new CodePipelineClient(t.clientConfig);
   db = DynamoDBDocumentClient.from(new DynamoDBClient(t.clientConfig));
   // Pipelines named quorum-* need two distinct approvers.
-  const ssm = new SSMClient(t.clientConfig);
-  const name = 'stagecrew-SettingsParameter';
-  const settings = JSON.parse((await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value ?? '{}');
-  settings.approvals.rules = [{ pipeline: 'quorum-*', policy: { quorum: 2 } }];
-  await ssm.send(new PutParameterCommand({ Name: name, Value: JSON.stringify(settings), Overwrite: true }));
+  await editSettings(t.clientConfig, (settings) => {
+    settings.approvals.rules = [{ pipeline: 'quorum-*', policy: { quorum: 2 } }];
+  });
 });
 afterAll(async () => {
   await t?.cleanup();

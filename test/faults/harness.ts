@@ -9,13 +9,13 @@ import {
   ListActionExecutionsCommand,
 } from '@aws-sdk/client-codepipeline';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { FaultRule, FaultRuleInput } from '#local/runtime/faults';
 import type { MeterSnapshot } from '#local/runtime/meter';
 import { type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 import { codeCommitSourceStage, invokeAction, manualApprovalStage, pipelineDefinition } from '../helpers/pipelines.ts';
 import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
+import { tableItems } from '../helpers/state-table.ts';
 
 export type FaultCloud = SourcedCloud;
 
@@ -107,23 +107,14 @@ export const createApprovalPipeline = async (t: TestCloud, cp: CodePipelineClien
 
 export { approvalId, approvalLink, decideOnPage, outbox } from '../helpers/approvals.ts';
 
-/** Every item under one partition key, unmarshalled. */
-export const items = async (
+/** Every item under one partition key, unmarshalled (a consistent read). */
+export const items = (
   t: TestCloud,
   db: DynamoDBDocumentClient,
   pk: string,
   skPrefix = '',
-): Promise<Record<string, unknown>[]> => {
-  const out = await db.send(
-    new QueryCommand({
-      TableName: t.cloud.model.outputs.StateTableName as string,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-      ExpressionAttributeValues: { ':pk': pk, ':sk': skPrefix },
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items ?? []) as Record<string, unknown>[];
-};
+): Promise<Record<string, unknown>[]> =>
+  tableItems(db, t.cloud.model.outputs.StateTableName as string, pk, skPrefix, { consistentRead: true });
 
 /** The Approve action's state in the pipeline, and every execution of it (one per decision CodePipeline took). */
 export const approvalAction = async (cp: CodePipelineClient, pipeline: string) => {
