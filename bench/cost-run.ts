@@ -44,6 +44,7 @@ import {
   pipelineDefinition,
   registerTestStackAction,
   TEST_STACK,
+  URL_STACK_TEMPLATE,
 } from '../test/helpers/pipelines.ts';
 import { gitFixture } from '../test/unit/local/codepipeline/git-fixture.ts';
 
@@ -62,18 +63,7 @@ const app = createServer((req, res) => res.writeHead(req.url === '/health' ? 200
 await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
 const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
 const repo = gitFixture({
-  'template.yaml': [
-    'Parameters:',
-    '  Url: { Type: String }',
-    '  Env: { Type: String }',
-    'Resources:',
-    '  Marker:',
-    '    Type: AWS::SSM::Parameter',
-    '    Properties: { Type: String, Value: !Ref Env }',
-    'Outputs:',
-    '  Url: { Value: !Ref Url }',
-    '',
-  ].join('\n'),
+  'template.yaml': URL_STACK_TEMPLATE,
   'buildspec.yml':
     'version: 0.2\nphases:\n  build:\n    commands:\n      - echo built > built.txt\nartifacts:\n  files:\n    - "**/*"\n',
 });

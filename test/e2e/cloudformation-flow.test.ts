@@ -18,7 +18,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type DecisionForm, decisionFormOf, postDecision } from '../helpers/approvals.ts';
+import { type DecisionForm, decisionFormOf, firstApprovalLink, postDecision } from '../helpers/approvals.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
 import {
   cloudFormationAction,
@@ -30,6 +30,7 @@ import {
   pipelineDefinition,
   registerTestStackAction,
   TEST_STACK,
+  URL_STACK_TEMPLATE,
   waitForExecutionEnd,
   waitForTeardownRun,
   waitForWorkflowEnd,
@@ -43,19 +44,6 @@ let appUrl: string;
 let codepipeline: CodePipelineClient;
 let cloudformation: CloudFormationClient;
 
-const stackTemplate = [
-  'Parameters:',
-  '  Url: { Type: String }',
-  '  Env: { Type: String }',
-  'Resources:',
-  '  Marker:',
-  '    Type: AWS::SSM::Parameter',
-  '    Properties: { Type: String, Value: !Ref Env }',
-  'Outputs:',
-  '  Url: { Value: !Ref Url }',
-  '',
-].join('\n');
-
 beforeAll(async () => {
   // Local knobs: CloudFormation steps in milliseconds, Step Functions Wait states without waiting.
   vi.stubEnv('STAGECREW_CFN_DELAY_MS', '20');
@@ -65,7 +53,7 @@ beforeAll(async () => {
   appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
   cloud = await startSourcedCloud({
     repository: 'cfn-app',
-    files: { 'template.yaml': stackTemplate },
+    files: { 'template.yaml': URL_STACK_TEMPLATE },
     parameters: { EmailSender: 'stagecrew@example.com', EmailRecipients: 'ana@example.com', TeardownGraceSeconds: 0 },
   });
   codepipeline = new CodePipelineClient(cloud.clientConfig);
@@ -163,10 +151,7 @@ describe('CloudFormation flow with Stagecrew approvals, Invoke actions and teard
     }, 45_000);
     const executionId = approve.stageStates?.[0]?.latestExecution?.pipelineExecutionId as string;
     expect(await stackExists(`test-${executionId}`)).toBe(true);
-    const link = await waitFor(async () => {
-      const outbox = (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as unknown[];
-      return /https?:\/\/[^\s"<>]+\/approvals\/[^\s"<>\\]+/.exec(JSON.stringify(outbox))?.[0];
-    }, 15_000);
+    const link = await firstApprovalLink(cloud, 15_000);
     // GET renders the page; the decision is the page's POST form.
     const form = decisionFormOf(await (await fetch(link)).text(), link);
     expect(form).toBeDefined();

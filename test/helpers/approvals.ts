@@ -36,6 +36,13 @@ export const approvalLink = (cloud: Cloud, pipeline: string, to = 'ana@example.c
     return undefined;
   }, timeoutMs);
 
+/** The first approval link anywhere in the outbox (any channel, any recipient; waits for one). */
+export const firstApprovalLink = (cloud: Cloud, timeoutMs: number) =>
+  waitFor(async () => {
+    const outbox = (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as unknown[];
+    return /https?:\/\/[^\s"<>]+\/approvals\/[^\s"<>\\]+/.exec(JSON.stringify(outbox))?.[0];
+  }, timeoutMs);
+
 export const approvalId = (link: string): string => decodeURIComponent(/\/approvals\/([^/?#]+)/.exec(link)?.[1] ?? '');
 
 /** The page's decision form: where it posts and its hidden fields (nonce, signature…). */

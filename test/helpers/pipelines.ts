@@ -23,6 +23,23 @@ export const CFN_ROLE = 'arn:aws:iam::123456789012:role/cfn';
 /** The stack name a release pipeline deploys its test stack under: one per execution. */
 export const TEST_STACK = 'test-#{codepipeline.PipelineExecutionId}';
 
+/**
+ * The app's stack for a release pipeline: parameters Url and Env, one SSM parameter, the Url as output (an
+ * http-check reads `#{TestStack.Url}`).
+ */
+export const URL_STACK_TEMPLATE = [
+  'Parameters:',
+  '  Url: { Type: String }',
+  '  Env: { Type: String }',
+  'Resources:',
+  '  Marker:',
+  '    Type: AWS::SSM::Parameter',
+  '    Properties: { Type: String, Value: !Ref Env }',
+  'Outputs:',
+  '  Url: { Value: !Ref Url }',
+  '',
+].join('\n');
+
 export const actionType = (category: string, provider: string) => ({ category, owner: 'AWS', provider, version: '1' });
 
 type Json = Record<string, unknown>;

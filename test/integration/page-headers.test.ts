@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { linkKeysFrom, linkUrl, signLink } from '#core/approvals/signing';
 import { loadTemplate } from '#local/runtime/template';
+import { type DecisionForm, decisionFormOf, firstApprovalLink } from '../helpers/approvals.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
 import { codeCommitSourceStage, manualApprovalStage, pipelineDefinition } from '../helpers/pipelines.ts';
 import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
@@ -80,13 +81,6 @@ const expectPageHeaders = (s: Seen) => {
   expect(s.headers.get('x-content-type-options'), `${label} x-content-type-options`).toBe('nosniff');
 };
 
-const form = (page: string) => {
-  const f = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
-  const fields = new URLSearchParams();
-  for (const m of (f?.[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-    fields.set(m[1] as string, (m[2] as string).replace(/&amp;/g, '&'));
-  return { action: (f?.[1] ?? '').replace(/&amp;/g, '&'), fields };
-};
 const post = (what: string, url: string, body: URLSearchParams | string, type = 'application/x-www-form-urlencoded') =>
   call(what, url, { method: 'POST', body, headers: { 'content-type': type } });
 
@@ -97,10 +91,7 @@ describe('approval pages through the local cloud', { timeout: 60_000 }, () => {
       const state = await codepipeline.send(new GetPipelineStateCommand({ name: 'headers-pipe' }));
       return state.stageStates?.find((s) => s.stageName === 'Approve')?.latestExecution?.status === 'InProgress';
     }, 30_000);
-    const link = await waitFor(async () => {
-      const outbox = (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as unknown[];
-      return /https?:\/\/[^\s"<>]+\/approvals\/[^\s"<>\\]+/.exec(JSON.stringify(outbox))?.[0];
-    }, 15_000);
+    const link = await firstApprovalLink(cloud, 15_000);
     const url = new URL(link);
     const id = decodeURIComponent(url.pathname.split('/').pop() ?? '');
     const recipient = url.searchParams.get('r') ?? '';
@@ -135,8 +126,8 @@ describe('approval pages through the local cloud', { timeout: 60_000 }, () => {
     expect(await noRoute.text()).not.toContain('<html');
 
     // Decisions: wrong content type, forged, expired, then the real one, then a replay.
-    const f = form(pending.body);
-    const action = new URL(f.action, link).toString();
+    const f = decisionFormOf(pending.body, link) as DecisionForm;
+    const action = f.action;
     expect((await post('decision as JSON', action, '{}', 'application/json')).status).toBe(415);
     const forgedFields = new URLSearchParams(f.fields);
     forgedFields.set('s', 'AAAA');
