@@ -69,8 +69,8 @@ const PIPELINE = 'restarts';
 const TABLE = 'stagecrew-StateTable';
 const FUNCTION = 'stagecrew-InvokeActionFunction';
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:stagecrew-ApprovalTopic';
-// CloudFormation status steps slow enough that a kill lands inside a deletion; Wait states do not wait.
-const ENV = { STAGECREW_CFN_DELAY_MS: '300', STAGECREW_SFN_WAIT_SCALE: '0' };
+// 800 ms per CloudFormation step: DELETE_IN_PROGRESS lasts long enough for the kill to land in it on a loaded machine.
+const ENV = { STAGECREW_CFN_DELAY_MS: '800', STAGECREW_SFN_WAIT_SCALE: '0' };
 
 let repo: GitFixture;
 let stateDir: string;
