@@ -1,18 +1,14 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { CloudFormationTeardown } from '#core/adapters/cloudformation';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { createDocumentClient } from '#core/adapters/dynamodb';
-import { EcrImageCleaner } from '#core/adapters/ecr';
 import { SesMailer } from '#core/adapters/email';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import { ParameterStore } from '#core/adapters/parameters';
-import { S3BucketCleaner } from '#core/adapters/s3-cleanup';
 import { SlackWebApi } from '#core/adapters/slack';
 import { DynamoTeardownStore } from '#core/adapters/teardown-store';
 import { clientSettings } from '#core/clients';
@@ -22,6 +18,7 @@ import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger } from '#core/powertools';
 import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
+import type { BucketCleaner, ImageCleaner } from '#core/teardown/ports';
 
 // Built once per container: clients, adapters and the settings cache.
 const parameters = new ParameterStore({
@@ -39,6 +36,35 @@ const slack = new SlackWebApi({
   token: async () => (await parameters.secrets()).slackBotToken,
 });
 
+/** Built on first use and kept for the container; a failed load is tried again on the next use. */
+const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
+  };
+};
+
+// The remediation clients (S3, ECR) are loaded on first use: most runs never empty a bucket or delete an image,
+// and their SDK modules are a large share of this function's cold start.
+const bucketCleaner = once(async (): Promise<BucketCleaner> => {
+  const [{ S3Client }, { S3BucketCleaner }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('#core/adapters/s3-cleanup'),
+  ]);
+  return new S3BucketCleaner(new S3Client(clientSettings()));
+});
+const imageCleaner = once(async (): Promise<ImageCleaner> => {
+  const [{ ECRClient }, { EcrImageCleaner }] = await Promise.all([
+    import('@aws-sdk/client-ecr'),
+    import('#core/adapters/ecr'),
+  ]);
+  return new EcrImageCleaner(new ECRClient(clientSettings()));
+});
+
 const deps: DispatchDeps = {
   stacks: new CloudFormationTeardown(new CloudFormationClient(clientSettings())),
   store,
@@ -52,8 +78,8 @@ const deps: DispatchDeps = {
           ...(a.externalExecutionId ? { externalExecutionId: a.externalExecutionId } : {}),
         })),
   },
-  buckets: new S3BucketCleaner(new S3Client(clientSettings())),
-  images: new EcrImageCleaner(new ECRClient(clientSettings())),
+  buckets: { emptyBucket: async (bucket) => (await bucketCleaner()).emptyBucket(bucket) },
+  images: { deleteImages: async (repository) => (await imageCleaner()).deleteImages(repository) },
   settings: () => parameters.settings(),
   clock: systemClock,
   random: Math.random,

@@ -328,7 +328,12 @@ const reachable = (entry: string): string[] => {
     if (seen.has(file)) return;
     seen.add(file);
     const src = readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/(?:import|export)\s+(?!type\s)[^'";]*?from\s+'([^']+)'/g)) {
+    // Static imports and re-exports, and dynamic `import('…')` (clients loaded on first use).
+    const specs = [
+      ...src.matchAll(/(?:import|export)\s+(?!type\s)[^'";]*?from\s+'([^']+)'/g),
+      ...src.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g),
+    ];
+    for (const m of specs) {
       const spec = m[1] as string;
       if (spec.startsWith('.')) walk(resolve(dirname(file), spec));
       else if (spec.startsWith('#core/')) walk(join(ROOT, 'functions/core', `${spec.slice(6)}.ts`));
