@@ -130,7 +130,7 @@ export const decide = async (input: DecideInput, deps: DecideDeps): Promise<Deci
   try {
     approvedAt = (await putWithRetry(deciding, input.decision, summary, deps, input.retryUntil)).approvedAt;
   } catch (err) {
-    const ours = err instanceof ApprovalAlreadyCompletedError ? await ownDecision(deciding, summary, deps) : undefined;
+    const ours = err instanceof ApprovalAlreadyCompletedError ? await ownDecision(deciding, input.decision, summary, deps) : undefined;
     if (!ours) return await failDecision(err, deciding, base, deps);
     approvedAt = ours.approvedAt;
   }
@@ -208,6 +208,7 @@ const putWithRetry = async (
  */
 const ownDecision = async (
   r: ApprovalRecord,
+  decision: DecideInput['decision'],
   summary: string,
   deps: DecideDeps,
 ): Promise<{ approvedAt?: Date } | undefined> => {
@@ -215,7 +216,7 @@ const ownDecision = async (
   try {
     const state = await deps.pipelines.getPipelineState(r.pipeline);
     const action = state.stages.find((s) => s.stageName === r.stage)?.actions.find((a) => a.actionName === r.action);
-    const status = summary.startsWith('Approved') ? 'Succeeded' : 'Failed';
+    const status = decision === 'approve' ? 'Succeeded' : 'Failed';
     if (action?.status !== status || action.summary !== summary) return undefined;
     if (action.pipelineExecutionId !== undefined && action.pipelineExecutionId !== r.executionId) return undefined;
     return { approvedAt: action.lastStatusChange };
