@@ -279,46 +279,21 @@ export const costPerThousand = (
       usd: k * (f.invocations * prices.lambdaRequest + gbSeconds * prices.lambdaGbSecond),
     });
   }
-  lines.push({
-    item: 'Step Functions state transitions (Standard)',
-    perExecution: c.sfnTransitions.toFixed(2),
-    usd: k * c.sfnTransitions * prices.sfnTransition,
-  });
+  /** A line priced per unit: count per execution × unit price, for 1,000 executions. */
+  const perUnit = (item: string, count: number, price: number, digits = 2) =>
+    lines.push({ item, perExecution: count.toFixed(digits), usd: k * count * price });
+  perUnit('Step Functions state transitions (Standard)', c.sfnTransitions, prices.sfnTransition);
   lines.push({
     item: 'DynamoDB write request units (table + gsi1)',
     perExecution: `${(c.dynamodb.wru + c.dynamodb.gsiWru).toFixed(1)} (${c.dynamodb.wru.toFixed(1)} + ${c.dynamodb.gsiWru.toFixed(1)})`,
     usd: k * (c.dynamodb.wru + c.dynamodb.gsiWru) * prices.dynamoWru,
   });
-  lines.push({
-    item: 'DynamoDB read request units',
-    perExecution: c.dynamodb.rru.toFixed(1),
-    usd: k * c.dynamodb.rru * prices.dynamoRru,
-  });
-  lines.push({
-    item: 'API Gateway HTTP API requests',
-    perExecution: c.httpApiRequests.toFixed(2),
-    usd: k * c.httpApiRequests * prices.httpApiRequest,
-  });
-  lines.push({
-    item: 'SNS publishes (approval topic)',
-    perExecution: c.snsPublishes.toFixed(2),
-    usd: k * c.snsPublishes * prices.snsPublish,
-  });
-  lines.push({
-    item: 'SES emails (per recipient)',
-    perExecution: c.emails.toFixed(2),
-    usd: k * c.emails * prices.sesEmail,
-  });
-  lines.push({
-    item: 'EventBridge custom events (AWS service events are free)',
-    perExecution: c.customEvents.toFixed(2),
-    usd: k * c.customEvents * prices.eventBridgeCustomEvent,
-  });
-  lines.push({
-    item: 'Secrets Manager API calls',
-    perExecution: c.secretsCalls.toFixed(2),
-    usd: k * c.secretsCalls * prices.secretsManagerCall,
-  });
+  perUnit('DynamoDB read request units', c.dynamodb.rru, prices.dynamoRru, 1);
+  perUnit('API Gateway HTTP API requests', c.httpApiRequests, prices.httpApiRequest);
+  perUnit('SNS publishes (approval topic)', c.snsPublishes, prices.snsPublish);
+  perUnit('SES emails (per recipient)', c.emails, prices.sesEmail);
+  perUnit('EventBridge custom events (AWS service events are free)', c.customEvents, prices.eventBridgeCustomEvent);
+  perUnit('Secrets Manager API calls', c.secretsCalls, prices.secretsManagerCall);
   const invocations = Object.values(c.lambda).reduce((s, f) => s + f.invocations, 0);
   const ingested =
     c.logBytes +
