@@ -22,6 +22,7 @@ import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from '#
 import { type Browser, launchBrowser } from '../helpers/browser.ts';
 import { startDynalite } from '../helpers/dynalite.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { actionType, codeCommitSourceStage, pipelineDefinition } from '../helpers/pipelines.ts';
 import { FakeMailer, FakeSlack, KEYS, settingsWith } from '../unit/approvals/fakes.ts';
 import { type GitFixture, gitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
@@ -210,37 +211,21 @@ describe('approval on the local cloud', () => {
     const topic = cloud.cloud.model.topics[0]?.arn as string;
     const client = new CodePipelineClient(cloud.clientConfig);
     await client.send(
-      new CreatePipelineCommand({
-        pipeline: {
-          name: 'approval-demo',
-          roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-          artifactStore: { type: 'S3', location: 'approval-demo-artifacts' },
-          pipelineType: 'V2',
-          stages: [
-            {
-              name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-                  configuration: { RepositoryName: 'approval-demo', BranchName: 'main' },
-                  outputArtifacts: [{ name: 'SourceOutput' }],
-                },
-              ],
-            },
-            {
-              name: 'Prod',
-              actions: [
-                {
-                  name: 'Approve',
-                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-                  configuration: { NotificationArn: topic, CustomData: 'Ship v1 to production?' },
-                },
-              ],
-            },
-          ],
-        },
-      }),
+      new CreatePipelineCommand(
+        pipelineDefinition('approval-demo', [
+          codeCommitSourceStage('approval-demo'),
+          {
+            name: 'Prod',
+            actions: [
+              {
+                name: 'Approve',
+                actionTypeId: actionType('Approval', 'Manual'),
+                configuration: { NotificationArn: topic, CustomData: 'Ship v1 to production?' },
+              },
+            ],
+          },
+        ]) as never,
+      ),
     );
 
     type OutboxItem = { channel: string; to?: string[]; subject?: string; links?: string[] };
@@ -360,37 +345,21 @@ describe('Slack + email quorum on the local cloud', () => {
   it('records the Slack vote, decides on the emailed second vote, and edits the Slack message', async () => {
     const client = new CodePipelineClient(cloud.clientConfig);
     await client.send(
-      new CreatePipelineCommand({
-        pipeline: {
-          name: 'quorum-demo',
-          roleArn: 'arn:aws:iam::123456789012:role/pipeline',
-          artifactStore: { type: 'S3', location: 'quorum-demo-artifacts' },
-          pipelineType: 'V2',
-          stages: [
-            {
-              name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-                  configuration: { RepositoryName: 'quorum-demo', BranchName: 'main' },
-                  outputArtifacts: [{ name: 'SourceOutput' }],
-                },
-              ],
-            },
-            {
-              name: 'Prod',
-              actions: [
-                {
-                  name: 'Approve',
-                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-                  configuration: { NotificationArn: cloud.cloud.model.topics[0]?.arn as string },
-                },
-              ],
-            },
-          ],
-        },
-      }),
+      new CreatePipelineCommand(
+        pipelineDefinition('quorum-demo', [
+          codeCommitSourceStage('quorum-demo'),
+          {
+            name: 'Prod',
+            actions: [
+              {
+                name: 'Approve',
+                actionTypeId: actionType('Approval', 'Manual'),
+                configuration: { NotificationArn: cloud.cloud.model.topics[0]?.arn as string },
+              },
+            ],
+          },
+        ]) as never,
+      ),
     );
     type OutboxItem = { channel: string; to?: string[]; text?: string; links?: string[] };
     const outbox = async () => (await (await fetch(`${cloud.url}/_local/outbox`)).json()) as OutboxItem[];
