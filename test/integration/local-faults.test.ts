@@ -31,16 +31,14 @@ const resetMeter = () => fetch(`${t.url}/_local/meter`, { method: 'DELETE' });
 const fast = { maxAttempts: 3, retryStrategy: undefined };
 
 describe('injected faults', () => {
-  it('throttling twice: the SDK retries with backoff and the third attempt answers', async () => {
+  it('throttling twice: the SDK retries and the third attempt answers (backoff timing: test/faults/sdk-adapters)', async () => {
     const ssm = new SSMClient({ ...t.clientConfig, ...fast });
     await ssm.send(new PutParameterCommand({ Name: '/faults/a', Value: 'v', Type: 'String' }));
     await resetMeter();
     await inject({ service: 'ssm', operation: 'GetParameter', fault: 'throttle', times: 2 });
-    const started = Date.now();
     const out = await ssm.send(new GetParameterCommand({ Name: '/faults/a' }));
     expect(out.Parameter?.Value).toBe('v');
     expect(out.$metadata.attempts).toBe(3);
-    expect(Date.now() - started).toBeGreaterThan(0);
     expect((await meter()).calls['ssm:GetParameter']).toBe(3);
   });
 
