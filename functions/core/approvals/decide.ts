@@ -130,7 +130,10 @@ export const decide = async (input: DecideInput, deps: DecideDeps): Promise<Deci
   try {
     approvedAt = (await putWithRetry(deciding, input.decision, summary, deps, input.retryUntil)).approvedAt;
   } catch (err) {
-    const ours = err instanceof ApprovalAlreadyCompletedError ? await ownDecision(deciding, input.decision, summary, deps) : undefined;
+    const ours =
+      err instanceof ApprovalAlreadyCompletedError
+        ? await ownDecision(deciding, input.decision, summary, deps)
+        : undefined;
     if (!ours) return await failDecision(err, deciding, base, deps);
     approvedAt = ours.approvedAt;
   }
