@@ -58,7 +58,13 @@ export const matchRoute = (routes: readonly HttpRoute[], method: string, path: s
   return undefined;
 };
 
-const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript))/i;
+/**
+ * The bodies an HTTP API passes to Lambda as UTF-8 text; every other body — a missing Content-Type and
+ * `application/x-www-form-urlencoded` (Slack interactions, the approval form) included — arrives base64-encoded
+ * with `isBase64Encoded: true`. AWS documents the mechanism but not the list; this split was observed on real HTTP
+ * APIs (payload 2.0, AWS_PROXY).
+ */
+const TEXT_TYPES = /^\s*(text\/|application\/(json|xml|javascript)\s*(;|$))/i;
 
 export type HttpRequestInfo = {
   method: string;

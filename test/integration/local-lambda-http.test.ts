@@ -158,6 +158,26 @@ describe('HTTP API routes from the template', () => {
     });
     const { event } = (await res.json()) as { event: Record<string, unknown> };
     expect(event).toMatchObject({ body: '{"a":1}', isBase64Encoded: false, routeKey: 'POST /items' });
+    // As API Gateway does: form bodies and bodies without a Content-Type arrive base64-encoded.
+    for (const [type, body] of [
+      ['application/x-www-form-urlencoded', 'payload=%7B%22a%22%3A1%7D'],
+      ['application/x-www-form-urlencoded; charset=utf-8', 'a=b'],
+      [undefined, 'raw bytes'],
+      ['application/octet-stream', 'raw bytes'],
+    ] as const) {
+      const posted = await fetch(`${t.url}/items`, {
+        method: 'POST',
+        headers: type ? { 'content-type': type } : {},
+        body: new TextEncoder().encode(body),
+      });
+      const seen = ((await posted.json()) as { event: Record<string, unknown> }).event;
+      expect(seen, type).toMatchObject({ body: Buffer.from(body).toString('base64'), isBase64Encoded: true });
+    }
+    for (const type of ['text/plain; charset=utf-8', 'application/xml', 'application/javascript']) {
+      const posted = await fetch(`${t.url}/items`, { method: 'POST', headers: { 'content-type': type }, body: 'x' });
+      const seen = ((await posted.json()) as { event: Record<string, unknown> }).event;
+      expect(seen, type).toMatchObject({ body: 'x', isBase64Encoded: false });
+    }
     const missing = await fetch(`${t.url}/nothing-here`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ message: 'Not Found' });

@@ -32,13 +32,40 @@ export type RequestOutcome =
 
 /** Entry point of the approval-request function for all three event kinds. */
 export const handleRequestEvent = async (event: RequestFunctionEvent, deps: RequestDeps): Promise<RequestOutcome[]> => {
-  if ('Records' in event) {
-    const out: RequestOutcome[] = [];
-    for (const rec of event.Records) out.push(await ingest(parseSnsMessage(rec.Sns.Message), deps));
-    return out;
-  }
+  if ('Records' in event) return ingestRecords(event, deps);
   if (event['detail-type'] === 'CodePipeline Action Execution State Change') return [await onActionChange(event, deps)];
   return [await onPipelineChange(event, deps)];
+};
+
+/**
+ * Each SNS record on its own: one bad or failing record neither stops the others nor undoes them. When any failed,
+ * the invocation fails afterwards (SNS → Lambda is an asynchronous invoke, which has no partial-batch answer) so
+ * the platform retries; the records already handled are deduplicated on their token and not announced twice.
+ */
+const ingestRecords = async (records: Extract<RequestFunctionEvent, { Records: unknown }>, deps: RequestDeps) => {
+  const out: RequestOutcome[] = [];
+  const failures: { index: number; messageId?: string; error: Error }[] = [];
+  for (const [index, rec] of records.Records.entries()) {
+    try {
+      out.push(await ingest(parseSnsMessage(rec.Sns.Message), deps));
+    } catch (err) {
+      failures.push({ index, messageId: rec.Sns.MessageId, error: err as Error });
+      deps.warn('SNS record failed; the other records go on', {
+        index,
+        messageId: rec.Sns.MessageId,
+        error: (err as Error).message,
+      });
+    }
+  }
+  if (failures.length === 0) return out;
+  // Fail after the others are done, so the record is retried and, past the retries, kept in the dead-letter queue;
+  // the records already handled are deduplicated on their token when the event comes again.
+  const summary = failures.map((f) => `record ${f.index}${f.messageId ? ` (${f.messageId})` : ''}: ${f.error.message}`);
+  const message = `${failures.length} of ${records.Records.length} SNS records failed: ${summary.join('; ')}`;
+  if (failures.every((f) => f.error instanceof ValidationError)) {
+    throw new ValidationError(message, summary, { cause: failures[0]?.error });
+  }
+  throw new UnavailableError(message, { cause: failures[0]?.error });
 };
 
 export const parseSnsMessage = (raw: string): ApprovalRequest => {
@@ -61,9 +88,9 @@ export const parseSnsMessage = (raw: string): ApprovalRequest => {
     token: a.token,
     region,
     expires: new Date(a.expires),
-    customData: a.customData,
-    externalEntityLink: a.externalEntityLink,
-    consoleLink,
+    customData: a.customData ?? undefined,
+    externalEntityLink: a.externalEntityLink ?? undefined,
+    consoleLink: consoleLink ?? undefined,
     source: 'sns',
   };
 };

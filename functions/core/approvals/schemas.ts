@@ -1,9 +1,13 @@
 import { z } from 'zod';
 
-/** The JSON string CodePipeline publishes to the approval SNS topic (`region`, `consoleLink` are top level). */
+/**
+ * The JSON string CodePipeline publishes to the approval SNS topic (`region`, `consoleLink` are top level).
+ * An action without an external link or custom data gets `"externalEntityLink": null` and `"customData": null`
+ * (the CodePipeline user guide's JSON format page, and real messages), so the optional fields are nullish.
+ */
 export const SnsApprovalMessage = z.object({
   region: z.string().min(1),
-  consoleLink: z.string().optional(),
+  consoleLink: z.string().nullish(),
   approval: z.object({
     pipelineName: z.string().min(1),
     stageName: z.string().min(1),
@@ -11,9 +15,9 @@ export const SnsApprovalMessage = z.object({
     token: z.string().min(1).max(256),
     // Minute precision, e.g. 2016-07-07T20:22Z.
     expires: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
-    externalEntityLink: z.string().optional(),
-    approvalReviewLink: z.string().optional(),
-    customData: z.string().max(1000).optional(),
+    externalEntityLink: z.string().nullish(),
+    approvalReviewLink: z.string().nullish(),
+    customData: z.string().max(1000).nullish(),
   }),
 });
 export type SnsApprovalMessage = z.infer<typeof SnsApprovalMessage>;

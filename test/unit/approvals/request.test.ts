@@ -100,6 +100,65 @@ describe('approval-request', () => {
     expect(mailer.sent.map((m) => m.text + (m.html ?? '')).join()).not.toContain(TOKEN);
   });
 
+  it('accepts what CodePipeline sends for an action without link or custom data: null fields', async () => {
+    const { store, slack, deps } = setup();
+    for (const [name, token] of [
+      ['sns-approval-null-link', 'fa777887-41dc-4ac4-8455-a209a93c76b9'],
+      ['sns-approval-null-link-and-data', '50fd00f7-d5e6-4a6c-a9cb-69a72338ce52'],
+    ] as const) {
+      const out = await handleRequestEvent(fixture(name), deps);
+      expect(out).toEqual([{ kind: 'created', id: approvalIdFor(token) }]);
+      const r = await store.get(approvalIdFor(token));
+      expect(r?.externalEntityLink).toBeUndefined();
+      expect(r?.customData).toBeUndefined();
+      expect(r?.source).toBe('sns');
+    }
+    expect(slack.posted).toHaveLength(2);
+    expect(JSON.stringify(slack.posted)).not.toContain('null');
+  });
+
+  it('takes each SNS record on its own: a record that is not an approval neither stops nor hides the others', async () => {
+    const { store, slack, warn, deps } = setup();
+    const batch = fixture('sns-approval-batch-with-bad-record');
+    await expect(handleRequestEvent(batch, deps)).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringContaining('1 of 3 SNS records failed: record 1 (2): SNS message is not JSON'),
+    });
+    expect(await store.get(approvalIdFor('1a2b3c4d-573f-4ea7-a67E-XAMPLETOKEN'))).toBeDefined();
+    expect(await store.get(approvalIdFor('fa777887-41dc-4ac4-8455-a209a93c76b9'))).toBeDefined();
+    expect(slack.posted).toHaveLength(2);
+    expect(warn).toHaveBeenCalledWith(
+      'SNS record failed; the other records go on',
+      expect.objectContaining({ index: 1 }),
+    );
+    // Lambda's retry of the same event: the good records are duplicates, nothing is announced twice.
+    await expect(handleRequestEvent(batch, deps)).rejects.toMatchObject({ name: 'ValidationError' });
+    expect(slack.posted).toHaveLength(2);
+  });
+
+  it('a record failing for a passing reason fails the invocation after the others; the retry announces nothing twice', async () => {
+    const { store, slack, mailer, deps } = setup();
+    const create = store.create.bind(store);
+    let failOnce = true;
+    store.create = async (r: ApprovalRecord) => {
+      if (failOnce && r.pipeline === 'MyFirstPipeline') {
+        failOnce = false;
+        throw new Error('socket hang up');
+      }
+      return create(r);
+    };
+    const batch = fixture('sns-approval-batch-with-bad-record');
+    await expect(handleRequestEvent(batch, deps)).rejects.toMatchObject({
+      name: 'UnavailableError',
+      message: expect.stringMatching(/^2 of 3 SNS records failed: record 0 \(0\): socket hang up; record 1 \(2\)/),
+    });
+    expect(slack.posted).toHaveLength(1);
+    // The retry: the first record is created now, the third is a duplicate and is not announced again.
+    await expect(handleRequestEvent(batch, deps)).rejects.toMatchObject({ name: 'ValidationError' });
+    expect(slack.posted).toHaveLength(2);
+    expect(mailer.sent).toHaveLength(4);
+  });
+
   it('dedupes at-least-once deliveries: SNS twice, then the EventBridge STARTED for the same token', async () => {
     const { slack, mailer, deps } = setup();
     await handleRequestEvent(fixture('sns-approval-sequential'), deps);

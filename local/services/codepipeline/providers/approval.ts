@@ -24,9 +24,10 @@ export function approvalMessage(p: ProviderContext, token: string, expires: numb
       actionName: p.action.name,
       token,
       expires: minutePrecision(expires),
-      ...(config.ExternalEntityLink ? { externalEntityLink: config.ExternalEntityLink } : {}),
+      // CodePipeline sends null, not an absent field, for an action without a link or custom data.
+      externalEntityLink: config.ExternalEntityLink || null,
       approvalReviewLink: `${consoleLink}/${p.stageName}/${p.action.name}/approve/${token}`,
-      ...(config.CustomData ? { customData: config.CustomData } : {}),
+      customData: config.CustomData || null,
     },
   };
 }

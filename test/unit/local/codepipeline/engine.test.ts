@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SnsApprovalMessage } from '#core/approvals/schemas';
 import { continuationDelayMs } from '#local/services/codepipeline/providers/lambda';
 import {
   approvalAction,
@@ -247,6 +248,27 @@ describe('local CodePipeline engine', () => {
       h.op('PutApprovalResult', { ...base, token: msg.approval.token, result: { status: 'Approved', summary: '' } }),
     ).rejects.toMatchObject({ code: 'ApprovalAlreadyCompletedException' });
     expect(h.invocations.map((i) => i.fn)).toEqual(['fn']);
+  });
+
+  it('publishes null externalEntityLink and customData for an approval without them, as CodePipeline does', async () => {
+    const h = setup();
+    const stages = [
+      sourceStage(),
+      {
+        name: 'Approve',
+        actions: [approvalAction('Gate', { NotificationArn: 'arn:aws:sns:us-east-1:123456789012:approvals' })],
+      },
+    ];
+    await h.op('CreatePipeline', { pipeline: pipeline('p5', stages) });
+    const publish = h.calls.find((c) => c.service === 'sns' && c.operation === 'Publish');
+    const raw = publish?.input.Message as string;
+    expect(raw).toContain('"externalEntityLink":null');
+    expect(raw).toContain('"customData":null');
+    // The production parser takes it.
+    expect(SnsApprovalMessage.parse(JSON.parse(raw)).approval).toMatchObject({
+      externalEntityLink: null,
+      customData: null,
+    });
   });
 
   it('fails an approval that times out', async () => {
