@@ -54,8 +54,8 @@ export type NotificationOutcome = NotifyOutcome | { status: 'stale' } | { status
  * defect while notifying, which a retry would only repeat (see {@link notRetried}).
  */
 export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps): Promise<PipelineEventOutcome> => {
-  const t = toTransition(parseCodePipelineEvent(raw));
   const now = deps.clock.now();
+  const t = toTransition(parseCodePipelineEvent(raw, now));
   const claim = await deps.ledger.claim(t.eventId, now);
   if (!claim.claimed && claim.reason === 'in-progress') {
     // Another invocation holds the claim: a concurrent delivery, or one that crashed (the lease runs until it

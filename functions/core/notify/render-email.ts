@@ -1,5 +1,5 @@
 import type { EmailMessage } from '../ports.ts';
-import { formatDuration, formatTime, headline, shortId, subjectOf } from './format.ts';
+import { describeTrigger, formatDuration, formatTime, headline, shortId, subjectOf } from './format.ts';
 import type { NotificationView } from './view.ts';
 
 export const escapeHtml = (text: string): string =>
@@ -30,7 +30,8 @@ export const renderEmail = (v: NotificationView, to: readonly string[]): EmailMe
     const text = [v.revision.id ? shortId(v.revision.id) : undefined, v.revision.summary].filter(Boolean).join(' ');
     rows.push(['Revision', text, v.revision.url]);
   }
-  if (v.trigger?.type) rows.push(['Trigger', v.trigger.type, undefined]);
+  const trigger = describeTrigger(v.trigger);
+  if (trigger) rows.push(['Triggered by', trigger, undefined]);
   if (v.stopComments) rows.push(['Stop comment', v.stopComments, undefined]);
   const region = v.region && v.actionRegion ? `${v.region}, action in ${v.actionRegion}` : v.region;
   rows.push(['Time', `${formatTime(v.time)}${region ? ` (${region})` : ''}`, undefined]);

@@ -1,5 +1,5 @@
 import type { SlackMessage } from '../ports.ts';
-import { formatDuration, formatTime, headline, STATE_EMOJI, shortId, subjectOf } from './format.ts';
+import { describeTrigger, formatDuration, formatTime, headline, STATE_EMOJI, shortId, subjectOf } from './format.ts';
 import type { NotificationView } from './view.ts';
 
 /** Slack mrkdwn control characters; everything from CodePipeline or a commit message is untrusted text. */
@@ -39,7 +39,8 @@ export const renderSlack = (v: NotificationView, channel: string): SlackMessage 
     const summary = v.revision.summary ? escapeMrkdwn(v.revision.summary) : '';
     fields.push({ type: 'mrkdwn', text: cap(`*Revision*\n${[id, summary].filter(Boolean).join(' ')}`, 2000) });
   }
-  if (v.trigger?.type) fields.push({ type: 'mrkdwn', text: `*Trigger*\n${escapeMrkdwn(v.trigger.type)}` });
+  const trigger = describeTrigger(v.trigger);
+  if (trigger) fields.push({ type: 'mrkdwn', text: `*Triggered by*\n${escapeMrkdwn(trigger)}` });
   blocks.push({ type: 'section', fields });
 
   for (const f of v.failures.slice(0, MAX_FAILURE_SECTIONS)) {

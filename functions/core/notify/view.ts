@@ -1,7 +1,7 @@
 import type { ActionExecutionInfo, PipelineExecutionInfo, PipelineGateway } from '../ports.ts';
 import type { State } from '../schemas/codepipeline-events.ts';
 import type { TimelineRecord } from '../timeline/record.ts';
-import { isTerminal, type Transition } from '../timeline/transition.ts';
+import { isTerminal, type Transition, type Trigger } from '../timeline/transition.ts';
 
 /** One failed action, as a failure message names it. */
 export type FailedAction = {
@@ -30,7 +30,7 @@ export type NotificationView = {
   revision?: { id?: string; summary?: string; url?: string; source?: string };
   failures: FailedAction[];
   statusSummary?: string;
-  trigger?: { type?: string; detail?: string };
+  trigger?: Trigger;
   stopComments?: string;
   /** Set on the last message a pipeline may send in the current rate-limit window. */
   rateLimitNote?: string;

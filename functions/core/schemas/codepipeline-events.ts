@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '../canonical-json.ts';
 import { ValidationError } from '../errors.ts';
 
 /**
  * CodePipeline's EventBridge state-change events (`source: aws.codepipeline`), parsed with our own schema because
  * the documented samples drift: `detail.version` and `type.version` are numbers in some samples and strings in
  * others, optional fields come and go, and `@types/aws-lambda` lacks STOPPING, STOPPED and ABANDONED.
- * Events delivered through Developer Tools notifications ("processed" form) rename `detail-type` to `detailType`
- * and add `additionalAttributes`; both forms are accepted. Unknown fields are kept, never rejected.
+ * Events delivered through Developer Tools notifications ("processed" form) rename `detail-type` to `detailType`,
+ * add `notificationRuleArn` and `additionalAttributes`, and carry no `id` (and at times no `time`); both forms are
+ * accepted: a processed event without an id gets one derived from its content (see {@link contentId}), one without
+ * a time takes the time it was received. Unknown fields are kept, never rejected.
  */
 
 export const DETAIL_TYPES = {
@@ -71,11 +75,30 @@ const Common = {
   'pipeline-execution-attempt': Version.optional(),
 };
 
+/**
+ * Who or what started the execution. V1 pipelines and manual starts send `trigger-type` and `trigger-detail` (an STS
+ * ARN, a CodeCommit ARN…); V2 pipelines started by a Git push or tag through a connection add the commit and its
+ * author. Every field is optional and unknown ones are kept.
+ */
+const ExecutionTrigger = z.looseObject({
+  'trigger-type': z.string().optional(),
+  'trigger-detail': z.string().optional(),
+  'provider-type': z.string().optional(),
+  'full-repository-name': z.string().optional(),
+  'branch-name': z.string().optional(),
+  'tag-name': z.string().optional(),
+  'commit-id': z.string().optional(),
+  'commit-message': z.string().optional(),
+  'author-display-name': z.string().optional(),
+  'author-email': z.string().optional(),
+  'author-id': z.string().optional(),
+  'author-date': z.string().optional(),
+  'connection-arn': z.string().optional(),
+});
+
 export const PipelineDetail = z.looseObject({
   ...Common,
-  'execution-trigger': z
-    .looseObject({ 'trigger-type': z.string().optional(), 'trigger-detail': z.string().optional() })
-    .optional(),
+  'execution-trigger': ExecutionTrigger.optional(),
   'stop-execution-comments': z.string().optional(),
 });
 
@@ -127,22 +150,47 @@ export type PipelineExecutionEvent = z.infer<typeof PipelineExecutionEvent>;
 export type StageExecutionEvent = z.infer<typeof StageExecutionEvent>;
 export type ActionExecutionEvent = z.infer<typeof ActionExecutionEvent>;
 
-/** The processed (notification) form names the detail-type `detailType`; fold it into the emitted form. */
-const normalize = (raw: unknown): unknown => {
+/**
+ * The dedupe key of a processed event, which has no `id`: a hash of what identifies the state change (source, type,
+ * account, region, time, resources and the whole detail), independent of key order. A redelivery of the same
+ * notification gets the same key; two state changes differ in their detail (state, attempt) or time.
+ */
+export const contentId = (event: Record<string, unknown>): string => {
+  const identity = {
+    source: event.source,
+    'detail-type': event['detail-type'],
+    account: event.account === undefined ? undefined : String(event.account),
+    region: event.region,
+    time: event.time,
+    resources: event.resources,
+    detail: event.detail,
+  };
+  return `content-${createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 40)}`;
+};
+
+const isProcessed = (event: Record<string, unknown>) =>
+  typeof event.detailType === 'string' || typeof event.notificationRuleArn === 'string';
+
+/** Folds the processed (notification) form into the emitted form: `detail-type`, an id, a time. */
+const normalize = (raw: unknown, receivedAt: Date): unknown => {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  const event = raw as Record<string, unknown>;
+  let event = raw as Record<string, unknown>;
+  if (!isProcessed(event)) return event;
   if (event['detail-type'] === undefined && typeof event.detailType === 'string') {
-    return { ...event, 'detail-type': event.detailType };
+    event = { ...event, 'detail-type': event.detailType };
   }
+  if (event.id === undefined) event = { ...event, id: contentId(event) };
+  if (event.time === undefined) event = { ...event, time: receivedAt.toISOString() };
   return event;
 };
 
 /**
  * Parses one CodePipeline state-change event, throwing a ValidationError that names every problem by path
- * (never echoing values: execution triggers carry caller identities).
+ * (never echoing values: execution triggers carry caller identities). `receivedAt` stands in for the time of a
+ * processed event that has none.
  */
-export const parseCodePipelineEvent = (raw: unknown): CodePipelineEvent => {
-  const result = CodePipelineEvent.safeParse(normalize(raw));
+export const parseCodePipelineEvent = (raw: unknown, receivedAt: Date = new Date()): CodePipelineEvent => {
+  const result = CodePipelineEvent.safeParse(normalize(raw, receivedAt));
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ValidationError(`invalid CodePipeline state-change event: ${issues.join('; ')}`, issues);

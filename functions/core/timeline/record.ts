@@ -1,3 +1,4 @@
+import { canonicalJson } from '../canonical-json.ts';
 import type { EventScope, State } from '../schemas/codepipeline-events.ts';
 import { isTerminal, STATE_RANK, type Transition } from './transition.ts';
 
@@ -81,13 +82,8 @@ const withDuration = (r: TimelineRecord): TimelineRecord => {
   return { ...rest, durationMs: Math.max(0, Date.parse(rest.endedAt) - Date.parse(rest.startedAt)) };
 };
 
-/** Key-order-independent JSON, to tell whether a merge changed anything. */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+/** Whether a merge changed anything, whatever the key order. */
+const canonical = canonicalJson;
 
 const fresh = (t: Transition): TimelineRecord =>
   withDuration({

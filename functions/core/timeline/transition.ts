@@ -19,11 +19,30 @@ export type Transition = {
   actionRegion?: string;
   pipelineVersion?: number;
   attempt?: number;
-  trigger?: { type?: string; detail?: string };
+  trigger?: Trigger;
   stopComments?: string;
   actionType?: { owner?: string; category?: string; provider?: string; version?: number };
   result?: { externalExecutionUrl?: string; summary?: string; externalExecutionId?: string; errorCode?: string };
 };
+
+/** Who or what started an execution (`detail.execution-trigger`), with a V2 Git trigger's commit and author. */
+export type Trigger = {
+  type?: string;
+  detail?: string;
+  provider?: string;
+  repository?: string;
+  branch?: string;
+  tag?: string;
+  commitId?: string;
+  commitMessage?: string;
+  author?: string;
+  authorEmail?: string;
+  authorId?: string;
+  authorDate?: string;
+};
+
+/** Commit messages can be long; the timeline keeps the first line, bounded. */
+const firstLine = (text: string | undefined) => text?.split('\n', 1)[0]?.slice(0, 200);
 
 export const TERMINAL_STATES: ReadonlySet<State> = new Set([
   'SUCCEEDED',
@@ -81,7 +100,22 @@ export const toTransition = (event: CodePipelineEvent): Transition => {
     const trigger = p['execution-trigger'];
     return defined({
       ...base,
-      trigger: trigger ? nonEmpty({ type: trigger['trigger-type'], detail: trigger['trigger-detail'] }) : undefined,
+      trigger: trigger
+        ? nonEmpty({
+            type: trigger['trigger-type'],
+            detail: trigger['trigger-detail'],
+            provider: trigger['provider-type'],
+            repository: trigger['full-repository-name'],
+            branch: trigger['branch-name'],
+            tag: trigger['tag-name'],
+            commitId: trigger['commit-id'],
+            commitMessage: firstLine(trigger['commit-message']),
+            author: trigger['author-display-name'],
+            authorEmail: trigger['author-email'],
+            authorId: trigger['author-id'],
+            authorDate: trigger['author-date'],
+          })
+        : undefined,
       stopComments: p['stop-execution-comments'],
     });
   }

@@ -69,7 +69,8 @@ describe('handlePipelineEvent', () => {
     expect(resumed).toMatchObject({ teardown: 'stopped' });
     expect(w.starter.stopped).toEqual([w.starter.started[0]?.name]);
     // The processed copy of the same FAILED (another event id) arrives late: stale, no second teardown.
-    const staleFailed = await handlePipelineEvent(fixture('pipeline-failed-processed'), w.deps);
+    const processedCopy = { ...fixture('pipeline-failed-processed'), time: fixture('pipeline-failed').time };
+    const staleFailed = await handlePipelineEvent(processedCopy, w.deps);
     expect(staleFailed).toMatchObject({ advanced: false, teardown: 'none' });
     expect(w.starter.started).toHaveLength(1);
   });

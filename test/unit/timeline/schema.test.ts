@@ -31,8 +31,9 @@ describe('CodePipeline state-change schema', () => {
     expect(t.state).toBe(raw.detail.state);
     expect(STATES).toContain(t.state);
     expect(t.scope).toBe(name.split('-')[0]);
-    expect(t.executionId).toBe('12345678-1234-5678-abcd-12345678abcd');
-    expect(t.eventId).toBe(raw.id);
+    expect(t.executionId).toBe(raw.detail['execution-id']);
+    // The processed (notification) form has no id: it gets one derived from its content.
+    expect(t.eventId).toBe(raw.id ?? t.eventId.match(/^content-[0-9a-f]{40}$/)?.[0]);
   });
 
   it('coerces a string detail.version (Stage STARTED sample) and a number type.version (Action STARTED sample)', () => {
@@ -68,9 +69,48 @@ describe('CodePipeline state-change schema', () => {
     );
   });
 
-  it('accepts the processed (notification) form with detailType and additionalAttributes', () => {
-    const t = toTransition(parseCodePipelineEvent(fixture('pipeline-failed-processed')));
-    expect(t).toMatchObject({ scope: 'pipeline', state: 'FAILED', attempt: 1 });
+  it('accepts the processed (notification) form, which has no id: the dedupe key comes from its content', () => {
+    const raw = fixture('pipeline-failed-processed');
+    expect(raw.id).toBeUndefined();
+    const t = toTransition(parseCodePipelineEvent(raw));
+    expect(t).toMatchObject({ scope: 'pipeline', state: 'FAILED', attempt: 1, pipelineVersion: 4 });
+    expect(t.eventId).toMatch(/^content-[0-9a-f]{40}$/);
+    // A redelivery, its keys in another order, has the same key; another state change has another.
+    const reordered = Object.fromEntries(Object.entries(fixture('pipeline-failed-processed')).reverse());
+    expect(toTransition(parseCodePipelineEvent(reordered)).eventId).toBe(t.eventId);
+    const retried = fixture('pipeline-failed-processed');
+    retried.detail['pipeline-execution-attempt'] = 2;
+    expect(toTransition(parseCodePipelineEvent(retried)).eventId).not.toBe(t.eventId);
+    const emitted = { ...fixture('pipeline-failed-processed'), id: 'abc' };
+    expect(toTransition(parseCodePipelineEvent(emitted)).eventId).toBe('abc');
+  });
+
+  it('gives a processed event without a time the time it was received; its dedupe key does not depend on it', () => {
+    const first = parseCodePipelineEvent(fixture('action-failed-processed-no-time'), new Date('2026-03-02T10:00:00Z'));
+    const again = parseCodePipelineEvent(fixture('action-failed-processed-no-time'), new Date('2026-03-02T10:05:00Z'));
+    expect(toTransition(first)).toMatchObject({
+      scope: 'action',
+      state: 'FAILED',
+      time: '2026-03-02T10:00:00.000Z',
+      actionRegion: 'us-west-2',
+    });
+    expect(toTransition(again).eventId).toBe(toTransition(first).eventId);
+  });
+
+  it('records a V2 Git tag trigger: tag, commit, provider, repository and author (numeric account)', () => {
+    const t = toTransition(parseCodePipelineEvent(fixture('pipeline-started-v2-git-tag')));
+    expect(t.account).toBe('123456789012');
+    expect(t.trigger).toEqual({
+      provider: 'GitHub',
+      repository: 'mmajor/my-repo',
+      tag: 'gitTag',
+      commitId: 'c2e9b9a7e1f5d3b4a6c8e0f2a4b6c8d0e2f4a6b8',
+      commitMessage: 'Update file.txt',
+      author: 'Mary Major',
+      authorEmail: 'mmajor@example.com',
+      authorId: 'mmajor',
+      authorDate: '2024-07-11T18:55:12Z',
+    });
   });
 
   it('accepts events missing optional fields (no detail.version, no type, no region)', () => {
