@@ -1,5 +1,7 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { CloudFormationTeardown } from '#core/adapters/cloudformation';
 import { createDocumentClient } from '#core/adapters/dynamodb';
 import { StepFunctionsTeardown } from '#core/adapters/stepfunctions';
 import { DynamoTeardownStore } from '#core/adapters/teardown-store';
@@ -15,10 +17,12 @@ const store = new DynamoTeardownStore(
   requireEnv('STATE_TABLE_NAME'),
 );
 const tasks = new StepFunctionsTeardown(new SFNClient(clientSettings()), requireEnv('TEARDOWN_STATE_MACHINE_ARN'));
+// Confirms a status event that carries no client-request-token (DescribeStacks by StackId).
+const stacks = new CloudFormationTeardown(new CloudFormationClient(clientSettings()));
 
 export const handler = lambdaHandler(
   async (event: unknown) => {
-    const outcome = await handleStackEvent(event, { store, tasks });
+    const outcome = await handleStackEvent(event, { store, tasks, stacks });
     logger.info('stack status change handled', { outcome });
     return outcome;
   },

@@ -135,7 +135,12 @@ const EXPECTED: Record<string, string[]> = {
     'states:StartExecution',
     'states:StopExecution',
   ],
-  StackEventsFunction: [...DYNAMO_CRUD, 'states:SendTaskFailure', 'states:SendTaskSuccess'],
+  StackEventsFunction: [
+    ...DYNAMO_CRUD,
+    'cloudformation:DescribeStacks',
+    'states:SendTaskFailure',
+    'states:SendTaskSuccess',
+  ],
   TeardownSweeperFunction: [
     ...DYNAMO_CRUD,
     ...SETTINGS,
@@ -418,6 +423,9 @@ const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
     'states:SendTaskSuccess': 'StepFunctionsTeardown is shared; only StackEvents resumes tasks',
   },
   StackEventsFunction: {
+    'cloudformation:DeleteStack': 'CloudFormationTeardown is shared; stack events only confirm a status (describe)',
+    'cloudformation:DescribeStackEvents': 'CloudFormationTeardown is shared; stack events only confirm a status',
+    'cloudformation:ListStackResources': 'CloudFormationTeardown is shared; stack events only confirm a status',
     'states:StartExecution': 'StepFunctionsTeardown is shared; stack events only resume waiting tasks',
     'states:StopExecution': 'StepFunctionsTeardown is shared; stack events only resume waiting tasks',
   },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { TaskTokenSink } from '../adapters/stepfunctions.ts';
 import { parseWith } from './model.ts';
-import type { TeardownStore } from './ports.ts';
+import type { TeardownStacks, TeardownStore } from './ports.ts';
 
 /** `CloudFormation Stack Status Change` (source `aws.cloudformation`), the fields Stagecrew reads. */
 export const StackStatusChangeEvent = z.object({
@@ -19,25 +19,52 @@ export type StackEventsOutcome =
   | { status: 'ignored'; why: string }
   | { status: 'resumed'; tasks: number; gone: number };
 
+/** The only statuses a deletion ends in. */
+const DELETE_OUTCOMES: ReadonlySet<string> = new Set(['DELETE_COMPLETE', 'DELETE_FAILED']);
+
+export type StackEventsDeps = {
+  store: TeardownStore;
+  tasks: TaskTokenSink;
+  stacks: Pick<TeardownStacks, 'describe'>;
+};
+
 /**
- * Resumes the teardown steps waiting on this stack. A DeleteStack's wait is matched by its ClientRequestToken;
- * a wait on a deletion Stagecrew did not start (`external-delete`) takes any event. In-progress statuses are not
- * an answer (DELETE_IN_PROGRESS is the start of what we wait for). Any settled status resumes the step: besides
- * DELETE_COMPLETE and DELETE_FAILED, a refused delete (export in use) puts the stack back to UPDATE_COMPLETE.
+ * Resumes the teardown steps waiting on this stack. In-progress statuses are not an answer (DELETE_IN_PROGRESS is
+ * the start of what we wait for).
+ * - An event with a `client-request-token` resumes the DeleteStack wait with that token, whatever settled status it
+ *   reports (a refused delete — an export in use — puts the stack back to UPDATE_COMPLETE under our token); a wait
+ *   on a deletion Stagecrew did not start (`external-delete`) takes only a deletion's outcome.
+ * - An event without one (CloudFormation leaves it out for changes made without a token, and at times for
+ *   Stagecrew's own) may only be a deletion's outcome: a CREATE_COMPLETE or UPDATE_COMPLETE of someone else's
+ *   change is no answer to a DeleteStack. It resumes the waits only when a fresh DescribeStacks by StackId agrees
+ *   that the stack is in that state now (an old DELETE_FAILED arriving late, while our retry is deleting, does not).
  */
-export const handleStackEvent = async (
-  raw: unknown,
-  deps: { store: TeardownStore; tasks: TaskTokenSink },
-): Promise<StackEventsOutcome> => {
+export const handleStackEvent = async (raw: unknown, deps: StackEventsDeps): Promise<StackEventsOutcome> => {
   const event = parseWith(StackStatusChangeEvent, raw, 'CloudFormation Stack Status Change event');
   const d = event.detail;
   const status = d['status-details'].status;
   if (status.endsWith('_IN_PROGRESS')) return { status: 'ignored', why: `${status} is not settled` };
-  const token = d['client-request-token'];
-  const waits = (await deps.store.waitsFor(d['stack-id'])).filter(
-    (w) => token === undefined || w.clientRequestToken === token || w.clientRequestToken === 'external-delete',
+  // An empty token is no token.
+  const token = d['client-request-token'] || undefined;
+  const isDeleteOutcome = DELETE_OUTCOMES.has(status);
+  if (token === undefined && !isDeleteOutcome) {
+    return { status: 'ignored', why: `${status} without a client-request-token is not the outcome of a deletion` };
+  }
+  const waits = (await deps.store.waitsFor(d['stack-id'])).filter((w) =>
+    w.clientRequestToken === 'external-delete'
+      ? isDeleteOutcome
+      : token === undefined || w.clientRequestToken === token,
   );
   if (waits.length === 0) return { status: 'ignored', why: 'no teardown is waiting for this stack' };
+  if (token === undefined) {
+    const now = await deps.stacks.describe(d['stack-id']);
+    if (now?.status !== status) {
+      return {
+        status: 'ignored',
+        why: `${status} without a client-request-token, and DescribeStacks says ${now?.status ?? 'no such stack'}`,
+      };
+    }
+  }
   const reason = d['status-details']['status-reason'];
   let gone = 0;
   for (const w of waits) {
