@@ -330,3 +330,14 @@ describe('events/ fixtures drive the handler', () => {
     ]);
   });
 });
+
+describe('published HTTP API events', () => {
+  it("answers sam local generate-event's HTTP API v2 event (cookies, base64 body, capitalised headers) with a clear 404", async () => {
+    const { deps, store } = apiSetup();
+    const event = JSON.parse(readFileSync('events/http-api-sam-generate-event.json', 'utf8'));
+    const res = await handleApprovalHttp(event, deps);
+    expect(res.statusCode).toBe(404);
+    expect(res.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    expect(store.nonces.size + store.votes.size + store.audits.length).toBe(0);
+  });
+});

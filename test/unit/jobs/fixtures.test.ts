@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import artifacts from '../../../events/codepipeline-job-artifacts.json' with { type: 'json' };
 import basic from '../../../events/codepipeline-job-basic.json' with { type: 'json' };
 import continuation from '../../../events/codepipeline-job-continuation.json' with { type: 'json' };
+import noUserParameters from '../../../events/codepipeline-job-no-user-parameters.json' with { type: 'json' };
 import register from '../../../events/codepipeline-job-register-test-stack.json' with { type: 'json' };
+import samJob from '../../../events/codepipeline-job-sam-generate-event.json' with { type: 'json' };
 import { decodeContinuation } from '../../../functions/core/jobs/continuation.ts';
 import { makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
 import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
@@ -73,5 +75,34 @@ describe('events/codepipeline-job-*.json', () => {
     const result = await makeJobHandler(w.deps)(structuredClone(basic), lambdaContext());
     expect(result).toMatchObject({ task: 'http-check', kind: 'success' });
     expect(w.reporter.reports[0]).toMatchObject({ outputVariables: { MaxLatencyMs: '80' } });
+  });
+
+  it("sam local generate-event's job (revision null, a continuation token not ours, plain-text UserParameters) fails as a configuration error", async () => {
+    const job = parse(samJob);
+    expect(job.inputArtifacts[0]).toMatchObject({ name: 'ArtifactName', revision: undefined });
+    expect(job.continuationToken).toBe('A continuation token if continuing job');
+    const w = world();
+    const result = await makeJobHandler(w.deps)(structuredClone(samJob), lambdaContext());
+    expect(result).toMatchObject({ kind: 'failure', outcome: 'reported' });
+    expect(w.reporter.reports).toHaveLength(1);
+    expect(w.reporter.reports[0]).toMatchObject({
+      kind: 'failure',
+      type: 'ConfigurationError',
+      message: expect.stringMatching(/^UserParameters: not valid JSON/),
+    });
+    // The job's credentials never reach a report.
+    expect(JSON.stringify(w.reporter.reports)).not.toContain('wJalrXUtnFEMI');
+  });
+
+  it('a job without UserParameters fails with a message that says what to configure', async () => {
+    expect(parse(noUserParameters).userParameters).toBeUndefined();
+    const w = world();
+    const result = await makeJobHandler(w.deps)(structuredClone(noUserParameters), lambdaContext());
+    expect(result).toMatchObject({ kind: 'failure', outcome: 'reported' });
+    expect(w.reporter.reports[0]).toMatchObject({
+      kind: 'failure',
+      type: 'ConfigurationError',
+      message: expect.stringMatching(/^UserParameters: required: a JSON object/),
+    });
   });
 });
