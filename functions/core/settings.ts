@@ -117,6 +117,14 @@ export const Settings = z.object({
       deleteAttempts: z.number().int().min(1).max(5).default(2),
       /** Empty owned S3 buckets / ECR repositories that block deletion before retrying. */
       remediate: z.boolean().default(true),
+      /**
+       * The service role DeleteStack passes (`RoleARN`) for stacks created without one; CloudFormation would
+       * otherwise delete their resources with the teardown function's own credentials, which cannot.
+       */
+      deletionRoleArn: z
+        .string()
+        .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')
+        .optional(),
     })
     .default({
       onSuperseded: false,

@@ -23,6 +23,10 @@ const statements = (): Array<{ owner: string; statement: Statement }> =>
 // Each exception is named here: owner, Sid and the actions it covers.
 const WILDCARD_RESOURCE_EXCEPTIONS: Record<string, string[]> = {
   'InvokeActionFunction/ReportJobResults': ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+  // Task tokens name no resource: SendTaskSuccess has no resource type in the Service Authorization Reference.
+  'StackEventsFunction/ResumeTeardown': ['states:SendTaskSuccess'],
+  // DescribeStacks without a StackName is authorized against '*' and needs ListStacks.
+  'TeardownSweeperFunction/ListStacks': ['cloudformation:DescribeStacks', 'cloudformation:ListStacks'],
   'TeardownStateMachine/DeliverLogs': [
     'logs:CreateLogDelivery',
     'logs:GetLogDelivery',

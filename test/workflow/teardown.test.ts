@@ -52,6 +52,49 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     expect(w.transitions.get(0)).toBeLessThanOrEqual(12);
   });
 
+  it('passes the configured deletion role only to a stack that has no service role of its own', async () => {
+    const role = 'arn:aws:iam::123456789012:role/stagecrew-deleter';
+    const w = newWorld({ deletionRoleArn: role });
+    w.cloud.add({ stackName: 'test-a' });
+    w.cloud.add({ stackName: 'test-b', roleArn: 'arn:aws:iam::123456789012:role/app-deployer' });
+    register(w, 'test-a');
+    register(w, 'test-b');
+    await runTeardown(w, executionInput());
+    const byStack = Object.fromEntries(w.cloud.deletes.map((d) => [d.stackId, d.roleArn]));
+    // DeleteStack without RoleARN uses the stack's own role; a stack without one gets the deletion role.
+    expect(byStack).toEqual({ [stackArn('test-a')]: role, [stackArn('test-b')]: undefined });
+  });
+
+  it('a stack without a service role whose resources fail for want of rights says what is missing', async () => {
+    const w = newWorld();
+    const denied =
+      'User: arn:aws:sts::123456789012:assumed-role/TeardownTask/x is not authorized to perform: sqs:DeleteQueue';
+    w.cloud.add({
+      stackName: 'test-a',
+      afterDelete: [{ status: 'DELETE_FAILED', reason: 'The following resource(s) failed to delete: [Queue].' }],
+      resources: [{ logicalId: 'Queue', physicalId: 'q', type: 'AWS::SQS::Queue', status: 'DELETE_FAILED' }],
+      events: [
+        {
+          logicalId: 'Queue',
+          physicalId: 'q',
+          type: 'AWS::SQS::Queue',
+          status: 'DELETE_FAILED',
+          reason: denied,
+          timestamp: '2026-01-01T00:01:00Z',
+        },
+      ],
+    });
+    register(w, 'test-a');
+    await runTeardown(w, executionInput());
+    expect(outcomeOf(w, 'test-a')).toMatchObject({
+      outcome: 'DELETE_FAILED',
+      detail: expect.stringContaining(
+        'The stack has no service role (RoleARN) and teardown.deletionRoleArn is not set',
+      ),
+    });
+    expect(w.cloud.deletes[0]?.roleArn).toBeUndefined();
+  });
+
   it('reports ALREADY_GONE for a deleted stack and for a deploy action whose stack no longer exists', async () => {
     const w = newWorld();
     w.cloud.add({ stackName: 'test-a', status: 'DELETE_COMPLETE' });

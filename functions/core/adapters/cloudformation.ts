@@ -21,6 +21,7 @@ const toTeardownStack = (s: Stack, stackIdOrName: string): TeardownStack => ({
   terminationProtection: s.EnableTerminationProtection === true,
   ...(s.ParentId ? { parentId: s.ParentId } : {}),
   ...(s.CreationTime ? { creationTime: iso(s.CreationTime) } : {}),
+  ...(s.RoleARN ? { roleArn: s.RoleARN } : {}),
 });
 
 /**
@@ -71,6 +72,7 @@ export class CloudFormationTeardown implements TeardownStacks {
           ClientRequestToken: r.clientRequestToken,
           ...(r.retainResources && r.retainResources.length > 0 ? { RetainResources: r.retainResources } : {}),
           ...(r.force ? { DeletionMode: 'FORCE_DELETE_STACK' } : {}),
+          ...(r.roleArn ? { RoleARN: r.roleArn } : {}),
         }),
       );
     } catch (err) {

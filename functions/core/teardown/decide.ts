@@ -62,7 +62,12 @@ export const inspect = (stack: TeardownStack | undefined, item: Item, now: Date,
   const deadline = item.deadline ?? new Date(now.getTime() + item.policy.deleteTimeoutMinutes * 60_000).toISOString();
   const base = { ...item, deadline };
   if (!item.resolved || stack === undefined) return finish(base, 'ALREADY_GONE', 'no such stack');
-  const current = { ...base, stackName: stack.stackName, status: stack.status };
+  const current = {
+    ...base,
+    stackName: stack.stackName,
+    status: stack.status,
+    ...(stack.roleArn ? { stackRoleArn: stack.roleArn } : {}),
+  };
   if (stack.status === 'DELETE_COMPLETE') return finish(current, 'ALREADY_GONE', 'DELETE_COMPLETE');
   const ownership = checkOwnership(stack, item.stackId, item, item.policy.allowRules);
   if (!ownership.owned) return finish(current, 'SKIPPED_NOT_OWNED', ownership.why);
@@ -229,7 +234,23 @@ export const planAfterFailure = (item: Item, failed: FailedResource[], now: Date
   return finish(
     withFailed,
     'DELETE_FAILED',
-    summary || (item.detail ?? 'DELETE_FAILED with no failed resource listed'),
+    `${summary || (item.detail ?? 'DELETE_FAILED with no failed resource listed')}${missingRole(item, failed)}`,
+  );
+};
+
+const ACCESS_DENIED = /not authorized|AccessDenied|access denied|UnauthorizedOperation|is not authorized to perform/i;
+
+/**
+ * A stack without a service role is deleted with the caller's credentials. When its resources failed for want of
+ * permissions and no deletion role is configured, the outcome says exactly what is missing.
+ */
+const missingRole = (item: Item, failed: FailedResource[]): string => {
+  if (item.stackRoleArn || item.policy.deletionRoleArn) return '';
+  if (!failed.some((f) => ACCESS_DENIED.test(f.reason ?? ''))) return '';
+  return (
+    '. The stack has no service role (RoleARN) and teardown.deletionRoleArn is not set, so CloudFormation deleted ' +
+    "with the teardown function's own credentials, which may not delete the stack's resources: set " +
+    'teardown.deletionRoleArn (stack parameter TeardownDeletionRoleArn) to a role CloudFormation can assume'
   );
 };
 

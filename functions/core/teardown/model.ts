@@ -83,6 +83,7 @@ export const RunPolicy = z.object({
   // (RangeError in the inspect step) instead of being refused here, before any AWS call.
   deleteTimeoutMinutes: z.number().int().min(1).max(DELETE_TIMEOUT_MAX_MINUTES),
   allowRules: z.array(z.object({ pipeline: z.string(), stackName: z.string() })),
+  deletionRoleArn: z.string().optional(),
 });
 export type RunPolicy = z.infer<typeof RunPolicy>;
 
@@ -150,6 +151,8 @@ export const Item = z.object({
   failedResources: z.array(FailedResource).default([]),
   orphans: z.array(FailedResource).default([]),
   remediated: z.array(z.string()).default([]),
+  /** The stack's own service role, as the inspect step saw it (absent: none). */
+  stackRoleArn: z.string().optional(),
 });
 export type Item = z.infer<typeof Item>;
 

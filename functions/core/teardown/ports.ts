@@ -11,6 +11,8 @@ export type TeardownStack = {
   /** Set for nested stacks: only the root is ever deleted. */
   parentId?: string;
   creationTime?: string;
+  /** The stack's service role (DescribeStacks `RoleARN`): CloudFormation deletes with it when DeleteStack names none. */
+  roleArn?: string;
 };
 
 export type StackResource = {
@@ -38,6 +40,8 @@ export type DeleteRequest = {
   retainResources?: string[];
   /** FORCE_DELETE_STACK (only accepted from DELETE_FAILED). */
   force?: boolean;
+  /** DeleteStack's RoleARN: the service role CloudFormation deletes the stack's resources with. */
+  roleArn?: string;
 };
 
 export type TeardownStacks = {

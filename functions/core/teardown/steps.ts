@@ -20,6 +20,7 @@ import type {
   DeployActions,
   ExecutionStatusReader,
   ImageCleaner,
+  TeardownStack,
   TeardownStacks,
   TeardownStore,
 } from './ports.ts';
@@ -88,6 +89,7 @@ export const start = async (raw: unknown, executionName: string, deps: StepDeps)
       remediate: settings.remediate,
       deleteTimeoutMinutes: settings.deleteTimeoutMinutes,
       allowRules: settings.allowRules,
+      ...(settings.deletionRoleArn ? { deletionRoleArn: settings.deletionRoleArn } : {}),
     },
     ...(sweep ? { stacks: request.stacks } : {}),
   };
@@ -160,9 +162,18 @@ export const deleteStep = async (raw: unknown, taskToken: unknown, deps: StepDep
     clientRequestToken: item.clientRequestToken,
     ...(item.mode === 'RETAIN' ? { retainResources: item.orphans.map((o) => o.logicalId) } : {}),
     ...(item.mode === 'FORCE' ? { force: true } : {}),
+    ...deletionRole(stack, item),
   });
   return { waiting: true };
 };
+
+/**
+ * DeleteStack without RoleARN deletes with the stack's own service role; a stack created without one would be
+ * deleted with the teardown function's credentials, which have no rights on its resources. Such a stack gets the
+ * configured deletion role (`teardown.deletionRoleArn`).
+ */
+const deletionRole = (stack: TeardownStack | undefined, item: Item): { roleArn?: string } =>
+  stack?.roleArn === undefined && item.policy.deletionRoleArn ? { roleArn: item.policy.deletionRoleArn } : {};
 
 /** `.waitForTaskToken` again after a timeout, without deleting: store the new token, then make sure it is needed. */
 export const awaitStep = async (raw: unknown, taskToken: unknown, deps: StepDeps): Promise<{ waiting: true }> => {

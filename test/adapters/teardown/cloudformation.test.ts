@@ -71,6 +71,23 @@ describe('CloudFormationTeardown', () => {
     ]);
   });
 
+  it("passes the deletion role as RoleARN, and reads a stack's own service role from DescribeStacks", async () => {
+    const role = 'arn:aws:iam::123456789012:role/stagecrew-deleter';
+    cfn.on(DeleteStackCommand).resolves({});
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        { StackId: id, StackName: 'test-a', StackStatus: 'CREATE_COMPLETE', RoleARN: role, CreationTime: undefined },
+      ],
+    });
+    await adapter().delete({ stackId: id, clientRequestToken: 't-4', roleArn: role });
+    expect(cfn.commandCalls(DeleteStackCommand)[0]?.args[0].input).toEqual({
+      StackName: id,
+      ClientRequestToken: 't-4',
+      RoleARN: role,
+    });
+    expect((await adapter().describe(id))?.roleArn).toBe(role);
+  });
+
   it('treats TokenAlreadyExistsException as the same delete; a ValidationError is a typed refusal', async () => {
     cfn
       .on(DeleteStackCommand)
