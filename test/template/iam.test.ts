@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadTemplate } from '#local/runtime/template';
-import { codeCalls, FUNCTION_ENTRIES } from '../helpers/iam-calls.ts';
+import { codeCalls, FUNCTION_ENTRIES, REACHABLE_NOT_CALLED } from '../helpers/iam-calls.ts';
 
 const template = loadTemplate('template.yaml');
 const resources = template.Resources;
@@ -326,51 +326,6 @@ describe('IAM least privilege (template.yaml)', () => {
 });
 
 // ---------------------------------------------------------------- code ↔ grants
-
-/**
- * Actions a function's bundle can reach (the adapter module is shared) but its code never calls; reviewed per
- * function. Each entry must really be reachable and really not granted, so the list cannot go stale.
- */
-const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
-  ApprovalApiFunction: {
-    'ssm:GetParameter': 'ParameterStore is shared; the API reads secrets, never the settings document',
-    'codepipeline:GetPipelineExecution': 'CodePipelineGateway is shared; the API only decides',
-    'codepipeline:ListActionExecutions': 'CodePipelineGateway is shared; the API only decides',
-  },
-  ApprovalRequestFunction: {
-    'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; requests never decide',
-  },
-  PipelineEventsFunction: {
-    'codepipeline:GetPipelineState': 'CodePipelineGateway is shared; pipeline events read executions and actions',
-    'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; pipeline events never decide',
-    'states:SendTaskFailure': 'StepFunctionsTeardown is shared; only StackEvents resumes tasks',
-    'states:SendTaskSuccess': 'StepFunctionsTeardown is shared; only StackEvents resumes tasks',
-  },
-  StackEventsFunction: {
-    'cloudformation:DeleteStack': 'CloudFormationTeardown is shared; stack events only confirm a status (describe)',
-    'cloudformation:DescribeStackEvents': 'CloudFormationTeardown is shared; stack events only confirm a status',
-    'cloudformation:ListStackResources': 'CloudFormationTeardown is shared; stack events only confirm a status',
-    'states:SendTaskFailure': 'StepFunctionsTeardown is shared; stack events only report a status (succeed)',
-    'states:StartExecution': 'StepFunctionsTeardown is shared; stack events only resume waiting tasks',
-    'states:StopExecution': 'StepFunctionsTeardown is shared; stack events only resume waiting tasks',
-  },
-  TeardownSweeperFunction: {
-    'secretsmanager:GetSecretValue': 'ParameterStore is shared; the sweeper reads settings, never secrets',
-    'cloudformation:DeleteStack': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
-    'cloudformation:DescribeStackEvents': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
-    'cloudformation:ListStackResources': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
-    'codepipeline:GetPipelineState': 'CodePipelineGateway is shared; the sweeper reads execution status only',
-    'codepipeline:ListActionExecutions': 'CodePipelineGateway is shared; the sweeper reads execution status only',
-    'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; the sweeper reads execution status only',
-    'states:SendTaskFailure': 'StepFunctionsTeardown is shared; the sweeper only starts executions',
-    'states:SendTaskSuccess': 'StepFunctionsTeardown is shared; the sweeper only starts executions',
-    'states:StopExecution': 'StepFunctionsTeardown is shared; the sweeper only starts executions',
-  },
-  TeardownTaskFunction: {
-    'codepipeline:GetPipelineState': 'CodePipelineGateway is shared; teardown reads executions and actions',
-    'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; teardown never decides approvals',
-  },
-};
 
 /** Granted actions the static scan cannot see being called (and why they are still needed). */
 const UNCALLED_GRANTS: Record<string, string[]> = {
