@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { escapeMrkdwn } from '../escape.ts';
 import type { SlackGateway } from '../ports.ts';
 import { type DecideDeps, type DecideResult, decide } from './decide.ts';
 import {
@@ -335,7 +336,8 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
   const ephemeral = async (text: string) => {
     if (!deps.slack || !channel) return;
     try {
-      await deps.slack.postEphemeral({ channel, user: p.user.id, text });
+      // Plain sentences that may quote names and comments: escaped, so they cannot mention or link.
+      await deps.slack.postEphemeral({ channel, user: p.user.id, text: escapeMrkdwn(text) });
     } catch (err) {
       deps.warn('could not send an ephemeral reply', { error: (err as Error).message });
     }

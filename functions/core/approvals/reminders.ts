@@ -1,3 +1,4 @@
+import { escapeMrkdwn } from '../escape.ts';
 import type { ApprovalRecord } from './model.ts';
 import { announce, type NotifyDeps, syncMessages } from './notify.ts';
 import { countdown } from './render.ts';
@@ -58,7 +59,7 @@ export const sweepReminders = async (deps: NotifyDeps): Promise<ReminderOutcome>
 };
 
 const remind = async (r: ApprovalRecord, now: Date, deps: NotifyDeps) => {
-  const text = `Reminder: ${r.pipeline} › ${r.stage} › ${r.action} is still waiting for approval (expires ${countdown(r.expiresAt, now)}).`;
+  const text = `Reminder: ${escapeMrkdwn(`${r.pipeline} › ${r.stage} › ${r.action}`)} is still waiting for approval (expires ${countdown(r.expiresAt, now)}).`;
   for (const post of deps.slack ? r.slackPosts : []) {
     try {
       await deps.slack?.postMessage({ channel: post.channel, threadTs: post.ts, text });

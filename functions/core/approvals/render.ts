@@ -1,3 +1,4 @@
+import { escapeHtml, escapeMrkdwn, htmlLink, httpUrl, slackLink } from '../escape.ts';
 import type { EmailMessage, SlackMessage } from '../ports.ts';
 import { type ApprovalRecord, describeStatus } from './model.ts';
 
@@ -9,7 +10,7 @@ export const ACTION_APPROVE = 'stagecrew_approve';
 export const ACTION_REJECT = 'stagecrew_reject';
 export const REJECT_VIEW = 'stagecrew_reject_reason';
 
-const mrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const mrkdwn = escapeMrkdwn;
 
 /** "in 3 h 20 min", "in 12 min", "expired". */
 export const countdown = (expiresAt: string, now: Date): string => {
@@ -57,17 +58,19 @@ export const slackApprovalMessage = (r: ApprovalRecord, channel: string, now: Da
   ];
   const rev = revisionLine(r);
   if (rev) {
-    const text = r.revision?.url ? `*Revision* <${r.revision.url}|${mrkdwn(rev)}>` : `*Revision* ${mrkdwn(rev)}`;
+    const text = `*Revision* ${slackLink(r.revision?.url, rev)}`;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
   if (r.customData) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `> ${mrkdwn(r.customData)}` } });
   if (r.externalEntityLink) {
-    blocks.push({
-      type: 'context',
-      elements: [{ type: 'mrkdwn', text: `<${r.externalEntityLink}|Review link>` }],
-    });
+    // A link only for http(s); anything else (javascript:, mrkdwn injection) is shown as escaped text.
+    const href = httpUrl(r.externalEntityLink);
+    const text = href
+      ? slackLink(href, 'Review link')
+      : `Review link (not a web address): ${mrkdwn(r.externalEntityLink)}`;
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 3000) }] });
   }
-  const status = describeStatus(r) + (open ? '' : r.comment ? ` — “${mrkdwn(r.comment)}”` : '');
+  const status = mrkdwn(describeStatus(r)) + (open ? '' : r.comment ? ` — “${mrkdwn(r.comment)}”` : '');
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: status }] });
   if (open) {
     blocks.push({
@@ -91,7 +94,8 @@ export const slackApprovalMessage = (r: ApprovalRecord, channel: string, now: Da
       ],
     });
   }
-  return { channel, text: `${title(r)} — ${describeStatus(r)}`, blocks };
+  // `text` is the notification fallback, rendered as mrkdwn too.
+  return { channel, text: mrkdwn(`${title(r)} — ${describeStatus(r)}`), blocks };
 };
 
 /** The reason modal opened for Reject (when the policy requires a reason). */
@@ -128,7 +132,9 @@ export const approvalEmail = (r: ApprovalRecord, to: string, link: string, now: 
     `Execution: ${r.executionId || 'unknown'}`,
     rev ? `Revision:  ${rev}` : '',
     r.customData ? `Note:      ${r.customData}` : '',
-    r.externalEntityLink ? `Review:    ${r.externalEntityLink}` : '',
+    r.externalEntityLink
+      ? `Review:    ${r.externalEntityLink}${httpUrl(r.externalEntityLink) ? '' : ' (not a web address)'}`
+      : '',
     `Expires:   ${r.expiresAt} (${countdown(r.expiresAt, now)})`,
     '',
     'Open this link to review and approve or reject (the link is personal: do not forward it):',
@@ -137,6 +143,7 @@ export const approvalEmail = (r: ApprovalRecord, to: string, link: string, now: 
   const html = `<!doctype html><html><body style="font-family:sans-serif">
 ${note ? `<p>${esc(note)}</p>` : ''}<h2>${esc(title(r))}</h2>
 <table>${row('Pipeline', r.pipeline)}${row('Stage', r.stage)}${row('Action', r.action)}${row('Execution', r.executionId || 'unknown')}${rev ? row('Revision', rev) : ''}${r.customData ? row('Note', r.customData) : ''}${row('Expires', `${r.expiresAt} (${countdown(r.expiresAt, now)})`)}</table>
+${r.externalEntityLink ? `<p>${htmlLink(r.externalEntityLink, 'External review link')}${httpUrl(r.externalEntityLink) ? '' : `: ${esc(r.externalEntityLink)}`}</p>` : ''}
 <p><a href="${esc(link)}">Review and decide</a></p>
 <p style="color:#666">This link is personal to ${esc(to)}. Opening it changes nothing; you decide on the page.</p>
 </body></html>`;
@@ -158,8 +165,7 @@ export const subjectLine = (text: string): string => {
   return one.length <= 200 ? one.join('') : `${one.slice(0, 199).join('')}…`;
 };
 
-export const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+export const esc = escapeHtml;
 
 const row = (k: string, v: string) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`;
 
@@ -180,7 +186,7 @@ export const approvalPage = (options: {
 }): string => {
   const { record: r, now, cspNonce } = options;
   const rev = revisionLine(r);
-  const details = `<table>${row('Pipeline', r.pipeline)}${row('Stage', r.stage)}${row('Action', r.action)}${row('Execution', r.executionId || 'unknown')}${rev ? row('Revision', rev) : ''}${r.customData ? row('Note', r.customData) : ''}${row('Expires', `${r.expiresAt}${r.status === 'PENDING' ? ` (${countdown(r.expiresAt, now)})` : ''}`)}${row('Status', describeStatus(r))}</table>${r.externalEntityLink ? `<p><a href="${esc(r.externalEntityLink)}" rel="noreferrer noopener">External review link</a></p>` : ''}`;
+  const details = `<table>${row('Pipeline', r.pipeline)}${row('Stage', r.stage)}${row('Action', r.action)}${row('Execution', r.executionId || 'unknown')}${rev ? row('Revision', rev) : ''}${r.customData ? row('Note', r.customData) : ''}${row('Expires', `${r.expiresAt}${r.status === 'PENDING' ? ` (${countdown(r.expiresAt, now)})` : ''}`)}${row('Status', describeStatus(r))}</table>${r.externalEntityLink ? `<p>${htmlLink(r.externalEntityLink, 'External review link')}${httpUrl(r.externalEntityLink) ? '' : `: ${esc(r.externalEntityLink)}`}</p>` : ''}`;
   const form = options.form
     ? `<form method="post" action="${esc(options.form.action)}">
 ${Object.entries(options.form.fields)

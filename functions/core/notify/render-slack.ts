@@ -1,16 +1,10 @@
+import { escapeMrkdwn, slackLink } from '../escape.ts';
 import type { SlackMessage } from '../ports.ts';
 import { describeTrigger, formatDuration, formatTime, headline, STATE_EMOJI, shortId, subjectOf } from './format.ts';
 import type { NotificationView } from './view.ts';
 
-/** Slack mrkdwn control characters; everything from CodePipeline or a commit message is untrusted text. */
-export const escapeMrkdwn = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** A link only for http(s) URLs; anything else is shown as text. */
-const link = (url: string | undefined, label: string): string =>
-  url && /^https?:\/\//i.test(url)
-    ? `<${url.replace(/[<>|]/g, encodeURIComponent)}|${escapeMrkdwn(label)}>`
-    : escapeMrkdwn(label);
+/** Everything from CodePipeline or a commit message is untrusted text: escaped, and linked only when http(s). */
+const link = slackLink;
 
 /** Slack caps header text at 150 characters and section text at 3000. */
 const cap = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderEmail } from '#core/notify/render-email';
-import { escapeMrkdwn, renderSlack } from '#core/notify/render-slack';
+import { escapeMrkdwn } from '#core/escape';
+import { renderSlack } from '#core/notify/render-slack';
 import { buildView, failedActions, revisionMessage } from '#core/notify/view';
 import type { ActionExecutionInfo } from '#core/ports';
 import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
