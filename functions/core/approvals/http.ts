@@ -13,7 +13,14 @@ import {
   type Voter,
 } from './model.ts';
 import { syncMessages, type Warn } from './notify.ts';
-import { checkVoter, needsGroups } from './policy.ts';
+import {
+  checkSlackOrigin,
+  checkVoter,
+  needsGroups,
+  needsVerifiedEmail,
+  type PolicyCheck,
+  UNVERIFIED_IDENTITY,
+} from './policy.ts';
 import { ACTION_APPROVE, ACTION_REJECT, approvalPage, errorPage, REJECT_VIEW, rejectReasonView } from './render.ts';
 import { RejectViewMetadata, SlackInteraction } from './schemas.ts';
 import {
@@ -32,6 +39,8 @@ export type SlackDirectory = {
   user(userId: string): Promise<{ email?: string; name?: string }>;
   /** The subset of `groupIds` the user belongs to. */
   groupsOf(userId: string, groupIds: readonly string[]): Promise<string[]>;
+  /** Whether the user is a member of the channel (`conversations.members`). */
+  isMember(channelId: string, userId: string): Promise<boolean>;
 };
 
 export type ApiDeps = DecideDeps & {
@@ -273,29 +282,87 @@ const SLACK_RETRY_BUDGET_MS = 1_500;
 
 // ---------------------------------------------------------------- Slack
 
-const slackVoter = async (
-  userId: string,
-  fallbackName: string | undefined,
-  route: ApprovalRecord['route'],
+type SlackUser = { id: string; name?: string; username?: string };
+type SlackCheck = { ok: true; voter: Voter } | Extract<PolicyCheck, { ok: false }>;
+
+/**
+ * Who clicked, and may that click count? In order: the click comes from a message Stagecrew posted for this
+ * approval; the user resolves to an email (users.info) — required when votes are counted by email (quorum above 1,
+ * or an allow-list naming emails or domains); with an empty allow-list, the user is a member of the channel the
+ * approval was posted to (checked with conversations.members, not assumed from the click). The allow-list and
+ * self-approval rules follow in `checkVoter`. A lookup that fails refuses rather than guesses.
+ */
+const slackClick = async (
+  record: ApprovalRecord,
+  user: SlackUser,
+  where: { channel?: string; ts?: string },
   deps: ApiDeps,
-): Promise<Voter> => {
-  const voter: Voter = { channel: 'slack', slackUserId: userId, name: fallbackName };
-  if (!deps.directory) return voter;
-  try {
-    const info = await deps.directory.user(userId);
-    voter.email = info.email;
-    voter.name = info.name ?? fallbackName;
-    if (needsGroups(route)) {
-      voter.groups = await deps.directory.groupsOf(
-        userId,
-        route.policy.allow.filter((e) => /^S[A-Z0-9]{2,}$/.test(e)),
-      );
+): Promise<SlackCheck> => {
+  const origin = checkSlackOrigin(record.slackPosts, where);
+  if (!origin.ok) return origin;
+  const route = record.route;
+  const voter: Voter = { channel: 'slack', slackUserId: user.id, name: user.name ?? user.username };
+  if (deps.directory) {
+    try {
+      const info = await deps.directory.user(user.id);
+      voter.email = info.email;
+      voter.name = info.name ?? voter.name;
+      if (needsGroups(route)) {
+        voter.groups = await deps.directory.groupsOf(
+          user.id,
+          route.policy.allow.filter((e) => /^S[A-Z0-9]{2,}$/.test(e)),
+        );
+      }
+    } catch (err) {
+      deps.warn('could not resolve the Slack user', { error: (err as Error).message });
     }
-  } catch (err) {
-    deps.warn('could not resolve the Slack user; checking by user id only', { error: (err as Error).message });
   }
-  return voter;
+  if (!voter.email && needsVerifiedEmail(route)) return UNVERIFIED_IDENTITY;
+  if (route.policy.allow.length === 0) {
+    // "Anyone the approval was routed to": members of the channel it was posted in, checked.
+    let member = false;
+    try {
+      member = deps.directory ? await deps.directory.isMember(where.channel as string, user.id) : false;
+    } catch (err) {
+      deps.warn('could not check the Slack channel membership', { error: (err as Error).message });
+      return {
+        ok: false,
+        reason: 'identity_unverified',
+        message: 'Stagecrew could not check that you are a member of this channel; try again, or use your email link',
+      };
+    }
+    if (!member) {
+      return {
+        ok: false,
+        reason: 'forbidden',
+        message: 'you are not a member of the channel this approval was posted to',
+      };
+    }
+  }
+  return { ok: true, voter };
 };
+
+/** Audits a refused Slack click (who, which approval, why). */
+const auditRefusal = async (
+  record: ApprovalRecord,
+  userId: string,
+  decision: 'approve' | 'reject',
+  reason: string,
+  event: APIGatewayProxyEventV2,
+  deps: ApiDeps,
+) =>
+  deps.store.audit({
+    approvalId: record.id,
+    pipeline: record.pipeline,
+    executionId: record.executionId,
+    at: deps.clock.now().toISOString(),
+    event: 'refused',
+    actor: `slack:${userId}`,
+    channel: 'slack',
+    decision,
+    reason,
+    requestId: event.requestContext.requestId,
+  });
 
 const slackInteractions = async (event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
   const body = rawBody(event);
@@ -347,23 +414,24 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
     await ephemeral('This approval is unknown to Stagecrew.');
     return json(200, undefined);
   }
-  const voter = await slackVoter(p.user.id, p.user.name ?? p.user.username, record.route, deps);
+  const decision = action.action_id === ACTION_APPROVE ? 'approve' : 'reject';
+  const click = await slackClick(
+    record,
+    p.user,
+    { channel: p.container?.channel_id, ts: p.container?.message_ts },
+    deps,
+  );
+  if (!click.ok) {
+    await auditRefusal(record, p.user.id, decision, click.reason, event, deps);
+    await ephemeral(`Not recorded: ${click.message}.`);
+    return json(200, undefined);
+  }
+  const voter = click.voter;
   if (action.action_id === ACTION_REJECT && record.route.policy.rejectNeedsReason && record.status === 'PENDING') {
     // Check the policy before opening the modal, so an unauthorized click gets its answer at once.
     const allowed = checkVoter(record.route, voter, record.authors);
     if (!allowed.ok) {
-      await deps.store.audit({
-        approvalId: record.id,
-        pipeline: record.pipeline,
-        executionId: record.executionId,
-        at: deps.clock.now().toISOString(),
-        event: 'refused',
-        actor: `slack:${p.user.id}`,
-        channel: 'slack',
-        decision: 'reject',
-        reason: allowed.reason,
-        requestId: event.requestContext.requestId,
-      });
+      await auditRefusal(record, p.user.id, 'reject', allowed.reason, event, deps);
       await ephemeral(`Not recorded: ${allowed.message}.`);
       return json(200, undefined);
     }
@@ -372,15 +440,7 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
       return json(200, undefined);
     }
   }
-  await slackDecide(
-    record.id,
-    voter,
-    action.action_id === ACTION_APPROVE ? 'approve' : 'reject',
-    undefined,
-    event,
-    deps,
-    ephemeral,
-  );
+  await slackDecide(record.id, voter, decision, undefined, event, deps, ephemeral);
   return json(200, undefined);
 };
 
@@ -402,7 +462,13 @@ const viewSubmission = async (p: ViewSubmission, event: APIGatewayProxyEventV2, 
   const reason = p.view.state.values.reason?.value?.value ?? '';
   const record = ID_PATTERN.test(meta.id) ? await deps.store.get(meta.id) : undefined;
   if (!record) return json(200, { response_action: 'errors', errors: { reason: 'This approval is unknown.' } });
-  const voter = await slackVoter(p.user.id, p.user.name ?? p.user.username, record.route, deps);
+  // The modal was opened from the posted message; its metadata names that message (Slack echoes it, signed).
+  const click = await slackClick(record, p.user, { channel: meta.channel, ts: meta.ts }, deps);
+  if (!click.ok) {
+    await auditRefusal(record, p.user.id, 'reject', click.reason, event, deps);
+    return json(200, { response_action: 'errors', errors: { reason: `Not recorded: ${click.message}.` } });
+  }
+  const voter = click.voter;
   let failure: string | undefined;
   await slackDecide(record.id, voter, 'reject', reason, event, deps, async (text) => {
     failure = text;

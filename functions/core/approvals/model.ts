@@ -131,7 +131,9 @@ export type RefusalReason =
   | 'closed'
   | 'reason_required'
   | 'invalid'
-  | 'unavailable';
+  | 'unavailable'
+  | 'not_posted_here'
+  | 'identity_unverified';
 
 const STATUS_OF: Record<RefusalReason, number> = {
   not_found: 404,
@@ -149,6 +151,8 @@ const STATUS_OF: Record<RefusalReason, number> = {
   reason_required: 400,
   invalid: 400,
   unavailable: 503,
+  not_posted_here: 403,
+  identity_unverified: 403,
 };
 
 /** A refused decision: carries an HTTP status and a reason code, never a 500 or a false success. */

@@ -25,7 +25,9 @@ export const resolveRoute = (settings: Settings, pipeline: string, stage: string
 const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-export type PolicyCheck = { ok: true } | { ok: false; reason: 'forbidden' | 'self_approval'; message: string };
+export type PolicyCheck =
+  | { ok: true }
+  | { ok: false; reason: 'forbidden' | 'self_approval' | 'not_posted_here' | 'identity_unverified'; message: string };
 
 const norm = (s: string) => s.trim().toLowerCase();
 
@@ -83,4 +85,37 @@ export const authorsFrom = (trigger: { triggerDetail?: string } | undefined, rev
     for (const m of s.matchAll(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g)) out.add(m[0]);
   }
   return [...out];
+};
+
+/**
+ * A Slack vote counts only from a message Stagecrew posted for this approval: the click's channel and message
+ * timestamp must be one of the approval's Slack posts. A click from any other message, channel or workspace — or an
+ * approval routed only to email — is refused, however well signed.
+ */
+export const checkSlackOrigin = (
+  posts: readonly { channel: string; ts: string }[],
+  where: { channel?: string; ts?: string },
+): PolicyCheck =>
+  where.channel && where.ts && posts.some((p) => p.channel === where.channel && p.ts === where.ts)
+    ? { ok: true }
+    : {
+        ok: false,
+        reason: 'not_posted_here',
+        message: 'this approval was not posted in this message; use the message Stagecrew posted or your email link',
+      };
+
+/**
+ * Votes are counted per person by email across Slack and email. When the approval needs more than one approver,
+ * or its allow-list names emails or domains, a Slack vote whose email could not be confirmed is refused rather
+ * than counted under the Slack user id (which could count one person twice, or admit them by a guess).
+ */
+export const needsVerifiedEmail = (route: ApprovalRoute): boolean =>
+  route.policy.quorum > 1 || route.policy.allow.some((e) => e.includes('@'));
+
+export const UNVERIFIED_IDENTITY: Extract<PolicyCheck, { ok: false }> = {
+  ok: false,
+  reason: 'identity_unverified',
+  message:
+    'Stagecrew could not confirm your email address in Slack, and this approval counts each person once by email; ' +
+    'use your email link, or ask the Slack admin to grant the users:read.email scope',
 };

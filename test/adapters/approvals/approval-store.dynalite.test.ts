@@ -73,7 +73,11 @@ describe('DynamoApprovalStore on dynalite', () => {
 
   it('quorum 2 across one Slack and one email approver: one PutApprovalResult, after the second', async () => {
     const { deps, id, calls, store } = await withDynamo({
-      route: { policy: { allow: [], quorum: 2, allowSelfApproval: false, rejectNeedsReason: true } },
+      route: {
+        slackChannels: ['C1'],
+        policy: { allow: [], quorum: 2, allowSelfApproval: false, rejectNeedsReason: true },
+      },
+      slackPosts: [{ channel: 'C1', ts: '1.1' }],
     });
     const ts = Date.parse(NOW) / 1000;
     const raw = `payload=${encodeURIComponent(
@@ -81,6 +85,7 @@ describe('DynamoApprovalStore on dynalite', () => {
         type: 'block_actions',
         user: { id: 'U0ANA', name: 'ana' },
         channel: { id: 'C1' },
+        container: { type: 'message', channel_id: 'C1', message_ts: '1.1' },
         message: { ts: '1.1' },
         actions: [{ action_id: ACTION_APPROVE, value: id }],
       }),

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ApiDeps } from '#core/approvals/http';
+import type { ApiDeps, SlackDirectory } from '#core/approvals/http';
 import type { ApprovalRecord } from '#core/approvals/model';
 import { issueNonce, type LinkParams, signLink } from '#core/approvals/signing';
 import { FakeClock, FakeSlack, KEYS, MemoryApprovalStore, NOW, pendingRecord } from './fakes.ts';
@@ -36,13 +36,53 @@ export const httpEvent = (
     : {}),
 });
 
-export const apiSetup = (record: ApprovalRecord = pendingRecord()) => {
+/** Where the default approval was posted: the unit tests' channel and the events/slack-*.json fixtures' message. */
+export const POSTS = [
+  { channel: 'C1', ts: '1.1' },
+  { channel: 'C0DEPLOYS', ts: '1700000000.000001' },
+];
+
+/** A Slack workspace as users.info, usergroups.users.list and conversations.members answer for it. */
+export class FakeDirectory implements SlackDirectory {
+  users = new Map<string, { email?: string; name?: string }>([
+    ['U0ANA', { email: 'ana@example.com' }],
+    ['U0BO', { email: 'bo@example.com' }],
+    ['U0BOSS', { email: 'boss@example.com' }],
+    ['U0EVE', { email: 'eve@example.com' }],
+  ]);
+  groups = new Map<string, string[]>();
+  members = new Map<string, string[]>([
+    ['C1', ['U0ANA', 'U0BO', 'U0BOSS']],
+    ['C0DEPLOYS', ['U0ANA', 'U0BO', 'U0BOSS']],
+  ]);
+  failUsers = false;
+  failMembers = false;
+  async user(userId: string) {
+    if (this.failUsers) throw new Error('slack users.info: ratelimited');
+    const u = this.users.get(userId);
+    if (!u) throw new Error('slack users.info failed: user_not_found');
+    return u;
+  }
+  async groupsOf(userId: string, groupIds: readonly string[]) {
+    return groupIds.filter((g) => (this.groups.get(g) ?? []).includes(userId));
+  }
+  async isMember(channelId: string, userId: string) {
+    if (this.failMembers) throw new Error('slack conversations.members: ratelimited');
+    return (this.members.get(channelId) ?? []).includes(userId);
+  }
+}
+
+export const apiSetup = (
+  record: ApprovalRecord = pendingRecord({ slackPosts: POSTS, route: { slackChannels: ['C1', 'C0DEPLOYS'] } }),
+) => {
   const store = new MemoryApprovalStore();
   store.records.set(record.id, structuredClone(record));
   const slack = new FakeSlack();
   const calls: unknown[] = [];
   const clock = new FakeClock(NOW);
+  const directory = new FakeDirectory();
   const deps: ApiDeps = {
+    directory,
     store,
     pipelines: {
       putApprovalResult: async (input) => {
@@ -59,7 +99,7 @@ export const apiSetup = (record: ApprovalRecord = pendingRecord()) => {
     baseUrl: 'https://approvals.example.com',
     warn: () => {},
   };
-  return { store, slack, calls, clock, deps, id: record.id };
+  return { store, slack, calls, clock, deps, directory, id: record.id };
 };
 
 export const linkFor = (id: string, recipient = 'ana@example.com', exp = new Date('2026-03-03T10:00:00Z')) =>

@@ -4,7 +4,7 @@ import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
 import { signSlackRequest } from '#core/approvals/signing';
 import { NOW, pendingRecord } from './fakes.ts';
-import { apiSetup, formFor, httpEvent, linkFor, postForm, queryOf, SIGNING_SECRET } from './helpers.ts';
+import { apiSetup, formFor, httpEvent, linkFor, POSTS, postForm, queryOf, SIGNING_SECRET } from './helpers.ts';
 
 const body = (r: { body?: string }) => r.body ?? '';
 
@@ -167,6 +167,7 @@ const click = (id: string, action = ACTION_APPROVE, user = 'U0ANA') => ({
   user: { id: user, name: user.toLowerCase() },
   trigger_id: 'trig-1',
   channel: { id: 'C1' },
+  container: { type: 'message', channel_id: 'C1', message_ts: '1.1' },
   message: { ts: '1.1' },
   actions: [{ action_id: action, value: id }],
 });
@@ -197,6 +198,7 @@ describe('POST /slack/interactions', () => {
     const { deps, id, calls, slack, store } = apiSetup(
       pendingRecord({
         route: { policy: { allow: ['U0BOSS'], quorum: 1, allowSelfApproval: false, rejectNeedsReason: true } },
+        slackPosts: POSTS,
       }),
     );
     await handleApprovalHttp(slackEvent(click(id, ACTION_APPROVE, 'U0EVE'), ts), deps);
@@ -288,7 +290,7 @@ describe('POST /slack/interactions', () => {
 
   it('a click on a decided approval says who decided, ephemerally', async () => {
     const { deps, id, slack } = apiSetup(
-      pendingRecord({ status: 'APPROVED', decidedBy: 'bo@example.com', decidedAt: NOW }),
+      pendingRecord({ status: 'APPROVED', decidedBy: 'bo@example.com', decidedAt: NOW, slackPosts: POSTS }),
     );
     await handleApprovalHttp(slackEvent(click(id), ts), deps);
     expect(slack.ephemeral[0]?.text).toBe(`Already decided by bo@example.com at ${NOW}: approved.`);
