@@ -12,7 +12,7 @@ import { Outbox } from './runtime/outbox.ts';
 import { Scheduler } from './runtime/scheduler.ts';
 import { ALIASES, discoverServices } from './runtime/services.ts';
 import { loadTemplate } from './runtime/template.ts';
-import { buildModel, type LocalModel, readLocalConfig } from './runtime/wiring.ts';
+import { buildModel, type LocalModel, readLocalConfig, type SlackDirectoryConfig } from './runtime/wiring.ts';
 import { createRequestHandler } from './server.ts';
 import { DynamoDb } from './services/dynamodb/index.ts';
 import { AwsError, type LocalContext, type LocalService, type Logger, QueryMap } from './services/types.ts';
@@ -40,8 +40,10 @@ export type StartOptions = {
   allowRemote?: boolean;
   stateDir: string;
   templatePath?: string;
-  /** `stagecrew.local.json` (parameter overrides); optional. */
+  /** `stagecrew.local.json` (parameter overrides, the local Slack directory); optional. */
   localConfigPath?: string;
+  /** The local Slack workspace (tests); overrides the local config's `slack`. */
+  slackDirectory?: SlackDirectoryConfig;
   /** Extra functions (tests): registered next to the template's, with the same local environment. */
   functions?: ExtraFunction[];
   /** Delays before Lambda's two async retries (default one and two minutes). */
@@ -235,6 +237,8 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
         },
       });
     }
+    // The Slack stand-in's workspace directory (users, groups, channel members), replaced on every start.
+    ctx.store.put('slack:directory', 'workspace', options.slackDirectory ?? localConfig.slack ?? {});
     for (const s of services) await s.start?.(ctx);
     problems = await applyModel(model, ctx, dynamodb, (id) => byId.has(id));
     scheduler = new Scheduler({

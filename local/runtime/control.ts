@@ -66,6 +66,8 @@ export const createControl = (d: ControlDeps) => {
           text: m.text,
           links: m.links,
           at: m.at,
+          // Where a Slack message was posted: what an interaction on it carries (container.channel_id/message_ts).
+          ...(m.slack ? { slack: { channel: m.slack.channel, ts: m.slack.ts, versions: m.slack.versions } } : {}),
         })),
       );
     }

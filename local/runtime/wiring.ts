@@ -91,8 +91,23 @@ export type WiringOptions = {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Reads `stagecrew.local.json` (optional): `{ "parameters": { "SlackDefaultChannel": "C123" } }`. */
-export const readLocalConfig = (path: string): { parameters: Record<string, unknown> } => {
+/**
+ * The local Slack workspace the Slack stand-in answers `users.info`, `users.lookupByEmail`, `usergroups.users.list`
+ * and `conversations.members` from: users with their profile email, user groups and channel members.
+ */
+export type SlackDirectoryConfig = {
+  users?: Array<{ id: string; name?: string; realName?: string; email?: string }>;
+  usergroups?: Record<string, string[]>;
+  channels?: Record<string, string[]>;
+};
+
+/**
+ * Reads `stagecrew.local.json` (optional):
+ * `{ "parameters": { "SlackDefaultChannel": "C123" }, "slack": { "users": [...], "usergroups": {}, "channels": {} } }`.
+ */
+export const readLocalConfig = (
+  path: string,
+): { parameters: Record<string, unknown>; slack?: SlackDirectoryConfig } => {
   if (!existsSync(path)) return { parameters: {} };
   let doc: unknown;
   try {
@@ -103,7 +118,8 @@ export const readLocalConfig = (path: string): { parameters: Record<string, unkn
   if (!isObject(doc)) throw new TemplateError(`${path} must hold a JSON object`);
   const params = doc.parameters ?? doc.Parameters ?? {};
   if (!isObject(params)) throw new TemplateError(`${path}: "parameters" must be an object`);
-  return { parameters: params };
+  if (doc.slack !== undefined && !isObject(doc.slack)) throw new TemplateError(`${path}: "slack" must be an object`);
+  return { parameters: params, ...(doc.slack ? { slack: doc.slack as SlackDirectoryConfig } : {}) };
 };
 
 const resolveParameters = (template: Template, overrides: Record<string, unknown>): Record<string, unknown> => {

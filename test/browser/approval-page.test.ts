@@ -306,7 +306,13 @@ describe('Slack + email quorum on the local cloud', () => {
     const sources = join(repo.root, 'sources.json');
     writeFileSync(sources, JSON.stringify({ 'quorum-demo': repo.repo }));
     process.env.STAGECREW_SOURCES = sources;
-    cloud = await startTestCloud();
+    cloud = await startTestCloud({
+      // The local Slack workspace: Ana is in #deploys and her profile has her email (users:read.email).
+      slackDirectory: {
+        users: [{ id: 'U0ANA', name: 'ana', email: 'ana@example.com' }],
+        channels: { C0DEPLOYS: ['U0ANA'] },
+      },
+    });
     await new SSMClient(cloud.clientConfig).send(
       new PutParameterCommand({
         Name: cloud.cloud.model.parameters[0]?.name as string,
@@ -370,18 +376,19 @@ describe('Slack + email quorum on the local cloud', () => {
     );
     const link = mail.links?.find((l) => l.includes('/approvals/')) as string;
     const id = decodeURIComponent(new URL(link).pathname.split('/').pop() as string);
-    await waitFor(
+    const posted = (await waitFor(
       async () =>
         (await outbox()).find((m) => m.channel === 'slack' && m.text?.includes('Approval needed: quorum-demo')),
       40_000,
-    );
+    )) as OutboxItem & { slack?: { ts: string } };
 
-    // Ana clicks Approve in Slack: Slack signs the raw form body.
+    // Ana clicks Approve on the posted message in Slack: Slack signs the raw form body.
     const raw = `payload=${encodeURIComponent(
       JSON.stringify({
         type: 'block_actions',
         user: { id: 'U0ANA', name: 'ana' },
         channel: { id: 'C0DEPLOYS' },
+        container: { type: 'message', channel_id: 'C0DEPLOYS', message_ts: posted.slack?.ts },
         actions: [{ action_id: 'stagecrew_approve', value: id }],
       }),
     )}`;
@@ -435,7 +442,8 @@ describe('Slack + email quorum on the local cloud', () => {
     await waitFor(
       async () =>
         (await outbox()).find(
-          (m) => m.channel === 'slack' && m.text?.includes('Approved by ana <slack:U0ANA>, bo@example.com'),
+          // Slack's fallback text is mrkdwn: the decider names arrive escaped.
+          (m) => m.channel === 'slack' && m.text?.includes('Approved by ana &lt;slack:U0ANA&gt;, bo@example.com'),
         ),
       40_000,
     );

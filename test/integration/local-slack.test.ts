@@ -3,7 +3,16 @@ import { startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
 
 let t: TestCloud;
 beforeAll(async () => {
-  t = await startTestCloud();
+  t = await startTestCloud({
+    slackDirectory: {
+      users: [
+        { id: 'U0ANA', name: 'ana', realName: 'Ana Lima', email: 'ana@example.com' },
+        { id: 'U0BO', name: 'bo' },
+      ],
+      usergroups: { S0RELEASE: ['U0ANA'] },
+      channels: { C0DEPLOYS: ['U0ANA', 'U0BO', 'U0CY'] },
+    },
+  });
 });
 afterAll(async () => {
   await t?.stop();
@@ -97,5 +106,36 @@ describe('Slack Web API', () => {
     expect(all.at(-1)).toMatchObject({ to: ['webhook:T1/B1/xyz'], links: [`${t.url}/x`] });
     const times = all.map((m) => m.at);
     expect([...times].sort()).toEqual(times);
+  });
+
+  it('answers users.info, users.lookupByEmail, usergroups.users.list and conversations.members from the local directory', async () => {
+    expect(await slack('users.info', { user: 'U0ANA' })).toMatchObject({
+      ok: true,
+      user: { id: 'U0ANA', name: 'ana', real_name: 'Ana Lima', profile: { email: 'ana@example.com' } },
+    });
+    // A profile without an email is what users.info returns without the users:read.email scope.
+    expect(((await slack('users.info', { user: 'U0BO' })).user as { profile: object }).profile).not.toHaveProperty(
+      'email',
+    );
+    expect(await slack('users.info', { user: 'U0NOBODY' })).toEqual({ ok: false, error: 'user_not_found' });
+    expect(await slack('users.lookupByEmail', { email: 'ANA@example.com' })).toMatchObject({ user: { id: 'U0ANA' } });
+    expect(await slack('users.lookupByEmail', { email: 'x@example.com' })).toEqual({
+      ok: false,
+      error: 'users_not_found',
+    });
+    expect(await slack('usergroups.users.list', { usergroup: 'S0RELEASE' })).toEqual({ ok: true, users: ['U0ANA'] });
+    expect(await slack('usergroups.users.list', { usergroup: 'S0NONE' })).toEqual({
+      ok: false,
+      error: 'no_such_subteam',
+    });
+    const first = await slack('conversations.members', { channel: 'C0DEPLOYS', limit: 2 });
+    expect(first.members).toEqual(['U0ANA', 'U0BO']);
+    const cursor = (first.response_metadata as { next_cursor: string }).next_cursor;
+    const second = await slack('conversations.members', { channel: 'C0DEPLOYS', limit: 2, cursor });
+    expect(second).toMatchObject({ members: ['U0CY'], response_metadata: { next_cursor: '' } });
+    expect(await slack('conversations.members', { channel: 'C0NONE' })).toEqual({
+      ok: false,
+      error: 'channel_not_found',
+    });
   });
 });

@@ -70,7 +70,59 @@ const messageOf = (body: Payload, ts: string) => ({
   ...(typeof body.thread_ts === 'string' ? { thread_ts: body.thread_ts } : {}),
 });
 
+type Directory = {
+  users?: Array<{ id: string; name?: string; realName?: string; email?: string }>;
+  usergroups?: Record<string, string[]>;
+  channels?: Record<string, string[]>;
+};
+const directoryOf = (ctx: LocalContext): Directory =>
+  (ctx.store.get('slack:directory', 'workspace') as Directory | undefined) ?? {};
+
+/** A user object as `users.info` returns it (the email only under `profile`, as with `users:read.email`). */
+const userObject = (u: NonNullable<Directory['users']>[number]) => ({
+  id: u.id,
+  team_id: 'TLOCAL',
+  name: u.name ?? u.id.toLowerCase(),
+  real_name: u.realName ?? u.name ?? u.id,
+  deleted: false,
+  is_bot: false,
+  profile: {
+    real_name: u.realName ?? u.name ?? u.id,
+    display_name: u.name ?? '',
+    ...(u.email ? { email: u.email } : {}),
+  },
+});
+
+/** Cursor pagination as Slack does it: `limit` per page, `response_metadata.next_cursor` ('' on the last page). */
+const page = <T>(all: T[], body: Payload) => {
+  const limit = Math.min(Math.max(Number(body.limit ?? 100) || 100, 1), 1000);
+  const start =
+    typeof body.cursor === 'string' && body.cursor !== '' ? Number(Buffer.from(body.cursor, 'base64').toString()) : 0;
+  const items = all.slice(start, start + limit);
+  const next = start + limit < all.length ? Buffer.from(String(start + limit)).toString('base64') : '';
+  return { items, next };
+};
+
 const methods: Record<string, (body: Payload, ctx: LocalContext) => RawResponse> = {
+  'users.info': (body, ctx) => {
+    const user = directoryOf(ctx).users?.find((u) => u.id === body.user);
+    return user ? json(200, { ok: true, user: userObject(user) }) : fail('user_not_found');
+  },
+  'users.lookupByEmail': (body, ctx) => {
+    const email = typeof body.email === 'string' ? body.email.toLowerCase() : '';
+    const user = directoryOf(ctx).users?.find((u) => u.email?.toLowerCase() === email);
+    return user ? json(200, { ok: true, user: userObject(user) }) : fail('users_not_found');
+  },
+  'usergroups.users.list': (body, ctx) => {
+    const users = directoryOf(ctx).usergroups?.[String(body.usergroup ?? '')];
+    return users ? json(200, { ok: true, users }) : fail('no_such_subteam');
+  },
+  'conversations.members': (body, ctx) => {
+    const members = directoryOf(ctx).channels?.[String(body.channel ?? '')];
+    if (!members) return fail('channel_not_found');
+    const { items, next } = page(members, body);
+    return json(200, { ok: true, members: items, response_metadata: { next_cursor: next } });
+  },
   'auth.test': () =>
     json(200, {
       ok: true,
