@@ -1,5 +1,5 @@
 import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError, truncate } from '../adapters/codepipeline.ts';
-import { NotFoundError, UnavailableError } from '../errors.ts';
+import { NotFoundError, PermissionError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Clock, EventPublisher, PipelineGateway } from '../ports.ts';
 import {
   type ApprovalRecord,
@@ -259,12 +259,31 @@ const failDecision = async (err: unknown, r: ApprovalRecord, base: AuditBase, de
     deps.warn?.('approval target not found in CodePipeline', { approvalId: r.id, error: err.message });
     throw new ApprovalRefusedError('not_found', 'the pipeline action for this approval no longer exists', closed ?? r);
   }
+  if (err instanceof ValidationError) {
+    // CodePipeline refuses the request itself (names or token it cannot accept): no retry can succeed.
+    const closed = await store.close(r.id, 'CLOSED', 'CodePipeline refused the request', now, FOREVER);
+    await store.audit({ ...base, event: 'failed', reason: err.message.slice(0, 500) });
+    deps.warn?.('CodePipeline refused PutApprovalResult', { approvalId: r.id, error: err.message });
+    throw new ApprovalRefusedError(
+      'invalid',
+      'CodePipeline refused this approval request; decide it in the CodePipeline console',
+      closed ?? r,
+    );
+  }
   await store.abortDecision(r.id);
   // A reject that could not be delivered is withdrawn, so the person can simply try again.
   if (base.decision === 'reject' && base.voterKey) await store.retractVote(r.id, base.voterKey);
   await store.audit({ ...base, event: 'failed', reason: (err as Error).name });
   if (err instanceof UnavailableError) {
     throw new ApprovalRefusedError('unavailable', 'CodePipeline is busy; your vote is kept, please try again', r);
+  }
+  if (err instanceof PermissionError) {
+    deps.warn?.('Stagecrew may not decide this approval (IAM)', { approvalId: r.id, error: err.message });
+    throw new ApprovalRefusedError(
+      'unavailable',
+      'Stagecrew is not permitted to decide this approval in CodePipeline; an operator has to fix its role',
+      r,
+    );
   }
   throw err;
 };

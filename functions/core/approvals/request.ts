@@ -101,6 +101,23 @@ export const parseSnsMessage = (raw: string): ApprovalRequest => {
  */
 export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<RequestOutcome> => {
   const id = approvalIdFor(req.token);
+  const invalid = invalidNames(req);
+  if (invalid.length > 0) {
+    // CodePipeline would refuse PutApprovalResult for these names (anyone who can publish to the topic can send
+    // them): nothing is announced, and the refusal is audited.
+    const reason = `names CodePipeline would refuse: ${invalid.join(', ')}`;
+    await deps.store.audit({
+      approvalId: id,
+      pipeline: req.pipeline.slice(0, 100),
+      executionId: req.executionId ?? '',
+      at: deps.clock.now().toISOString(),
+      event: 'refused',
+      channel: 'codepipeline',
+      reason,
+    });
+    deps.warn('approval refused: invalid names', { approvalId: id, fields: invalid });
+    return { kind: 'ignored', reason };
+  }
   const existing = await deps.store.get(id);
   if (existing) {
     if (req.source === 'sns' && existing.source === 'eventbridge') await enrichFromSns(existing, req, deps);
@@ -169,6 +186,13 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
   if (await deps.store.claim(id, 'announcedAt', undefined, now)) await announce(record, audienceOf(route), deps);
   return { kind: 'created', id };
 };
+
+/** CodePipeline's pattern for pipeline, stage and action names (PutApprovalResult's request syntax). */
+const CODEPIPELINE_NAME = /^[A-Za-z0-9.@_-]{1,100}$/;
+
+/** The name fields of an approval that PutApprovalResult would refuse with a ValidationException. */
+export const invalidNames = (req: Pick<ApprovalRequest, 'pipeline' | 'stage' | 'action'>): string[] =>
+  (['pipeline', 'stage', 'action'] as const).filter((k) => !CODEPIPELINE_NAME.test(req[k]));
 
 /** EventBridge found it first: take the real deadline and the message's details from SNS, refresh Slack. */
 const enrichFromSns = async (existing: ApprovalRecord, req: ApprovalRequest, deps: RequestDeps) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderEmail } from '#core/notify/render-email';
 import { escapeMrkdwn } from '#core/escape';
+import { renderEmail } from '#core/notify/render-email';
 import { renderSlack } from '#core/notify/render-slack';
 import { buildView, failedActions, revisionMessage } from '#core/notify/view';
 import type { ActionExecutionInfo } from '#core/ports';
