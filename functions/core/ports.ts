@@ -104,6 +104,12 @@ export type ApprovalResult = { status: 'Approved' | 'Rejected'; summary: string 
 
 export type PipelineGateway = {
   getPipelineState(pipelineName: string): Promise<PipelineStateInfo>;
+  /** An action's declared configuration (GetPipeline), `undefined` when the pipeline has no such action. */
+  getActionConfiguration(
+    pipelineName: string,
+    stageName: string,
+    actionName: string,
+  ): Promise<Record<string, string> | undefined>;
   getPipelineExecution(pipelineName: string, executionId: string): Promise<PipelineExecutionInfo>;
   /** All action executions of one pipeline execution (pages followed). */
   listActionExecutions(pipelineName: string, executionId: string): Promise<ActionExecutionInfo[]>;

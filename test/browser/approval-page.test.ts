@@ -100,6 +100,7 @@ beforeAll(async () => {
       },
       listActionExecutions: async () => [],
       listRecentActionExecutions: async () => [],
+      getActionConfiguration: async () => undefined,
     },
   });
 

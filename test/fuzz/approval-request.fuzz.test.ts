@@ -50,6 +50,7 @@ const setup = () => {
       }),
       listActionExecutions: async () => [],
       listRecentActionExecutions: async () => [],
+      getActionConfiguration: async () => undefined,
     },
     settings: async () =>
       settingsWith({ defaults: { slackChannels: ['C0DEPLOYS'], emails: ['ana@example.com', 'bo@example.com'] } }),

@@ -112,6 +112,7 @@ export const codeCalls = (entry: string): Map<string, string[]> => {
  */
 export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
   ApprovalApiFunction: {
+    'codepipeline:GetPipeline': 'CodePipelineGateway is shared; the API only decides',
     'ssm:GetParameter': 'ParameterStore is shared; the API reads secrets, never the settings document',
     'codepipeline:GetPipelineExecution': 'CodePipelineGateway is shared; the API only decides',
     'codepipeline:ListActionExecutions': 'CodePipelineGateway is shared; the API only decides',
@@ -120,6 +121,7 @@ export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
     'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; requests never decide',
   },
   PipelineEventsFunction: {
+    'codepipeline:GetPipeline': 'CodePipelineGateway is shared; pipeline events read executions and actions',
     'codepipeline:GetPipelineState': 'CodePipelineGateway is shared; pipeline events read executions and actions',
     'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; pipeline events never decide',
     'states:SendTaskFailure': 'StepFunctionsTeardown is shared; only StackEvents resumes tasks',
@@ -134,6 +136,7 @@ export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
     'states:StopExecution': 'StepFunctionsTeardown is shared; stack events only resume waiting tasks',
   },
   TeardownSweeperFunction: {
+    'codepipeline:GetPipeline': 'CodePipelineGateway is shared; the sweeper reads execution status only',
     'secretsmanager:GetSecretValue': 'ParameterStore is shared; the sweeper reads settings, never secrets',
     'cloudformation:DeleteStack': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
     'cloudformation:DescribeStackEvents': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
@@ -146,6 +149,7 @@ export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
     'states:StopExecution': 'StepFunctionsTeardown is shared; the sweeper only starts executions',
   },
   TeardownTaskFunction: {
+    'codepipeline:GetPipeline': 'CodePipelineGateway is shared; teardown reads executions and actions',
     'codepipeline:GetPipelineState': 'CodePipelineGateway is shared; teardown reads executions and actions',
     'codepipeline:PutApprovalResult': 'CodePipelineGateway is shared; teardown never decides approvals',
   },

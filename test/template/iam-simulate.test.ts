@@ -90,7 +90,7 @@ const resolver = (t: ReturnType<typeof transformed>, params: Record<string, stri
   const paramValue = (name: string): string | undefined =>
     params[name] ?? ((t.Parameters?.[name] as Json | undefined)?.Default as string | undefined);
   const refOf = (id: string): unknown => pseudo[id] ?? paramValue(id) ?? (t.Resources[id] ? p.ref(id) : undefined);
-  const condition = (name: string): boolean => Boolean(resolve((t.Conditions ?? {})[name]));
+  const condition = (name: string): boolean => Boolean(resolve(t.Conditions?.[name]));
   const NO_VALUE = Symbol('NoValue');
   const resolve = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(resolve).filter((x) => x !== NO_VALUE);
@@ -174,6 +174,7 @@ const requestsFor = (action: string, t: ReturnType<typeof transformed>): Request
       return one(`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${p.ref('SettingsParameter')}`);
     case 'secretsmanager:GetSecretValue':
       return one(p.ref('Secrets'));
+    case 'codepipeline:GetPipeline':
     case 'codepipeline:GetPipelineState':
     case 'codepipeline:GetPipelineExecution':
     case 'codepipeline:ListActionExecutions':

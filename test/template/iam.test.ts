@@ -104,6 +104,7 @@ const EXPECTED: Record<string, string[]> = {
     'dynamodb:Query',
     ...SETTINGS,
     ...SECRETS,
+    'codepipeline:GetPipeline',
     'codepipeline:GetPipelineExecution',
     'codepipeline:GetPipelineState',
     'codepipeline:ListActionExecutions',

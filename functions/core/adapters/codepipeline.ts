@@ -1,6 +1,7 @@
 import {
   type ActionExecutionDetail,
   type CodePipelineClient,
+  GetPipelineCommand,
   GetPipelineExecutionCommand,
   GetPipelineStateCommand,
   ListActionExecutionsCommand,
@@ -77,6 +78,21 @@ export class CodePipelineGateway implements PipelineGateway {
 
   constructor(client: CodePipelineClient) {
     this.#client = client;
+  }
+
+  async getActionConfiguration(
+    pipelineName: string,
+    stageName: string,
+    actionName: string,
+  ): Promise<Record<string, string> | undefined> {
+    try {
+      const out = await this.#client.send(new GetPipelineCommand({ name: pipelineName }));
+      const stage = out.pipeline?.stages?.find((s) => s.name === stageName);
+      const action = stage?.actions?.find((a) => a.name === actionName);
+      return action ? { ...(action.configuration ?? {}) } : undefined;
+    } catch (err) {
+      throw translate(err, `GetPipeline ${pipelineName}`);
+    }
   }
 
   async getPipelineState(pipelineName: string): Promise<PipelineStateInfo> {

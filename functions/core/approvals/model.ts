@@ -73,6 +73,11 @@ export type ApprovalRecord = {
   approvedAt?: string;
   decidingSince?: string;
   announcedAt?: string;
+  /**
+   * Found through EventBridge for an action that also notifies an SNS topic: not announced before this time, so the
+   * first message can carry what only the SNS message has (CustomData, the review link, the real deadline).
+   */
+  announceAfter?: string;
   lastRemindedAt?: string;
   escalatedAt?: string;
   version: number;

@@ -3,7 +3,13 @@ import type { ApprovalRecord } from './model.ts';
 import { announce, type NotifyDeps, syncMessages } from './notify.ts';
 import { countdown } from './render.ts';
 
-export type ReminderOutcome = { reminded: string[]; escalated: string[]; expired: string[]; skipped: number };
+export type ReminderOutcome = {
+  announced: string[];
+  reminded: string[];
+  escalated: string[];
+  expired: string[];
+  skipped: number;
+};
 
 /**
  * One sweep over pending approvals: expire the overdue ones (CodePipeline fails them on its own; this closes our
@@ -12,7 +18,7 @@ export type ReminderOutcome = { reminded: string[]; escalated: string[]; expired
  * with a conditional write, so overlapping sweeps never double-send.
  */
 export const sweepReminders = async (deps: NotifyDeps): Promise<ReminderOutcome> => {
-  const out: ReminderOutcome = { reminded: [], escalated: [], expired: [], skipped: 0 };
+  const out: ReminderOutcome = { announced: [], reminded: [], escalated: [], expired: [], skipped: 0 };
   for (const id of await deps.store.listPendingIds()) {
     const r = await deps.store.get(id);
     if (r?.status !== 'PENDING') {
@@ -28,6 +34,17 @@ export const sweepReminders = async (deps: NotifyDeps): Promise<ReminderOutcome>
         await deps.store.audit(auditOf(r, now, 'closed', 'expired'));
         await syncMessages(closed, deps);
       }
+      continue;
+    }
+    if (
+      r.announcedAt === undefined &&
+      r.announceAfter !== undefined &&
+      now.getTime() >= Date.parse(r.announceAfter) &&
+      (await deps.store.claim(r.id, 'announcedAt', undefined, now))
+    ) {
+      // Held for an SNS message that never came: announced with what EventBridge gave.
+      await announce(r, { slackChannels: r.route.slackChannels, emails: r.route.emails }, deps);
+      out.announced.push(r.id);
       continue;
     }
     const esc = r.route.escalation;

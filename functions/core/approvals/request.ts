@@ -14,7 +14,11 @@ import {
 export type RequestDeps = NotifyDeps & {
   pipelines: Pick<
     PipelineGateway,
-    'getPipelineState' | 'getPipelineExecution' | 'listActionExecutions' | 'listRecentActionExecutions'
+    | 'getPipelineState'
+    | 'getPipelineExecution'
+    | 'listActionExecutions'
+    | 'listRecentActionExecutions'
+    | 'getActionConfiguration'
   >;
   settings: () => Promise<Settings>;
 };
@@ -120,8 +124,12 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
   }
   const existing = await deps.store.get(id);
   if (existing) {
-    if (req.source === 'sns' && existing.source === 'eventbridge') await enrichFromSns(existing, req, deps);
-    return reannounceIfSilent(existing, deps);
+    const current =
+      req.source === 'sns' && existing.source === 'eventbridge'
+        ? ((await enrichFromSns(existing, req, deps)) ?? existing)
+        : existing;
+    // The SNS message has come: an announcement held back for it goes out now, with its details.
+    return reannounceIfSilent(current, deps, req.source === 'sns');
   }
   const now = deps.clock.now();
   const settings = await deps.settings();
@@ -144,8 +152,10 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
       });
     }
   }
+  const holdFor = req.source === 'eventbridge' ? await awaitsSnsMessage(req, deps) : false;
   const record: ApprovalRecord = {
     id,
+    ...(holdFor ? { announceAfter: new Date(now.getTime() + SNS_WAIT_MS).toISOString() } : {}),
     status: 'PENDING',
     pipeline: req.pipeline,
     stage: req.stage,
@@ -183,6 +193,13 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
     channel: 'codepipeline',
     reason: `via ${req.source}`,
   });
+  if (holdFor) {
+    deps.warn('approval found through EventBridge first; holding its announcement for the SNS message', {
+      approvalId: id,
+      until: record.announceAfter,
+    });
+    return { kind: 'created', id };
+  }
   if (await deps.store.claim(id, 'announcedAt', undefined, now)) await announce(record, audienceOf(route), deps);
   return { kind: 'created', id };
 };
@@ -194,15 +211,53 @@ const CODEPIPELINE_NAME = /^[A-Za-z0-9.@_-]{1,100}$/;
 export const invalidNames = (req: Pick<ApprovalRequest, 'pipeline' | 'stage' | 'action'>): string[] =>
   (['pipeline', 'stage', 'action'] as const).filter((k) => !CODEPIPELINE_NAME.test(req[k]));
 
-/** EventBridge found it first: take the real deadline and the message's details from SNS, refresh Slack. */
-const enrichFromSns = async (existing: ApprovalRecord, req: ApprovalRequest, deps: RequestDeps) => {
+/** How long an approval found through EventBridge waits for its SNS message before it is announced anyway. */
+export const SNS_WAIT_MS = 60_000;
+
+/**
+ * Does CodePipeline also publish this approval to an SNS topic (the action's `NotificationArn`)? Then the SNS message
+ * is on its way and carries what EventBridge does not. A failed lookup does not hold anything back.
+ */
+const awaitsSnsMessage = async (req: ApprovalRequest, deps: RequestDeps): Promise<boolean> => {
+  try {
+    const config = await deps.pipelines.getActionConfiguration(req.pipeline, req.stage, req.action);
+    return Boolean(config?.NotificationArn);
+  } catch (err) {
+    deps.warn('could not read the action configuration; announcing without waiting', {
+      error: (err as Error).message,
+    });
+    return false;
+  }
+};
+
+/**
+ * EventBridge found it first: take the real deadline and the message's details from SNS. Messages already sent are
+ * updated in place (chat.update) and the late arrival is recorded.
+ */
+const enrichFromSns = async (
+  existing: ApprovalRecord,
+  req: ApprovalRequest,
+  deps: RequestDeps,
+): Promise<ApprovalRecord | undefined> => {
   const enriched = await deps.store.enrich(existing.id, {
     expiresAt: req.expires.toISOString(),
     customData: req.customData,
     externalEntityLink: req.externalEntityLink,
     consoleLink: req.consoleLink,
   });
-  if (enriched) await syncMessages(enriched, deps);
+  if (enriched && (enriched.slackPosts.length > 0 || enriched.emailedTo.length > 0)) {
+    await syncMessages(enriched, deps);
+    await deps.store.audit({
+      approvalId: enriched.id,
+      pipeline: enriched.pipeline,
+      executionId: enriched.executionId,
+      at: deps.clock.now().toISOString(),
+      event: 'notified',
+      channel: 'system',
+      reason: 'the SNS message arrived after the announcement; messages updated with its details',
+    });
+  }
+  return enriched;
 };
 
 const audienceOf = (route: ApprovalRoute) => ({ slackChannels: route.slackChannels, emails: route.emails });
@@ -210,8 +265,15 @@ const audienceOf = (route: ApprovalRoute) => ({ slackChannels: route.slackChanne
 /** A creator that crashed before announcing: after a grace period, a redelivery claims the announcement. */
 const ANNOUNCE_GRACE_MS = 5 * 60_000;
 
-const reannounceIfSilent = async (r: ApprovalRecord, deps: RequestDeps): Promise<RequestOutcome> => {
+const reannounceIfSilent = async (
+  r: ApprovalRecord,
+  deps: RequestDeps,
+  snsArrived = false,
+): Promise<RequestOutcome> => {
   const now = deps.clock.now();
+  // Held for the SNS message: only its arrival (or the reminder sweep, once the wait is over) announces it.
+  if (!snsArrived && r.announceAfter && now.getTime() < Date.parse(r.announceAfter))
+    return { kind: 'duplicate', id: r.id };
   const silent = r.status === 'PENDING' && r.slackPosts.length === 0 && r.emailedTo.length === 0;
   const stale = r.announcedAt === undefined || now.getTime() - Date.parse(r.announcedAt) >= ANNOUNCE_GRACE_MS;
   if (silent && stale && (await deps.store.claim(r.id, 'announcedAt', r.announcedAt, now))) {

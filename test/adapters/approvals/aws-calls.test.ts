@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   ApprovalAlreadyCompletedException,
   CodePipelineClient,
+  GetPipelineCommand,
   GetPipelineExecutionCommand,
   GetPipelineStateCommand,
   InvalidApprovalTokenException,
@@ -78,6 +79,33 @@ describe('CodePipeline calls', () => {
       filter: { pipelineExecutionId: EXEC },
       maxResults: 100,
     });
+  });
+
+  it("GetPipeline by name reads the approval action's configuration (NotificationArn)", async () => {
+    cp.on(GetPipelineCommand).resolves({
+      pipeline: {
+        name: 'web-app',
+        roleArn: 'arn:aws:iam::123456789012:role/pipeline',
+        stages: [
+          {
+            name: 'Prod',
+            actions: [
+              {
+                name: 'Approve',
+                actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
+                configuration: { NotificationArn: 'arn:aws:sns:us-east-2:123456789012:approvals' },
+              },
+            ],
+          },
+        ],
+      },
+    });
+    const gateway = new CodePipelineGateway(new CodePipelineClient({}));
+    expect(await gateway.getActionConfiguration('web-app', 'Prod', 'Approve')).toEqual({
+      NotificationArn: 'arn:aws:sns:us-east-2:123456789012:approvals',
+    });
+    expect(await gateway.getActionConfiguration('web-app', 'Prod', 'Other')).toBeUndefined();
+    expect(cp.commandCalls(GetPipelineCommand)[0]?.args[0].input).toEqual({ name: 'web-app' });
   });
 
   it('ListActionExecutions without a filter for recent executions (one page of 100)', async () => {

@@ -47,6 +47,7 @@ describe('approvals CodePipeline would refuse', () => {
         getPipelineExecution: vi.fn(),
         listActionExecutions: vi.fn(),
         listRecentActionExecutions: vi.fn(),
+        getActionConfiguration: vi.fn(),
       },
       settings: async () => settingsWith({ defaults: { slackChannels: ['C1'], emails: ['ana@example.com'] } }),
     };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { type ApprovalRecord, approvalIdFor } from '#core/approvals/model';
+import { sweepReminders } from '#core/approvals/reminders';
 import { handleRequestEvent, type RequestDeps } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import type { ActionExecutionInfo, PipelineStateInfo } from '#core/ports';
@@ -22,7 +23,14 @@ const stateWith = (execId: string, token?: string, status = 'InProgress'): Pipel
   ],
 });
 
-const setup = (over: { state?: PipelineStateInfo; executions?: ActionExecutionInfo[]; sender?: string } = {}) => {
+const setup = (
+  over: {
+    state?: PipelineStateInfo;
+    executions?: ActionExecutionInfo[];
+    sender?: string;
+    actionConfig?: Record<string, string>;
+  } = {},
+) => {
   const store = new MemoryApprovalStore();
   const slack = new FakeSlack();
   const mailer = new FakeMailer();
@@ -47,6 +55,7 @@ const setup = (over: { state?: PipelineStateInfo; executions?: ActionExecutionIn
     })),
     listActionExecutions: vi.fn(async () => over.executions ?? []),
     listRecentActionExecutions: vi.fn(async () => over.executions ?? []),
+    getActionConfiguration: vi.fn(async (): Promise<Record<string, string> | undefined> => over.actionConfig),
   };
   const settings = settingsWith({
     defaults: { slackChannels: ['C0DEPLOYS'], emails: ['ana@example.com', 'bo@example.com'] },
@@ -197,6 +206,48 @@ describe('approval-request', () => {
     });
     expect(JSON.stringify(slack.updated[0]?.blocks)).toContain('Release 1.4');
     expect(mailer.sent).toHaveLength(2); // nobody is emailed twice
+  });
+
+  it('EventBridge first for an action with a NotificationArn: the first message waits for the SNS details', async () => {
+    const { store, slack, mailer, deps, pipelines } = setup({
+      actionConfig: { NotificationArn: 'arn:aws:sns:us-east-2:123456789012:stagecrew-approvals' },
+    });
+    const id = approvalIdFor(TOKEN);
+    expect(await handleRequestEvent(fixture('eventbridge-approval-started'), deps)).toEqual([{ kind: 'created', id }]);
+    expect(pipelines.getActionConfiguration).toHaveBeenCalledWith('web-app', 'Prod', 'Approve');
+    expect(await store.get(id)).toMatchObject({ announceAfter: '2026-03-02T10:01:00.000Z' });
+    expect(slack.posted).toHaveLength(0);
+    // An EventBridge redelivery inside the wait does not announce either.
+    await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    expect(slack.posted).toHaveLength(0);
+    // The SNS message: the one announcement carries CustomData, the review link and the real deadline.
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(slack.posted).toHaveLength(1);
+    expect(slack.updated).toHaveLength(0);
+    expect(JSON.stringify(slack.posted[0])).toContain('Release 1.4');
+    expect(mailer.sent.map((m) => m.text).join()).toContain('2026-03-09T10:00:00.000Z');
+  });
+
+  it('an SNS message that never comes: the reminder sweep announces once the wait is over', async () => {
+    const { slack, deps } = setup({ actionConfig: { NotificationArn: 'arn:aws:sns:us-east-2:1:t' } });
+    await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    const clock = deps.clock as FakeClock;
+    expect((await sweepReminders(deps)).announced).toEqual([]);
+    clock.advance(60_000);
+    expect((await sweepReminders(deps)).announced).toEqual([approvalIdFor(TOKEN)]);
+    expect((await sweepReminders(deps)).announced).toEqual([]);
+    expect(slack.posted).toHaveLength(1);
+  });
+
+  it('an SNS message later than the announcement updates the messages in place and is audited', async () => {
+    const { store, slack, deps } = setup();
+    await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(slack.updated).toHaveLength(1);
+    expect(store.audits.map((a) => [a.event, a.reason])).toContainEqual([
+      'notified',
+      'the SNS message arrived after the announcement; messages updated with its details',
+    ]);
   });
 
   it('SNS and EventBridge at the same instant: one record, one announcement, the SNS details kept', async () => {
