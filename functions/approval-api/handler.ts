@@ -8,7 +8,13 @@ import { createDocumentClient } from '#core/adapters/dynamodb';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import { ParameterStore } from '#core/adapters/parameters';
 import { SlackWebApi } from '#core/adapters/slack';
-import { BASELINE_HEADERS, handleApprovalHttp } from '#core/approvals/http';
+import {
+  type ApiDeps,
+  BASELINE_HEADERS,
+  type DeferredSlack,
+  handleApprovalHttp,
+  handleDeferredSlack,
+} from '#core/approvals/http';
 import { linkKeysFrom } from '#core/approvals/signing';
 import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
@@ -36,24 +42,72 @@ const slackApi = new SlackWebApi({
 });
 const directory = new SlackWebDirectory(slackApi);
 const baseUrl = requireEnv('PUBLIC_BASE_URL');
+const slackApiUrl = requireEnv('SLACK_API_URL');
+
+/**
+ * Slack interactions are acknowledged at once and finished by an asynchronous invocation of this same function
+ * (Lambda's Event invocation: queued, retried twice by Lambda on failure). The Lambda client is loaded on the first
+ * Slack click only.
+ */
+const selfName = process.env.AWS_LAMBDA_FUNCTION_NAME;
+const defer = selfName
+  ? async (interaction: DeferredSlack): Promise<void> => {
+      const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+      lambda ??= new LambdaClient(clientSettings({ requestTimeout: 1_500, maxAttempts: 2 }));
+      await lambda.send(
+        new InvokeCommand({
+          FunctionName: selfName,
+          InvocationType: 'Event',
+          Payload: new TextEncoder().encode(JSON.stringify({ stagecrewDeferredSlack: interaction })),
+        }),
+      );
+    }
+  : undefined;
+let lambda: import('@aws-sdk/client-lambda').LambdaClient | undefined;
+
+/** Slack's `response_url`s live on hooks.slack.com (locally: the Slack stand-in's origin); nothing else is called. */
+const respond = async (responseUrl: string, text: string): Promise<void> => {
+  const url = new URL(responseUrl);
+  const allowed =
+    (url.protocol === 'https:' && url.hostname === 'hooks.slack.com') || url.origin === new URL(slackApiUrl).origin;
+  if (!allowed) throw new Error(`refusing a response_url outside Slack: ${url.origin}`);
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+    signal: AbortSignal.timeout(3_000),
+  });
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+};
+
+const depsFor = (secrets: Awaited<ReturnType<ParameterStore['secrets']>>): ApiDeps => ({
+  store,
+  pipelines,
+  publisher,
+  clock: systemClock,
+  slack: secrets.slackBotToken ? slackApi : undefined,
+  directory: secrets.slackBotToken ? directory : undefined,
+  keys: async () => linkKeysFrom(secrets),
+  slackSigningSecret: async () => secrets.slackSigningSecret,
+  baseUrl,
+  warn: (message, extra) => logger.warn(message, extra ?? {}),
+  ...(defer ? { defer } : {}),
+  respond,
+});
+
+const isDeferred = (event: unknown): event is { stagecrewDeferredSlack: DeferredSlack } =>
+  typeof event === 'object' && event !== null && 'stagecrewDeferredSlack' in event;
 
 /** Approval page, signed decisions and Slack interactions (HTTP API payload 2.0). */
 export const handler = lambdaHandler(
   async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    if (isDeferred(event)) {
+      // The asynchronous half of a Slack interaction; a throw makes Lambda retry it.
+      await handleDeferredSlack(event.stagecrewDeferredSlack, depsFor(await params.secrets()));
+      return { statusCode: 204 };
+    }
     try {
-      const secrets = await params.secrets();
-      const result = await handleApprovalHttp(event, {
-        store,
-        pipelines,
-        publisher,
-        clock: systemClock,
-        slack: secrets.slackBotToken ? slackApi : undefined,
-        directory: secrets.slackBotToken ? directory : undefined,
-        keys: async () => linkKeysFrom(secrets),
-        slackSigningSecret: async () => secrets.slackSigningSecret,
-        baseUrl,
-        warn: (message, extra) => logger.warn(message, extra ?? {}),
-      });
+      const result = await handleApprovalHttp(event, depsFor(await params.secrets()));
       metrics.addMetric(`ApprovalApi_${String(result.statusCode ?? 200).slice(0, 1)}xx`, MetricUnit.Count, 1);
       return result;
     } catch (err) {

@@ -52,6 +52,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-s3': 's3',
   'client-sesv2': 'ses',
   'client-sfn': 'states',
+  'client-lambda': 'lambda',
   'client-ssm': 'ssm',
   'client-secrets-manager': 'secretsmanager',
 };
@@ -69,6 +70,8 @@ const ACTION_OF: Record<string, string[]> = {
 };
 /** Calls made through a library rather than an SDK Command import, per Stagecrew module. */
 const INDIRECT: Record<string, string[]> = {
+  // Loaded on the first Slack click (`await import('@aws-sdk/client-lambda')`): the asynchronous self-invocation.
+  'functions/approval-api/handler.ts': ['lambda:InvokeFunction'],
   // Powertools parameters: settings with GetParameter, secrets with GetSecretValue (read lazily).
   'functions/core/adapters/parameters.ts': ['ssm:GetParameter', 'secretsmanager:GetSecretValue'],
   // Powertools idempotency's DynamoDB persistence layer: claim, read, complete, release a record.

@@ -145,8 +145,17 @@ const resolver = (t: ReturnType<typeof transformed>, params: Record<string, stri
 const rolePolicies = (t: ReturnType<typeof transformed>, role: string, params: Record<string, string> = {}) => {
   const resolve = resolver(t, params);
   const props = (t.Resources[role]?.Properties ?? {}) as Json;
-  const policies = (resolve(props.Policies ?? []) as Json[]).filter((x) => x && typeof x === 'object');
-  return policies.map((x) => ({ name: String(x.PolicyName), policy: x.PolicyDocument as PolicyDocument }));
+  const inline = (resolve(props.Policies ?? []) as Json[]).filter((x) => x && typeof x === 'object');
+  // Policies attached to the role from outside it (AWS::IAM::Policy with Roles: [!Ref <role>]).
+  const attached = Object.values(t.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .map((r) => r.Properties as Json)
+    .filter((p) => ((p.Roles ?? []) as Json[]).some((x) => x?.Ref === role))
+    .map((p) => resolve({ PolicyName: p.PolicyName, PolicyDocument: p.PolicyDocument }) as Json);
+  return [...inline, ...attached].map((x) => ({
+    name: String(x.PolicyName),
+    policy: x.PolicyDocument as PolicyDocument,
+  }));
 };
 
 type Request = { action: string; resource: string; context?: Record<string, string> };
@@ -205,6 +214,9 @@ const requestsFor = (action: string, t: ReturnType<typeof transformed>): Request
     case 's3:DeleteObject':
     case 's3:DeleteObjectVersion':
       return one('arn:aws:s3:::web-test-1-data-abc/build/app.zip');
+    case 'lambda:InvokeFunction':
+      // The approval API's asynchronous invocation of itself (Slack interactions).
+      return one(p.getAtt('ApprovalApiFunction', 'Arn'));
     case 'ecr:ListImages':
     case 'ecr:BatchDeleteImage':
       return one(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/web-test-1`);

@@ -57,8 +57,17 @@ const SAM_TEMPLATES: Record<
   LambdaInvokePolicy: (p) => [{ actions: ['lambda:InvokeFunction'], resources: [{ function: p.FunctionName }] }],
 };
 
+/** Policies attached to a function's SAM-generated role from outside it (`AWS::IAM::Policy` on `<Function>Role`). */
+const attached = (owner: string): unknown[] =>
+  Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .filter((r) =>
+      ((r.Properties?.Roles ?? []) as unknown[]).some((x) => (x as { Ref?: unknown } | null)?.Ref === `${owner}Role`),
+    )
+    .map((r) => r.Properties?.PolicyDocument);
+
 const grants = (owner: string): Grant[] => {
-  const policies = (resources[owner]?.Properties?.Policies ?? []) as unknown[];
+  const policies = [...((resources[owner]?.Properties?.Policies ?? []) as unknown[]), ...attached(owner)];
   return policies.flatMap((p, i): Grant[] => {
     if (typeof p === 'string') throw new Error(`${owner} attaches the managed policy ${p}; use a scoped statement`);
     let entry = p as Record<string, unknown>;
@@ -97,6 +106,8 @@ const EXPECTED: Record<string, string[]> = {
     'codepipeline:PutApprovalResult',
     // Tells whether an "already completed" answer after a lost response was its own decision.
     'codepipeline:GetPipelineState',
+    // Finishes Slack interactions in an asynchronous invocation of itself (ApprovalApiSelfInvoke).
+    'lambda:InvokeFunction',
   ],
   ApprovalRemindersFunction: [...ITEMS, 'dynamodb:Query', ...SETTINGS, ...SECRETS, 'ses:SendEmail'],
   ApprovalRequestFunction: [
@@ -223,6 +234,7 @@ const refTarget = (v: unknown): string | undefined => {
   return undefined;
 };
 const OWN_BY_KIND: Record<string, string[]> = {
+  self: ['ApprovalApiFunction'],
   table: ['StateTable'],
   parameter: ['SettingsParameter'],
   secret: ['Secrets'],

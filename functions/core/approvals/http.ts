@@ -43,7 +43,24 @@ export type SlackDirectory = {
   isMember(channelId: string, userId: string): Promise<boolean>;
 };
 
+/**
+ * A Slack interaction handed to a second, asynchronous invocation, so Slack gets its answer within its 3-second
+ * window whatever CodePipeline, DynamoDB or Slack lookups cost. It carries the raw signed request.
+ */
+export type DeferredSlack = {
+  body: string;
+  timestamp: string;
+  signature: string;
+  requestId: string;
+  /** Slack's `X-Slack-Retry-Num`: this is Slack delivering the same interaction again. */
+  retry?: string;
+};
+
 export type ApiDeps = DecideDeps & {
+  /** Hands a verified interaction to an asynchronous invocation (absent: it is processed inline). */
+  defer?: (interaction: DeferredSlack) => Promise<void>;
+  /** Answers on the interaction's `response_url` (ephemeral); absent: chat.postEphemeral. */
+  respond?: (responseUrl: string, text: string) => Promise<void>;
   slack?: SlackGateway;
   directory?: SlackDirectory;
   keys: () => Promise<LinkKeys>;
@@ -348,7 +365,7 @@ const auditRefusal = async (
   userId: string,
   decision: 'approve' | 'reject',
   reason: string,
-  event: APIGatewayProxyEventV2,
+  requestId: string,
   deps: ApiDeps,
 ) =>
   deps.store.audit({
@@ -361,39 +378,116 @@ const auditRefusal = async (
     channel: 'slack',
     decision,
     reason,
-    requestId: event.requestContext.requestId,
+    requestId,
   });
 
 const slackInteractions = async (event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
   const body = rawBody(event);
-  const check = verifySlackSignature(
-    await deps.slackSigningSecret(),
-    { timestamp: header(event, 'x-slack-request-timestamp'), signature: header(event, 'x-slack-signature') },
-    body,
-    deps.clock.now(),
-  );
+  const signed = {
+    timestamp: header(event, 'x-slack-request-timestamp'),
+    signature: header(event, 'x-slack-signature'),
+  };
+  const check = verifySlackSignature(await deps.slackSigningSecret(), signed, body, deps.clock.now());
   if (!check.ok) {
     deps.warn('rejected a Slack request', { reason: check.reason });
     return json(401, { error: 'invalid_signature' });
   }
+  const p = parseInteraction(body);
+  if (p === 'bad') return json(400, { error: 'bad_payload' });
+  // Other interaction types (shortcuts, other apps' buttons) are acknowledged and ignored.
+  if (p === undefined) return json(200, undefined);
+  const ctx: SlackContext = {
+    requestId: event.requestContext.requestId,
+    retry: header(event, 'x-slack-retry-num'),
+    deferred: false,
+  };
+  if (deps.defer && isOurs(p)) {
+    // Reject with a required reason opens the modal now: Slack's trigger_id lasts 3 seconds. The vote itself, and
+    // every lookup it needs, happens in the asynchronous invocation, answered through response_url.
+    if (p.type === 'block_actions' && p.actions[0]?.action_id === ACTION_REJECT) {
+      const opened = await openReasonModal(p, deps);
+      if (opened) return json(200, undefined);
+    }
+    try {
+      await deps.defer({
+        body: body.toString('base64'),
+        timestamp: signed.timestamp ?? '',
+        signature: signed.signature ?? '',
+        requestId: ctx.requestId,
+        ...(ctx.retry ? { retry: ctx.retry } : {}),
+      });
+      return json(200, p.type === 'view_submission' ? { response_action: 'clear' } : undefined);
+    } catch (err) {
+      // Could not hand it over: process it now rather than lose the click.
+      deps.warn('could not defer the Slack interaction; processing it inline', { error: (err as Error).message });
+    }
+  }
+  return p.type === 'block_actions' ? blockAction(p, ctx, deps) : viewSubmission(p, ctx, deps);
+};
+
+/**
+ * The asynchronous half: the signature is checked again (against the time Slack signed it; the request was
+ * verified in its window when it arrived), then the interaction is processed as if inline.
+ */
+export const handleDeferredSlack = async (d: DeferredSlack, deps: ApiDeps): Promise<void> => {
+  const body = Buffer.from(d.body, 'base64');
+  const signedAt = new Date(Number(d.timestamp) * 1000);
+  const check = verifySlackSignature(
+    await deps.slackSigningSecret(),
+    { timestamp: d.timestamp, signature: d.signature },
+    body,
+    Number.isFinite(signedAt.getTime()) ? signedAt : new Date(0),
+  );
+  if (!check.ok) {
+    deps.warn('rejected a deferred Slack interaction', { reason: check.reason });
+    return;
+  }
+  const p = parseInteraction(body);
+  if (p === 'bad' || p === undefined) return;
+  const ctx: SlackContext = { requestId: d.requestId, ...(d.retry ? { retry: d.retry } : {}), deferred: true };
+  if (p.type === 'block_actions') await blockAction(p, ctx, deps);
+  else await viewSubmission(p, ctx, deps);
+};
+
+type SlackContext = { requestId: string; retry?: string; deferred: boolean };
+
+const parseInteraction = (body: Buffer): SlackInteraction | 'bad' | undefined => {
   const payloadRaw = new URLSearchParams(body.toString('utf8')).get('payload');
   let parsed: ReturnType<typeof SlackInteraction.safeParse>;
   try {
     parsed = SlackInteraction.safeParse(JSON.parse(payloadRaw ?? ''));
   } catch {
-    return json(400, { error: 'bad_payload' });
+    return 'bad';
   }
-  // Other interaction types (shortcuts, other apps' buttons) are acknowledged and ignored.
-  if (!parsed.success) return json(200, undefined);
-  const p = parsed.data;
-  if (p.type === 'block_actions') return blockAction(p, event, deps);
-  return viewSubmission(p, event, deps);
+  return parsed.success ? parsed.data : undefined;
 };
+
+const isOurs = (p: SlackInteraction): boolean =>
+  p.type === 'block_actions'
+    ? p.actions[0]?.action_id === ACTION_APPROVE || p.actions[0]?.action_id === ACTION_REJECT
+    : p.view.callback_id === REJECT_VIEW;
+
+/** Opens the reason modal for a Reject on the posted message of a pending approval that requires a reason. */
+const openReasonModal = async (p: BlockActions, deps: ApiDeps): Promise<boolean> => {
+  const id = p.actions[0]?.value ?? '';
+  const record = ID_PATTERN.test(id) ? await deps.store.get(id) : undefined;
+  const where = { channel: p.container?.channel_id, ts: p.container?.message_ts };
+  if (record?.status !== 'PENDING' || !record.route.policy.rejectNeedsReason) return false;
+  if (!checkSlackOrigin(record.slackPosts, where).ok || !deps.slack || !p.trigger_id) return false;
+  await deps.slack.openView(
+    p.trigger_id,
+    rejectReasonView(record, { channel: where.channel ?? '', ts: where.ts ?? '' }),
+  );
+  return true;
+};
+
+/** Repeats of an answer Slack's own retry would produce (the first delivery already voted). */
+const REPEAT_REFUSALS = [/^Not recorded: you already voted/, /^Already decided by/];
 
 type BlockActions = Extract<SlackInteraction, { type: 'block_actions' }>;
 type ViewSubmission = Extract<SlackInteraction, { type: 'view_submission' }>;
 
-const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
+const blockAction = async (p: BlockActions, ctx: SlackContext, deps: ApiDeps): Promise<Result> => {
   const action = p.actions[0];
   if (!action || (action.action_id !== ACTION_APPROVE && action.action_id !== ACTION_REJECT))
     return json(200, undefined);
@@ -401,10 +495,13 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
   const channel = p.channel?.id ?? p.container?.channel_id ?? '';
   const ts = p.message?.ts ?? p.container?.message_ts ?? '';
   const ephemeral = async (text: string) => {
-    if (!deps.slack || !channel) return;
+    // Slack delivering the same click again: the first delivery answered already.
+    if (ctx.retry && REPEAT_REFUSALS.some((r) => r.test(text))) return;
+    // Plain sentences that may quote names and comments: escaped, so they cannot mention or link.
+    const safe = escapeMrkdwn(text);
     try {
-      // Plain sentences that may quote names and comments: escaped, so they cannot mention or link.
-      await deps.slack.postEphemeral({ channel, user: p.user.id, text: escapeMrkdwn(text) });
+      if (ctx.deferred && p.response_url && deps.respond) await deps.respond(p.response_url, safe);
+      else if (deps.slack && channel) await deps.slack.postEphemeral({ channel, user: p.user.id, text: safe });
     } catch (err) {
       deps.warn('could not send an ephemeral reply', { error: (err as Error).message });
     }
@@ -422,7 +519,7 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
     deps,
   );
   if (!click.ok) {
-    await auditRefusal(record, p.user.id, decision, click.reason, event, deps);
+    await auditRefusal(record, p.user.id, decision, click.reason, ctx.requestId, deps);
     await ephemeral(`Not recorded: ${click.message}.`);
     return json(200, undefined);
   }
@@ -431,7 +528,7 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
     // Check the policy before opening the modal, so an unauthorized click gets its answer at once.
     const allowed = checkVoter(record.route, voter, record.authors);
     if (!allowed.ok) {
-      await auditRefusal(record, p.user.id, 'reject', allowed.reason, event, deps);
+      await auditRefusal(record, p.user.id, 'reject', allowed.reason, ctx.requestId, deps);
       await ephemeral(`Not recorded: ${allowed.message}.`);
       return json(200, undefined);
     }
@@ -440,11 +537,11 @@ const blockAction = async (p: BlockActions, event: APIGatewayProxyEventV2, deps:
       return json(200, undefined);
     }
   }
-  await slackDecide(record.id, voter, decision, undefined, event, deps, ephemeral);
+  await slackDecide(record.id, voter, decision, undefined, ctx.requestId, deps, ephemeral);
   return json(200, undefined);
 };
 
-const viewSubmission = async (p: ViewSubmission, event: APIGatewayProxyEventV2, deps: ApiDeps): Promise<Result> => {
+const viewSubmission = async (p: ViewSubmission, ctx: SlackContext, deps: ApiDeps): Promise<Result> => {
   if (p.view.callback_id !== REJECT_VIEW) return json(200, undefined);
   // Slack echoes the metadata rejectReasonView set, but it is still input: parse it, then check its shape.
   let metaJson: unknown;
@@ -459,23 +556,35 @@ const viewSubmission = async (p: ViewSubmission, event: APIGatewayProxyEventV2, 
     return json(200, { response_action: 'errors', errors: { reason: 'This form is damaged; click Reject again.' } });
   }
   const meta = parsedMeta.data;
+  // Inline, a refusal is shown in the modal; deferred (the modal is already closed), as an ephemeral message in the
+  // channel the approval was posted to.
+  const refuse = async (text: string): Promise<Result> => {
+    if (!ctx.deferred) return json(200, { response_action: 'errors', errors: { reason: text } });
+    if (ctx.retry && REPEAT_REFUSALS.some((r) => r.test(text))) return json(200, undefined);
+    if (deps.slack && meta.channel) {
+      try {
+        await deps.slack.postEphemeral({ channel: meta.channel, user: p.user.id, text: escapeMrkdwn(text) });
+      } catch (err) {
+        deps.warn('could not send an ephemeral reply', { error: (err as Error).message });
+      }
+    }
+    return json(200, undefined);
+  };
   const reason = p.view.state.values.reason?.value?.value ?? '';
   const record = ID_PATTERN.test(meta.id) ? await deps.store.get(meta.id) : undefined;
-  if (!record) return json(200, { response_action: 'errors', errors: { reason: 'This approval is unknown.' } });
+  if (!record) return refuse('This approval is unknown.');
   // The modal was opened from the posted message; its metadata names that message (Slack echoes it, signed).
   const click = await slackClick(record, p.user, { channel: meta.channel, ts: meta.ts }, deps);
   if (!click.ok) {
-    await auditRefusal(record, p.user.id, 'reject', click.reason, event, deps);
-    return json(200, { response_action: 'errors', errors: { reason: `Not recorded: ${click.message}.` } });
+    await auditRefusal(record, p.user.id, 'reject', click.reason, ctx.requestId, deps);
+    return refuse(`Not recorded: ${click.message}.`);
   }
   const voter = click.voter;
   let failure: string | undefined;
-  await slackDecide(record.id, voter, 'reject', reason, event, deps, async (text) => {
+  await slackDecide(record.id, voter, 'reject', reason, ctx.requestId, deps, async (text) => {
     failure = text;
   });
-  return failure
-    ? json(200, { response_action: 'errors', errors: { reason: failure } })
-    : json(200, { response_action: 'clear' });
+  return failure ? refuse(failure) : json(200, { response_action: 'clear' });
 };
 
 const slackDecide = async (
@@ -483,7 +592,7 @@ const slackDecide = async (
   voter: Voter,
   decision: 'approve' | 'reject',
   comment: string | undefined,
-  event: APIGatewayProxyEventV2,
+  requestId: string,
   deps: ApiDeps,
   onRefused: (text: string) => Promise<void>,
 ) => {
@@ -494,7 +603,7 @@ const slackDecide = async (
         voter,
         decision,
         comment,
-        request: { requestId: event.requestContext.requestId },
+        request: { requestId },
         retryUntil: new Date(deps.clock.now().getTime() + SLACK_RETRY_BUDGET_MS),
       },
       deps,

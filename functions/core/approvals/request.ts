@@ -180,8 +180,11 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
   };
   if (!(await deps.store.create(record))) {
     // Lost a race with the other delivery path: still take the SNS message's details if EventBridge won.
+    // An announcement EventBridge held back for this SNS message goes out now.
     const winner = await deps.store.get(id);
-    if (winner && req.source === 'sns' && winner.source === 'eventbridge') await enrichFromSns(winner, req, deps);
+    if (winner && req.source === 'sns' && winner.source === 'eventbridge') {
+      return reannounceIfSilent((await enrichFromSns(winner, req, deps)) ?? winner, deps, true);
+    }
     return { kind: 'duplicate', id };
   }
   await deps.store.audit({

@@ -74,6 +74,8 @@ export const SlackInteraction = z.discriminatedUnion('type', [
     type: z.literal('block_actions'),
     user: SlackUser,
     trigger_id: z.string().optional(),
+    /** Where Slack takes an answer to this interaction for up to 30 minutes (ephemeral to the clicker). */
+    response_url: z.string().optional(),
     channel: z.object({ id: z.string() }).optional(),
     container: z.object({ message_ts: z.string().optional(), channel_id: z.string().optional() }).optional(),
     message: z.object({ ts: z.string() }).optional(),

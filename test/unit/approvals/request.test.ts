@@ -228,6 +228,25 @@ describe('approval-request', () => {
     expect(mailer.sent.map((m) => m.text).join()).toContain('2026-03-09T10:00:00.000Z');
   });
 
+  it('SNS losing the create race to a held EventBridge record still announces it, with its details', async () => {
+    const { store, slack, deps } = setup({ actionConfig: { NotificationArn: 'arn:aws:sns:us-east-2:1:t' } });
+    await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
+    expect(slack.posted).toHaveLength(0);
+    // The SNS delivery read "no record" just before EventBridge's write landed.
+    const get = store.get.bind(store);
+    let first = true;
+    store.get = async (id: string) => {
+      if (first) {
+        first = false;
+        return undefined;
+      }
+      return get(id);
+    };
+    await handleRequestEvent(fixture('sns-approval-sequential'), deps);
+    expect(slack.posted).toHaveLength(1);
+    expect(JSON.stringify(slack.posted[0])).toContain('Release 1.4');
+  });
+
   it('an SNS message that never comes: the reminder sweep announces once the wait is over', async () => {
     const { slack, deps } = setup({ actionConfig: { NotificationArn: 'arn:aws:sns:us-east-2:1:t' } });
     await handleRequestEvent(fixture('eventbridge-approval-started'), deps);
