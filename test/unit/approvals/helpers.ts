@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ApiDeps, SlackDirectory } from '#core/approvals/http';
 import type { ApprovalRecord } from '#core/approvals/model';
-import { issueNonce, type LinkParams, signLink } from '#core/approvals/signing';
+import { issueNonce, type LinkParams, signLink, signSlackRequest } from '#core/approvals/signing';
 import { FakeClock, FakeSlack, KEYS, MemoryApprovalStore, NOW, pendingRecord } from './fakes.ts';
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests';
@@ -119,3 +119,19 @@ export const postForm = (id: string, form: Record<string, string>, base64 = fals
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     base64,
   });
+
+/** A Slack interaction as Slack posts it: the form-encoded payload, signed, base64-encoded by API Gateway. */
+export const signedSlack = (payload: unknown, options: { at?: number; retry?: string } = {}) => {
+  const at = options.at ?? Date.parse(NOW) / 1000;
+  const raw = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  return httpEvent('POST', '/slack/interactions', {
+    body: raw,
+    base64: true,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(at),
+      'x-slack-signature': signSlackRequest(SIGNING_SECRET, at, raw),
+      ...(options.retry ? { 'x-slack-retry-num': options.retry, 'x-slack-retry-reason': 'http_timeout' } : {}),
+    },
+  });
+};

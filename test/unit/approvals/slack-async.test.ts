@@ -5,25 +5,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type DeferredSlack, handleApprovalHttp, handleDeferredSlack } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
-import { signSlackRequest } from '#core/approvals/signing';
 import { NOW, pendingRecord } from './fakes.ts';
-import { apiSetup, httpEvent, POSTS, SIGNING_SECRET } from './helpers.ts';
+import { apiSetup, POSTS, signedSlack } from './helpers.ts';
 
 const at = Date.parse(NOW) / 1000;
 const RESPONSE_URL = 'https://hooks.slack.com/actions/T0/1/abc';
-const signed = (payload: unknown, retry?: string) => {
-  const raw = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  return httpEvent('POST', '/slack/interactions', {
-    body: raw,
-    base64: true,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(at),
-      'x-slack-signature': signSlackRequest(SIGNING_SECRET, at, raw),
-      ...(retry ? { 'x-slack-retry-num': retry, 'x-slack-retry-reason': 'http_timeout' } : {}),
-    },
-  });
-};
+const signed = (payload: unknown, retry?: string) => signedSlack(payload, retry ? { retry } : {});
 const click = (id: string, user = 'U0ANA', action = ACTION_APPROVE) => ({
   type: 'block_actions',
   user: { id: user, name: user.toLowerCase() },

@@ -6,23 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
-import { signSlackRequest } from '#core/approvals/signing';
-import { NOW, pendingRecord } from './fakes.ts';
-import { apiSetup, formFor, httpEvent, linkFor, POSTS, postForm, SIGNING_SECRET } from './helpers.ts';
+import { pendingRecord } from './fakes.ts';
+import { apiSetup, formFor, linkFor, POSTS, postForm, signedSlack } from './helpers.ts';
 
-const at = Date.parse(NOW) / 1000;
-const signed = (payload: unknown) => {
-  const raw = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  return httpEvent('POST', '/slack/interactions', {
-    body: raw,
-    base64: true,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(at),
-      'x-slack-signature': signSlackRequest(SIGNING_SECRET, at, raw),
-    },
-  });
-};
+const signed = (payload: unknown) => signedSlack(payload);
 const click = (id: string, user: string, where = { channel: 'C1', ts: '1.1' }, action = ACTION_APPROVE) => ({
   type: 'block_actions',
   user: { id: user, name: user.toLowerCase() },
