@@ -64,6 +64,8 @@ const bundle = async (entry: string | { contents: string }, outfile: string, pro
     minify: props.Minify === true,
     sourcemap: props.Sourcemap === true,
     keepNames: props.KeepNames === true,
+    // SAM's MainFields (comma-separated): `module,main` picks the SDK's ES module builds, which tree-shake.
+    ...(typeof props.MainFields === 'string' ? { mainFields: props.MainFields.split(',').map((f) => f.trim()) } : {}),
     banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
     logLevel: 'error',
   });

@@ -104,5 +104,6 @@ describe('ownership property (real ASL)', () => {
     );
     // The property is only meaningful if DeleteStack is actually reached in many runs.
     expect(deleted).toBeGreaterThan(40);
-  });
+    // 150 runs of the real ASL take ~4 s alone; a busy 2-core machine needs more than vitest's default 5 s.
+  }, 30_000);
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The JSON string CodePipeline publishes to the approval SNS topic (`region`, `consoleLink` are top level).

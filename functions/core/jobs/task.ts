@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ContinuationTokenError } from './continuation.ts';
 import type { ArtifactReader, HttpFetch, Sleep, StackPort, TeardownRegistry } from './ports.ts';
 import type { Job } from './schema.ts';

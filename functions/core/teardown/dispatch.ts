@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './model.ts';
 import { type FinishDeps, finish } from './report.ts';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import { DELETE_TIMEOUT_MAX_MINUTES } from '../settings.ts';
 

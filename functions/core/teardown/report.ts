@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EmailMessage, EventPublisher, Mailer, SlackGateway, SlackMessage } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import { Item, OUTCOMES, type Outcome, parseWith, Run, type StackResult } from './model.ts';

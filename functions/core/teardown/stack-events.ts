@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TaskTokenSink } from '../adapters/stepfunctions.ts';
 import { parseWith } from './model.ts';
 import type { TeardownStacks, TeardownStore } from './ports.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isTimeZone, localParts, parseCalendarPoint, parseClock, WEEKDAYS } from '../calendar.ts';
 import { defineTask } from '../task.ts';
 

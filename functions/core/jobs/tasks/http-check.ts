@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { JobConfigurationError } from '../errors.ts';
 import { jsonEquals, lookup, parseJsonPath } from '../json-path.ts';
 import { pollWithin } from '../polling.ts';

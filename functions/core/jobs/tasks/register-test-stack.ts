@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError } from '../../errors.ts';
 import { JobConfigurationError } from '../errors.ts';
 import { ownershipTags } from '../ownership.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { classifyStackStatus, pollWithin, STACK_NAME, STACK_NAME_MESSAGE } from '../polling.ts';
 import { defineTask } from '../task.ts';
 
