@@ -499,9 +499,16 @@ const blockAction = async (p: BlockActions, ctx: SlackContext, deps: ApiDeps): P
     if (ctx.retry && REPEAT_REFUSALS.some((r) => r.test(text))) return;
     // Plain sentences that may quote names and comments: escaped, so they cannot mention or link.
     const safe = escapeMrkdwn(text);
+    if (ctx.deferred && p.response_url && deps.respond) {
+      try {
+        await deps.respond(p.response_url, safe);
+        return;
+      } catch (err) {
+        deps.warn('could not answer on response_url; posting an ephemeral message', { error: (err as Error).message });
+      }
+    }
     try {
-      if (ctx.deferred && p.response_url && deps.respond) await deps.respond(p.response_url, safe);
-      else if (deps.slack && channel) await deps.slack.postEphemeral({ channel, user: p.user.id, text: safe });
+      if (deps.slack && channel) await deps.slack.postEphemeral({ channel, user: p.user.id, text: safe });
     } catch (err) {
       deps.warn('could not send an ephemeral reply', { error: (err as Error).message });
     }

@@ -71,6 +71,18 @@ describe("Slack's 3-second window", () => {
     ]);
   });
 
+  it('falls back to an ephemeral message when response_url does not answer', async () => {
+    const { deps, id, deferred, slack } = asyncSetup();
+    deps.respond = async () => {
+      throw new Error('response_url answered HTTP 404');
+    };
+    await handleApprovalHttp(signed(click(id, 'U0EVE')), deps);
+    await handleDeferredSlack(deferred[0] as DeferredSlack, deps);
+    expect(slack.ephemeral.map((e) => [e.user, e.text])).toEqual([
+      ['U0EVE', 'Not recorded: you are not a member of the channel this approval was posted to.'],
+    ]);
+  });
+
   it('Reject with a required reason opens the modal at once (trigger_id lasts 3 s); the submission is deferred', async () => {
     const { deps, id, calls, deferred, slack } = asyncSetup(
       pendingRecord({ slackPosts: POSTS, route: { slackChannels: ['C1'], policy: { rejectNeedsReason: true } } }),
