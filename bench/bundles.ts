@@ -1,20 +1,28 @@
 /**
- * Bundle size and cold-start init per function.
+ * Bundle size, what fills it, and cold-start init per function, under deployed conditions.
  *
- * Each function is bundled exactly as `sam build` does it (esbuild with the template's BuildProperties), then a
- * fresh `node` process imports the bundle and reports how long the import (module init: SDK clients, config,
- * Powertools) took. Next to it, a bare handler that imports and constructs only the function's main SDK client,
- * bundled the same way: the ratio shows what Stagecrew adds on top of the unavoidable SDK cost.
+ * Each function is bundled exactly as `sam build` does it (esbuild with the template's BuildProperties, source map
+ * written beside the bundle), then a fresh `node` process imports the bundle and reports how long the import (module
+ * init: SDK clients, config, Powertools) took. The process gets what Lambda gives a deployed function: the Lambda
+ * environment variables (Powertools turns the Tracer on only inside Lambda), `POWERTOOLS_TRACE_ENABLED` and
+ * `NODE_OPTIONS` as the template resolves them with its parameter defaults (`sam build` would add
+ * `--enable-source-maps` on its own when a function has `Sourcemap: true` and no NODE_OPTIONS of its own).
+ *
+ * Next to it, in the same run and with the same settings and conditions: a bare handler that imports and constructs
+ * only the function's main SDK client (the ratio shows what Stagecrew adds on top of the unavoidable SDK cost), and
+ * the smallest Slack-approval handler one could write (bench/fixtures/minimal-approval.ts), which ApprovalApiFunction
+ * is compared with. The contributors come from esbuild's metafile: output bytes per package.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
+import { NO_VALUE, Resolver } from '../local/runtime/intrinsics.ts';
 import { loadTemplate } from '../local/runtime/template.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
 /** The SDK client each function cannot do without: the baseline it is compared to. */
 const MAIN_CLIENT: Record<string, [pkg: string, cls: string]> = {
@@ -31,15 +39,24 @@ const MAIN_CLIENT: Record<string, [pkg: string, cls: string]> = {
 const template = loadTemplate('template.yaml');
 const out = mkdtempSync(join(tmpdir(), 'stagecrew-bench-'));
 
-// Environment a deployed function would have (names only; nothing is called at init).
-const env: NodeJS.ProcessEnv = {
+// Environment Lambda gives a deployed function (names only; nothing is called at init).
+const baseEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
   AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_SESSION_TOKEN: 'bench',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_LAMBDA_FUNCTION_NAME: 'bench',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001',
+  AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+  AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000',
+  LAMBDA_TASK_ROOT: '/var/task',
   POWERTOOLS_SERVICE_NAME: 'stagecrew',
   POWERTOOLS_LOG_LEVEL: 'ERROR',
-  POWERTOOLS_TRACE_ENABLED: 'false',
   POWERTOOLS_METRICS_NAMESPACE: 'Stagecrew',
   STATE_TABLE_NAME: 'bench-table',
   SETTINGS_PARAMETER_NAME: 'bench-settings',
@@ -48,11 +65,43 @@ const env: NodeJS.ProcessEnv = {
   SLACK_API_URL: 'https://slack.com/api',
   APPROVAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bench',
   TEARDOWN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
-  AWS_LAMBDA_FUNCTION_NAME: 'bench',
 };
 
-const bundle = async (entry: string | { contents: string }, outfile: string, props: Record<string, unknown>) => {
-  await build({
+/** The template's parameter defaults, for the environment values that depend on parameters only. */
+const resolver = new Resolver({
+  parameters: Object.fromEntries(Object.entries(template.Parameters ?? {}).map(([k, p]) => [k, p.Default ?? ''])),
+  pseudo: { 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::Partition': 'aws' },
+  refs: {},
+  attributes: {},
+  conditions: template.Conditions ?? {},
+});
+const globalVars = ((template.Globals?.Function?.Environment ?? {}) as { Variables?: Record<string, unknown> })
+  .Variables;
+
+/** NODE_OPTIONS and POWERTOOLS_TRACE_ENABLED as a deployed function gets them. */
+const deployedEnv = (props: Record<string, unknown>, buildProps: Record<string, unknown>): NodeJS.ProcessEnv => {
+  const own = ((props.Environment ?? {}) as { Variables?: Record<string, unknown> }).Variables ?? {};
+  const env: NodeJS.ProcessEnv = { ...baseEnv };
+  for (const key of ['NODE_OPTIONS', 'POWERTOOLS_TRACE_ENABLED']) {
+    const raw = key in own ? own[key] : globalVars?.[key];
+    if (raw === undefined) continue;
+    const value = resolver.resolve(raw);
+    if (value !== NO_VALUE && value !== '') env[key] = String(value);
+  }
+  // What `sam build` does for an esbuild function with Sourcemap: true and no NODE_OPTIONS string of its own.
+  const nodeOptions = key(props, 'NODE_OPTIONS') ?? key(globalVars ?? {}, 'NODE_OPTIONS');
+  if (buildProps.Sourcemap === true && nodeOptions === undefined) env.NODE_OPTIONS = '--enable-source-maps';
+  return env;
+};
+const key = (o: Record<string, unknown>, k: string): unknown =>
+  k in o ? o[k] : ((o.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[k] ?? undefined);
+
+const bundle = async (
+  entry: string | { contents: string },
+  outfile: string,
+  props: Record<string, unknown>,
+): Promise<Metafile> => {
+  const result = await build({
     ...(typeof entry === 'string'
       ? { entryPoints: [entry] }
       : { stdin: { contents: entry.contents, resolveDir: process.cwd(), loader: 'ts' as const } }),
@@ -67,32 +116,54 @@ const bundle = async (entry: string | { contents: string }, outfile: string, pro
     // SAM's MainFields (comma-separated): `module,main` picks the SDK's ES module builds, which tree-shake.
     ...(typeof props.MainFields === 'string' ? { mainFields: props.MainFields.split(',').map((f) => f.trim()) } : {}),
     banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
+    metafile: true,
     logLevel: 'error',
   });
+  return result.metafile;
 };
 
 /** Median ms of importing `file` in a fresh process, measured inside the process around the import. */
-const coldInit = (file: string): number => {
+const coldInit = (file: string, env: NodeJS.ProcessEnv): number => {
   const probe = `const t=performance.now();await import(${JSON.stringify(file)});console.log(performance.now()-t);`;
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`init of ${file} failed: ${r.stderr}`);
-    times.push(Number(r.stdout.trim()));
+    times.push(Number(r.stdout.trim().split('\n').at(-1)));
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)] as number;
 };
 
+/** Output bytes per package (or per source folder), largest first. */
+const contributors = (meta: Metafile, top = 6): string => {
+  const output = Object.entries(meta.outputs).find(([file]) => !file.endsWith('.map'))?.[1];
+  const byPackage = new Map<string, number>();
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + input.bytesInOutput);
+  }
+  return [...byPackage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([pkg, bytes]) => `${pkg} ${(bytes / 1024).toFixed(0)}`)
+    .join(', ');
+};
+
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
 
 const rows: string[] = [];
-for (const [id, resource] of Object.entries(template.Resources)) {
-  if (resource.Type !== 'AWS::Serverless::Function') continue;
+const parts: string[] = [];
+let approvalApiInit = 0;
+let approvalApiEnv: NodeJS.ProcessEnv = baseEnv;
+let approvalApiProps: Record<string, unknown> = {};
+for (const [id, resource] of functions) {
   const props = (resource.Metadata?.BuildProperties ?? {}) as Record<string, unknown>;
+  const env = deployedEnv(resource.Properties ?? {}, props);
   const entry = (props.EntryPoints as string[])[0] as string;
   const fnFile = join(out, `${id}.mjs`);
-  await bundle(entry, fnFile, props);
+  const meta = await bundle(entry, fnFile, props);
   const [pkg, cls] = MAIN_CLIENT[id] ?? ['@aws-sdk/client-dynamodb', 'DynamoDBClient'];
   const bareEntry = {
     contents: `import { ${cls} } from '${pkg}';\nconst client = new ${cls}({});\nexport const handler = async () => client.config.region;\n`,
@@ -102,19 +173,43 @@ for (const [id, resource] of Object.entries(template.Resources)) {
   const size = statSync(fnFile).size;
   const gz = gzipSync(readFileSync(fnFile)).length;
   const bareSize = statSync(bareFile).size;
-  const fnInit = coldInit(fnFile);
-  const bareInit = coldInit(bareFile);
+  const fnInit = coldInit(fnFile, env);
+  const bareInit = coldInit(bareFile, env);
+  if (id === 'ApprovalApiFunction') {
+    approvalApiInit = fnInit;
+    approvalApiEnv = env;
+    approvalApiProps = props;
+  }
+  const conditions = `${env.POWERTOOLS_TRACE_ENABLED === 'false' ? 'tracer off' : 'tracer on'}${env.NODE_OPTIONS ? `, ${env.NODE_OPTIONS}` : ''}`;
   rows.push(
-    `| ${id} | ${kb(size)} | ${kb(gz)} | ${kb(bareSize)} | ${fnInit.toFixed(1)} ms | ${bareInit.toFixed(1)} ms (${cls}) | ${(fnInit / bareInit).toFixed(2)}× |`,
+    `| ${id} | ${kb(size)} | ${kb(gz)} | ${conditions} | ${fnInit.toFixed(1)} ms | ${kb(bareSize)} | ${bareInit.toFixed(1)} ms (${cls}) | ${(fnInit / bareInit).toFixed(2)}× |`,
   );
+  parts.push(`| ${id} | ${contributors(meta)} |`);
 }
+
+const minimalFile = join(out, 'minimal-approval.mjs');
+await bundle('bench/fixtures/minimal-approval.ts', minimalFile, approvalApiProps);
+const minimalInit = coldInit(minimalFile, approvalApiEnv);
 
 console.log(`## Bundles and cold start
 
-\`node bench/bundles.ts\` — esbuild with the template's BuildProperties (ESM, node24, minified, sourcemap
-excluded from the size); init = median of ${RUNS} fresh \`node\` processes importing the bundle (module init only).
+\`node bench/bundles.ts\` — esbuild with the template's BuildProperties (ESM, node24, minified, source map written
+beside the bundle and excluded from the size); init = median of ${RUNS} fresh \`node\` processes importing the bundle
+(module init only) with a deployed function's environment: Lambda's variables, and the template's
+\`POWERTOOLS_TRACE_ENABLED\` and \`NODE_OPTIONS\` at their parameter defaults. The bare handler constructs only the
+main client and is built and run with the same settings.
 
-| function | bundle | gzip | bare bundle | init | bare init (main client) | ratio |
-|---|---|---|---|---|---|---|
+| function | bundle | gzip | conditions | init | bare bundle | bare init (main client) | ratio |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
+
+The smallest Slack-approval handler (bench/fixtures/minimal-approval.ts: CodePipeline client, HMAC check,
+PutApprovalResult), same settings and conditions as ApprovalApiFunction: ${kb(statSync(minimalFile).size)}, init
+${minimalInit.toFixed(1)} ms; ApprovalApiFunction ${approvalApiInit.toFixed(1)} ms (${(approvalApiInit / minimalInit).toFixed(2)}×).
+
+What fills each bundle (KiB of output per package, largest six):
+
+| function | contributors |
+|---|---|
+${parts.join('\n')}
 `);
