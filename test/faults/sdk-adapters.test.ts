@@ -15,16 +15,13 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { CloudFormationTeardown } from '#core/adapters/cloudformation';
-import {
-  ApprovalAlreadyCompletedError,
-  CodePipelineGateway,
-  InvalidApprovalTokenError,
-} from '#core/adapters/codepipeline';
+import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { CodePipelineJobReporter } from '#core/adapters/codepipeline-jobs';
 import { createDocumentClient } from '#core/adapters/dynamodb';
 import { SesMailer } from '#core/adapters/email';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import { SlackApiError, SlackWebApi } from '#core/adapters/slack';
+import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from '#core/approvals/errors';
 import { clientSettings } from '#core/clients';
 import { ConfigError, PermissionError, UnavailableError, ValidationError } from '#core/errors';
 import { type FaultStep, type ScriptedFaults, scriptFaults } from '../helpers/sdk-faults.ts';

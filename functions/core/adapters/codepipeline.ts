@@ -7,7 +7,8 @@ import {
   ListActionExecutionsCommand,
   PutApprovalResultCommand,
 } from '@aws-sdk/client-codepipeline';
-import { ConflictError, NotFoundError, toDomainError, ValidationError } from '../errors.ts';
+import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from '../approvals/errors.ts';
+import { NotFoundError, toDomainError, ValidationError } from '../errors.ts';
 import type {
   ActionExecutionInfo,
   ApprovalResult,
@@ -15,25 +16,10 @@ import type {
   PipelineGateway,
   PipelineStateInfo,
 } from '../ports.ts';
+import { truncate } from '../text.ts';
 
 /** PutApprovalResult's summary is limited to 512 characters. */
 export const APPROVAL_SUMMARY_MAX = 512;
-
-/** The approval was already decided (console, CLI, another channel) or the action is no longer waiting. */
-export class ApprovalAlreadyCompletedError extends ConflictError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ApprovalAlreadyCompletedError';
-  }
-}
-
-/** The token no longer names a waiting approval (superseded, stopped, or from another execution). */
-export class InvalidApprovalTokenError extends ConflictError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'InvalidApprovalTokenError';
-  }
-}
 
 const translate = (err: unknown, what: string): Error => {
   const name = typeof err === 'object' && err !== null && 'name' in err ? String(err.name) : '';
@@ -210,5 +196,3 @@ export class CodePipelineGateway implements PipelineGateway {
 }
 
 /** Truncates to `max` characters, marking the cut with an ellipsis. */
-export const truncate = (text: string, max: number): string =>
-  text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;

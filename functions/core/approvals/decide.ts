@@ -1,6 +1,7 @@
-import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError, truncate } from '../adapters/codepipeline.ts';
 import { NotFoundError, PermissionError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Clock, EventPublisher, PipelineGateway } from '../ports.ts';
+import { truncate } from '../text.ts';
+import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from './errors.ts';
 import {
   type ApprovalRecord,
   ApprovalRefusedError,

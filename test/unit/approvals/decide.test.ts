@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from '#core/adapters/codepipeline';
 import { approvalSummary, type DecideDeps, decide } from '#core/approvals/decide';
+import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from '#core/approvals/errors';
 import { ApprovalRefusedError, type Voter } from '#core/approvals/model';
 import { UnavailableError } from '#core/errors';
 import { FakeClock, MemoryApprovalStore, NOW, pendingRecord } from './fakes.ts';
