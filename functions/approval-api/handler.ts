@@ -1,13 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
-import { createDocumentClient } from '#core/adapters/dynamodb';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
-import { ParameterStore } from '#core/adapters/parameters';
-import { SlackWebApi } from '#core/adapters/slack';
+import type { StagecrewSecrets } from '#core/adapters/secrets-store';
 import {
   type ApiDeps,
   BASELINE_HEADERS,
@@ -16,31 +12,23 @@ import {
   handleDeferredSlack,
 } from '#core/approvals/http';
 import { linkKeysFrom } from '#core/approvals/signing';
-import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
 import { UnavailableError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
+import { asyncInvoker, codePipeline, documents, eventBridge, secretsStore, slackApi } from '#core/wiring';
 import { SlackWebDirectory } from './slack-directory.ts';
 
-const params = new ParameterStore({
-  settingsName: requireEnv('SETTINGS_PARAMETER_NAME'),
-  secretsId: requireEnv('SECRETS_ARN'),
-});
-const store = new DynamoApprovalStore(createDocumentClient(), requireEnv('STATE_TABLE_NAME'));
+const params = secretsStore();
+const store = new DynamoApprovalStore(documents(), requireEnv('STATE_TABLE_NAME'));
 // Tight timeouts: Slack expects an answer within 3 s; the decision path retries throttling itself.
 const pipelines = new CodePipelineGateway(
-  new CodePipelineClient(clientSettings({ connectionTimeout: 1_000, requestTimeout: 2_000, maxAttempts: 2 })),
+  codePipeline({ connectionTimeout: 1_000, requestTimeout: 2_000, maxAttempts: 2 }),
 );
-const publisher = new EventBridgePublisher(new EventBridgeClient(clientSettings({ requestTimeout: 2_000 })));
-const slackApi = new SlackWebApi({
-  baseUrl: requireEnv('SLACK_API_URL'),
-  token: async () => (await params.secrets()).slackBotToken,
-  timeoutMs: 2_000,
-  maxAttempts: 2,
-});
-const directory = new SlackWebDirectory(slackApi);
+const publisher = new EventBridgePublisher(eventBridge({ requestTimeout: 2_000 }));
+const slack = slackApi({ requestTimeout: 2_000, maxAttempts: 2 });
+const directory = new SlackWebDirectory(slack);
 const baseUrl = requireEnv('PUBLIC_BASE_URL');
 const slackApiUrl = requireEnv('SLACK_API_URL');
 
@@ -52,18 +40,9 @@ const slackApiUrl = requireEnv('SLACK_API_URL');
 const selfName = process.env.AWS_LAMBDA_FUNCTION_NAME;
 const defer = selfName
   ? async (interaction: DeferredSlack): Promise<void> => {
-      const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
-      lambda ??= new LambdaClient(clientSettings({ requestTimeout: 1_500, maxAttempts: 2 }));
-      await lambda.send(
-        new InvokeCommand({
-          FunctionName: selfName,
-          InvocationType: 'Event',
-          Payload: new TextEncoder().encode(JSON.stringify({ stagecrewDeferredSlack: interaction })),
-        }),
-      );
+      await (await asyncInvoker()).invokeAsync(selfName, { stagecrewDeferredSlack: interaction });
     }
   : undefined;
-let lambda: import('@aws-sdk/client-lambda').LambdaClient | undefined;
 
 /** Slack's `response_url`s live on hooks.slack.com (locally: the Slack stand-in's origin); nothing else is called. */
 const respond = async (responseUrl: string, text: string): Promise<void> => {
@@ -80,12 +59,12 @@ const respond = async (responseUrl: string, text: string): Promise<void> => {
   if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
 };
 
-const depsFor = (secrets: Awaited<ReturnType<ParameterStore['secrets']>>): ApiDeps => ({
+const depsFor = (secrets: StagecrewSecrets): ApiDeps => ({
   store,
   pipelines,
   publisher,
   clock: systemClock,
-  slack: secrets.slackBotToken ? slackApi : undefined,
+  slack: secrets.slackBotToken ? slack : undefined,
   directory: secrets.slackBotToken ? directory : undefined,
   keys: async () => linkKeysFrom(secrets),
   slackSigningSecret: async () => secrets.slackSigningSecret,

@@ -1,34 +1,22 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
-import { createDocumentClient } from '#core/adapters/dynamodb';
-import { SesMailer } from '#core/adapters/email';
-import { ParameterStore } from '#core/adapters/parameters';
-import { SlackWebApi } from '#core/adapters/slack';
 import { handleRequestEvent } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { linkKeysFrom } from '#core/approvals/signing';
-import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
 import { ValidationError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
+import { codePipeline, documents, secretsStore, sesMailer, settingsStore, slackApi } from '#core/wiring';
 
 // Composition root: clients and configuration once per container.
-const params = new ParameterStore({
-  settingsName: requireEnv('SETTINGS_PARAMETER_NAME'),
-  secretsId: requireEnv('SECRETS_ARN'),
-});
-const store = new DynamoApprovalStore(createDocumentClient(), requireEnv('STATE_TABLE_NAME'));
-const pipelines = new CodePipelineGateway(new CodePipelineClient(clientSettings()));
-const ses = new SESv2Client(clientSettings());
-const slackApi = new SlackWebApi({
-  baseUrl: requireEnv('SLACK_API_URL'),
-  token: async () => (await params.secrets()).slackBotToken,
-});
+const settings = settingsStore();
+const secrets = secretsStore();
+const store = new DynamoApprovalStore(documents(), requireEnv('STATE_TABLE_NAME'));
+const pipelines = new CodePipelineGateway(codePipeline());
+const slack = slackApi();
 const baseUrl = requireEnv('PUBLIC_BASE_URL');
 const warn = (message: string, extra?: Record<string, unknown>) => logger.warn(message, extra ?? {});
 
@@ -41,18 +29,18 @@ export const handler = lambdaHandler(async (event: unknown) => {
       parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
     );
   }
-  const [settings, secrets] = await Promise.all([params.settings(), params.secrets()]);
-  const sender = settings.notifications.emailSender;
+  const [current, secret] = await Promise.all([settings.settings(), secrets.secrets()]);
+  const sender = current.notifications.emailSender;
   const outcomes = await handleRequestEvent(parsed.data, {
     store,
     pipelines,
-    slack: secrets.slackBotToken ? slackApi : undefined,
-    mailer: sender ? new SesMailer(ses, sender) : undefined,
-    keys: async () => linkKeysFrom(secrets),
+    slack: secret.slackBotToken ? slack : undefined,
+    mailer: sender ? sesMailer(sender) : undefined,
+    keys: async () => linkKeysFrom(secret),
     baseUrl,
     clock: systemClock,
     warn,
-    settings: async () => settings,
+    settings: async () => current,
   });
   for (const o of outcomes) metrics.addMetric(`Approval_${o.kind}`, MetricUnit.Count, 1);
   logger.info('approval event handled', { outcomes });

@@ -36,10 +36,9 @@ export const localEndpoint = (env: NodeJS.ProcessEnv = process.env): string | un
  * the SDK's standard retry strategy with backoff and jitter for throttling and 5xx, and the local endpoint
  * when one is configured.
  */
-export const clientSettings = (
-  options: { connectionTimeout?: number; requestTimeout?: number; maxAttempts?: number } = {},
-  env: NodeJS.ProcessEnv = process.env,
-): ClientSettings => {
+export type ClientOptions = { connectionTimeout?: number; requestTimeout?: number; maxAttempts?: number };
+
+export const clientSettings = (options: ClientOptions = {}, env: NodeJS.ProcessEnv = process.env): ClientSettings => {
   const endpoint = localEndpoint(env);
   const settings: ClientSettings = {
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',

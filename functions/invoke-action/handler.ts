@@ -1,20 +1,16 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3ArtifactSource } from '#core/adapters/artifacts';
 import { CodePipelineJobReporter } from '#core/adapters/codepipeline-jobs';
-import { createDocumentClient } from '#core/adapters/dynamodb';
 import { RetrySafeDynamoDBPersistenceLayer } from '#core/adapters/idempotency';
 import { CloudFormationStacks, DynamoTeardownRegistry } from '#core/adapters/stacks';
-import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { type JobHandlerDeps, makeJobHandler } from '#core/jobs/job-handler';
 import { TASKS } from '#core/jobs/registry';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
+import { cloudFormation, codePipeline, documents, dynamoDb } from '#core/wiring';
 
 /**
  * CodePipeline Invoke action (Category Invoke, Provider Lambda). Composition root: clients and configuration are
@@ -22,7 +18,6 @@ import { logger, metrics } from '#core/powertools';
  * credentials); the correlation id is the job id.
  */
 const tableName = requireEnv('STATE_TABLE_NAME');
-const dynamodb = new DynamoDBClient(clientSettings());
 
 const idempotencyConfig = new IdempotencyConfig({
   eventKeyJmesPath: 'jobId',
@@ -33,7 +28,7 @@ const idempotencyConfig = new IdempotencyConfig({
 
 const persistenceStore = new RetrySafeDynamoDBPersistenceLayer({
   tableName,
-  awsSdkV3Client: dynamodb,
+  awsSdkV3Client: dynamoDb(),
   // The state table's key is pk/sk: one partition per function's idempotency records, the hashed job id as sk.
   keyAttr: 'pk',
   sortKeyAttr: 'sk',
@@ -51,9 +46,9 @@ export const handler = makeInvokeActionHandler({
   clock: systemClock,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   fetch: (input, init) => fetch(input, init),
-  reporter: new CodePipelineJobReporter(new CodePipelineClient(clientSettings())),
-  stacks: new CloudFormationStacks(new CloudFormationClient(clientSettings())),
-  teardown: new DynamoTeardownRegistry(createDocumentClient(dynamodb), tableName),
+  reporter: new CodePipelineJobReporter(codePipeline()),
+  stacks: new CloudFormationStacks(cloudFormation()),
+  teardown: new DynamoTeardownRegistry(documents(), tableName),
   artifacts: new S3ArtifactSource(),
   log: logger,
   count: (metric) => metrics.addMetric(metric, MetricUnit.Count, 1),

@@ -1,4 +1,4 @@
-import type { SettingsSource } from '#core/adapters/parameters';
+import type { SettingsSource } from '#core/adapters/settings-store';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
 import type { Clock } from '#core/ports';

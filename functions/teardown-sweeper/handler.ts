@@ -1,25 +1,18 @@
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { CloudFormationTeardown } from '#core/adapters/cloudformation';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
-import { ParameterStore } from '#core/adapters/parameters';
 import { StepFunctionsTeardown } from '#core/adapters/stepfunctions';
-import { clientSettings } from '#core/clients';
 import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger } from '#core/powertools';
 import { selectExpired, sweepRequests } from '#core/teardown/sweep';
+import { cloudFormation, codePipeline, settingsStore, stepFunctions } from '#core/wiring';
 
 // Built once per container.
-const parameters = new ParameterStore({
-  settingsName: requireEnv('SETTINGS_PARAMETER_NAME'),
-  secretsId: requireEnv('SECRETS_ARN'),
-});
-const stacks = new CloudFormationTeardown(new CloudFormationClient(clientSettings()));
-const pipelines = new CodePipelineGateway(new CodePipelineClient(clientSettings()));
-const starter = new StepFunctionsTeardown(new SFNClient(clientSettings()), requireEnv('TEARDOWN_STATE_MACHINE_ARN'));
+const parameters = settingsStore();
+const stacks = new CloudFormationTeardown(cloudFormation());
+const pipelines = new CodePipelineGateway(codePipeline());
+const starter = new StepFunctionsTeardown(stepFunctions(), requireEnv('TEARDOWN_STATE_MACHINE_ARN'));
 
 /** Hourly: expired Stagecrew-tagged stacks go to the same teardown state machine as pipeline events. */
 export const handler = lambdaHandler(async (_event: unknown) => {

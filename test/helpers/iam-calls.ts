@@ -1,10 +1,11 @@
 /**
  * What AWS calls each function's code can make, read statically from its bundle's source: the SDK commands imported
- * by every Stagecrew module its entry point reaches (relative and `#core/*` imports, static and dynamic), plus the
+ * by every Stagecrew module that ends up in its bundle (static and dynamic imports, after tree shaking), plus the
  * calls libraries make for it. One source of truth for the grant-versus-call test and the IAM simulation.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { buildSync } from 'esbuild';
 import { loadTemplate } from '#local/runtime/template';
 
 const ROOT = resolve('.');
@@ -20,26 +21,47 @@ export const FUNCTION_ENTRIES: Record<string, string> = Object.fromEntries(
     ]),
 );
 
-/** Stagecrew source files a function bundle reaches from its entry point (relative and `#core/*` imports). */
+/**
+ * Stagecrew source files whose code ends up in a function's bundle: esbuild bundles the entry point as `sam build`
+ * does (ES modules, tree shaking; dynamically imported modules are inlined) and its metafile says which files kept
+ * any bytes. A file the function reaches only through an unused export of a shared module (the wiring module, say)
+ * does not count. Cached per entry point.
+ */
+const bundled = new Map<string, string[]>();
 export const reachable = (entry: string): string[] => {
-  const seen = new Set<string>();
-  const walk = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const src = readFileSync(file, 'utf8');
-    // Static imports and re-exports, and dynamic `import('…')` (clients loaded on first use).
-    const specs = [
-      ...src.matchAll(/(?:import|export)\s+(?!type\s)[^'";]*?from\s+'([^']+)'/g),
-      ...src.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g),
-    ];
-    for (const m of specs) {
-      const spec = m[1] as string;
-      if (spec.startsWith('.')) walk(resolve(dirname(file), spec));
-      else if (spec.startsWith('#core/')) walk(join(ROOT, 'functions/core', `${spec.slice(6)}.ts`));
+  const cached = bundled.get(entry);
+  if (cached) return cached;
+  const result = buildSync({
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  const text = result.outputFiles[0]?.text ?? '';
+  // esbuild marks each piece of a file's code with a `// path` comment (a file can appear in several pieces). A file
+  // whose own code was dropped can still leave the calls that initialize its lazily evaluated imports
+  // (`init_errors();`): that is not code of its own.
+  const ownCode = (path: string): boolean => {
+    const marker = `\n// ${path}\n`;
+    for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + 1)) {
+      const rest = text.slice(at + marker.length);
+      const end = rest.search(/\n\/\/ [\w@./-]+\n/);
+      const body = (end < 0 ? rest : rest.slice(0, end)).split('\n').filter((l) => l.trim() !== '');
+      if (!body.every((l) => /^\s*init_\w+\(\);$/.test(l))) return true;
     }
+    return !text.includes(marker);
   };
-  walk(join(ROOT, entry));
-  return [...seen];
+  const files = Object.entries(output?.inputs ?? {})
+    .filter(([path, input]) => input.bytesInOutput > 0 && !path.includes('node_modules/') && ownCode(path))
+    .map(([path]) => resolve(ROOT, path));
+  bundled.set(entry, files);
+  return files;
 };
 
 const SERVICE_PREFIX: Record<string, string> = {
@@ -64,16 +86,16 @@ const ACTION_OF: Record<string, string[]> = {
   'lib-dynamodb:DeleteCommand': ['dynamodb:DeleteItem'],
   'lib-dynamodb:QueryCommand': ['dynamodb:Query'],
   'lib-dynamodb:ScanCommand': ['dynamodb:Scan'],
+  'client-lambda:InvokeCommand': ['lambda:InvokeFunction'],
   'client-s3:ListObjectVersionsCommand': ['s3:ListBucketVersions'],
   'client-s3:ListObjectsV2Command': ['s3:ListBucket'],
   'client-s3:DeleteObjectsCommand': ['s3:DeleteObject', 's3:DeleteObjectVersion'],
 };
 /** Calls made through a library rather than an SDK Command import, per Stagecrew module. */
 const INDIRECT: Record<string, string[]> = {
-  // Loaded on the first Slack click (`await import('@aws-sdk/client-lambda')`): the asynchronous self-invocation.
-  'functions/approval-api/handler.ts': ['lambda:InvokeFunction'],
   // Powertools parameters: settings with GetParameter, secrets with GetSecretValue (read lazily).
-  'functions/core/adapters/parameters.ts': ['ssm:GetParameter', 'secretsmanager:GetSecretValue'],
+  'functions/core/adapters/settings-store.ts': ['ssm:GetParameter'],
+  'functions/core/adapters/secrets-store.ts': ['secretsmanager:GetSecretValue'],
   // Powertools idempotency's DynamoDB persistence layer: claim, read, complete, release a record.
   'functions/core/adapters/idempotency.ts': [
     'dynamodb:PutItem',
@@ -116,7 +138,6 @@ export const codeCalls = (entry: string): Map<string, string[]> => {
 export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
   ApprovalApiFunction: {
     'codepipeline:GetPipeline': 'CodePipelineGateway is shared; the API only decides',
-    'ssm:GetParameter': 'ParameterStore is shared; the API reads secrets, never the settings document',
     'codepipeline:GetPipelineExecution': 'CodePipelineGateway is shared; the API only decides',
     'codepipeline:ListActionExecutions': 'CodePipelineGateway is shared; the API only decides',
   },
@@ -140,7 +161,6 @@ export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
   },
   TeardownSweeperFunction: {
     'codepipeline:GetPipeline': 'CodePipelineGateway is shared; the sweeper reads execution status only',
-    'secretsmanager:GetSecretValue': 'ParameterStore is shared; the sweeper reads settings, never secrets',
     'cloudformation:DeleteStack': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
     'cloudformation:DescribeStackEvents': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',
     'cloudformation:ListStackResources': 'CloudFormationTeardown is shared; the sweeper only lists (listAll)',

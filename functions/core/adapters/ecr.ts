@@ -2,6 +2,9 @@ import { BatchDeleteImageCommand, type ECRClient, ListImagesCommand } from '@aws
 import { toDomainError } from '../errors.ts';
 import type { ImageCleaner } from '../teardown/ports.ts';
 
+/** Loaded with this module on first use (wiring.ts), so the client tree-shakes with the commands it sends. */
+export { ECRClient } from '@aws-sdk/client-ecr';
+
 /** Deletes every image of a repository an owned stack created, 100 per BatchDeleteImage (the API's maximum). */
 export class EcrImageCleaner implements ImageCleaner {
   readonly #client: ECRClient;

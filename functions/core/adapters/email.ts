@@ -2,6 +2,9 @@ import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { awsErrorName, ConfigError, toDomainError } from '../errors.ts';
 import type { EmailMessage, Mailer } from '../ports.ts';
 
+/** Loaded with this module on first use (wiring.ts), so the client tree-shakes with the command it sends. */
+export { SESv2Client } from '@aws-sdk/client-sesv2';
+
 /** Sends one email through SES v2 (`SendEmail`, simple content). One message per call; callers fan out per recipient. */
 export class SesMailer implements Mailer {
   readonly #client: SESv2Client;

@@ -2,6 +2,9 @@ import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '
 import { toDomainError, UnavailableError } from '../errors.ts';
 import type { BucketCleaner } from '../teardown/ports.ts';
 
+/** Loaded with this module on first use (wiring.ts), so the client tree-shakes with the commands it sends. */
+export { S3Client } from '@aws-sdk/client-s3';
+
 /**
  * Empties a bucket the teardown workflow owns (a physical id from ListStackResources of an owned stack): every
  * object version and every delete marker, 1000 per DeleteObjects (the API's maximum), pages followed.
