@@ -22,7 +22,17 @@ import { AwsError } from '../types.ts';
  * Versioning follows S3: a bucket that never had versioning stores one `null` version per key; `Enabled`
  * stacks new versions and turns deletes into delete markers; `Suspended` writes `null` versions again.
  */
-export type Bucket = { name: string; created: string; versioning?: 'Enabled' | 'Suspended' };
+export type Tag = { Key: string; Value: string };
+export type Bucket = {
+  name: string;
+  created: string;
+  versioning?: 'Enabled' | 'Suspended';
+  tags?: Tag[];
+  /** The bucket policy document as it was put (S3 returns it as stored). */
+  policy?: string;
+  /** A ServerSideEncryptionConfiguration other than S3's default (SSE-S3), as SDK-shaped rules. */
+  encryption?: unknown;
+};
 export type Version = {
   versionId: string;
   deleteMarker: boolean;
@@ -31,6 +41,7 @@ export type Version = {
   etag: string;
   contentType?: string;
   metadata?: Record<string, string>;
+  tags?: Tag[];
   blob?: string;
 };
 type ObjectRecord = { key: string; versions: Version[] }; // newest first
@@ -41,7 +52,7 @@ type Upload = {
   initiated: string;
   contentType?: string;
   metadata?: Record<string, string>;
-  parts: Record<number, { etag: string; size: number; blob: string }>;
+  parts: Record<number, { etag: string; size: number; blob: string; lastModified?: string }>;
 };
 
 const BUCKETS = 's3:buckets';
@@ -113,6 +124,65 @@ export class S3Backend {
       );
     }
     store.put(BUCKETS, name, { ...bucket, versioning: status });
+  }
+
+  /** Sets (or, with `undefined`, removes) bucket-level configuration: tags, policy, encryption. */
+  updateBucket(store: StateStore, name: string, patch: Pick<Bucket, 'tags' | 'policy' | 'encryption'>): Bucket {
+    const next: Record<string, unknown> = { ...this.bucket(store, name), ...patch };
+    for (const [k, v] of Object.entries(patch)) if (v === undefined) delete next[k];
+    store.put(BUCKETS, name, next);
+    return next as Bucket;
+  }
+
+  /** Multipart uploads in progress in a bucket, by key then initiation time (ListMultipartUploads). */
+  uploads(store: StateStore, bucket: string): Array<{ uploadId: string; key: string; initiated: string }> {
+    this.bucket(store, bucket);
+    return store
+      .list<Upload>(UPLOADS)
+      .filter(([, u]) => u.bucket === bucket)
+      .map(([uploadId, u]) => ({ uploadId, key: u.key, initiated: u.initiated }))
+      .sort((a, b) => (a.key === b.key ? a.initiated.localeCompare(b.initiated) : a.key < b.key ? -1 : 1));
+  }
+
+  /** The parts uploaded so far, ascending (ListParts). */
+  parts(
+    store: StateStore,
+    bucket: string,
+    key: string,
+    uploadId: string,
+  ): {
+    upload: { initiated: string };
+    parts: Array<{ PartNumber: number; ETag: string; Size: number; LastModified: string }>;
+  } {
+    const upload = this.#upload(store, bucket, key, uploadId);
+    const parts = Object.entries(upload.parts)
+      .map(([n, p]) => ({
+        PartNumber: Number(n),
+        ETag: p.etag,
+        Size: p.size,
+        LastModified: p.lastModified ?? upload.initiated,
+      }))
+      .sort((a, b) => a.PartNumber - b.PartNumber);
+    return { upload: { initiated: upload.initiated }, parts };
+  }
+
+  /** Replaces (or, with `undefined`, removes) the tag set of an object version (the latest when no id). */
+  setObjectTags(
+    store: StateStore,
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    tags: Tag[] | undefined,
+  ): Version {
+    const target = this.getVersion(store, bucket, key, versionId);
+    const record = store.get<ObjectRecord>(objectsNs(bucket), key) as ObjectRecord;
+    const versions = record.versions.map((v) => {
+      if (v.versionId !== target.versionId) return v;
+      const { tags: _old, ...rest } = v;
+      return tags === undefined ? rest : { ...rest, tags };
+    });
+    store.put(objectsNs(bucket), key, { ...record, versions });
+    return target;
   }
 
   objects(store: StateStore, bucket: string): ObjectRecord[] {
@@ -277,7 +347,7 @@ export class S3Backend {
     const previous = upload.parts[partNumber];
     if (previous) this.#removeBlob(bucket, { blob: previous.blob } as Version);
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    upload.parts[partNumber] = { etag, size: body.length, blob };
+    upload.parts[partNumber] = { etag, size: body.length, blob, lastModified: new Date().toISOString() };
     store.put(UPLOADS, uploadId, upload);
     return etag;
   }
