@@ -2,6 +2,7 @@ import {
   CloudFormationClient,
   CreateChangeSetCommand,
   CreateStackCommand,
+  DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
@@ -188,5 +189,35 @@ describe('local CloudFormation through the AWS SDK', () => {
     expect(described.Changes?.map((c) => c.ResourceChange?.LogicalResourceId)).toEqual(['Artifacts', 'Topic']);
     await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: cs.Id }));
     expect((await settled('it-cs')).StackStatus).toBe('CREATE_COMPLETE');
+  });
+
+  it('resolves a change set by stack name to the stack that holds the name now, after the name is reused', async () => {
+    const body = JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } });
+    const create = () =>
+      cfn.send(
+        new CreateChangeSetCommand({
+          StackName: 'it-reuse',
+          ChangeSetName: 'pending',
+          ChangeSetType: 'CREATE',
+          TemplateBody: body,
+        }),
+      );
+    const old = await create();
+    await cfn.send(new DeleteStackCommand({ StackName: 'it-reuse' }));
+    await waitFor(async () => {
+      const all = (await cfn.send(new ListStacksCommand({}))).StackSummaries ?? [];
+      return all.find((x) => x.StackId === old.StackId && x.StackStatus === 'DELETE_COMPLETE');
+    });
+    const reused = await create();
+    expect(reused.StackId).not.toBe(old.StackId);
+
+    // CloudFormation's documented form: the change set's name and the stack's name.
+    await cfn.send(new DeleteChangeSetCommand({ StackName: 'it-reuse', ChangeSetName: 'pending' }));
+    await expect(cfn.send(new DescribeChangeSetCommand({ ChangeSetName: reused.Id }))).rejects.toMatchObject({
+      name: 'ChangeSetNotFoundException',
+    });
+    await expect(
+      cfn.send(new DescribeChangeSetCommand({ StackName: 'it-reuse', ChangeSetName: 'pending' })),
+    ).rejects.toMatchObject({ name: 'ChangeSetNotFoundException' });
   });
 });

@@ -147,12 +147,16 @@ export const makeRequests = (engine: StackEngine) => {
       const found = ctx.store.get<ChangeSetRecord>(CHANGE_SETS, name);
       if (found) return found;
     } else {
+      // A name resolves to the stack that holds it now (a stack id to exactly that stack): after a stack name is
+      // reused, the change sets of the deleted stack of that name are not the ones meant.
       const stackName = required(input, 'StackName');
       const stack = engine.find(ctx, stackName);
-      const found = ctx.store
-        .list<ChangeSetRecord>(CHANGE_SETS)
-        .map(([, c]) => c)
-        .find((c) => c.name === name && (c.stackId === stack?.stackId || c.stackName === stackName));
+      const found =
+        stack &&
+        ctx.store
+          .list<ChangeSetRecord>(CHANGE_SETS)
+          .map(([, c]) => c)
+          .find((c) => c.name === name && c.stackId === stack.stackId);
       if (found) return found;
     }
     throw new AwsError('ChangeSetNotFound', `ChangeSet [${name}] does not exist`, 404);
