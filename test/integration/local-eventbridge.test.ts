@@ -1,12 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CreateEventBusCommand,
+  DeleteEventBusCommand,
   DeleteRuleCommand,
+  DescribeEventBusCommand,
   DescribeRuleCommand,
   DisableRuleCommand,
   EnableRuleCommand,
   EventBridgeClient,
   InvalidEventPatternException,
+  ListEventBusesCommand,
   ListRulesCommand,
   ListTargetsByRuleCommand,
   PutEventsCommand,
@@ -152,5 +156,45 @@ describe('TestEventPattern agrees with AWS on every conformance case', () => {
     } else {
       expect((await events.send(command)).Result).toBe(c.expect === 'match');
     }
+  });
+
+  it('answers for event buses as EventBridge does (measured messages: default exists, no slash outside partner buses)', async () => {
+    await expect(events.send(new CreateEventBusCommand({ Name: 'default' }))).rejects.toMatchObject({
+      name: 'ResourceAlreadyExistsException',
+      message: 'Event bus default already exists.',
+    });
+    await expect(events.send(new CreateEventBusCommand({ Name: 'team/bus' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: "Event bus name must not contain '/'.",
+    });
+    const dflt = await events.send(new DescribeEventBusCommand({}));
+    expect(dflt.Name).toBe('default');
+    expect(dflt.CreationTime).toBeInstanceOf(Date);
+    expect(dflt.LastModifiedTime).toBeInstanceOf(Date);
+
+    for (const name of ['eb-bus-a', 'eb-bus-b', 'eb-bus-c'])
+      await events.send(new CreateEventBusCommand({ Name: name }));
+    const first = await events.send(new ListEventBusesCommand({ NamePrefix: 'eb-bus-', Limit: 2 }));
+    expect(first.EventBuses?.map((b) => b.Name)).toEqual(['eb-bus-a', 'eb-bus-b']);
+    const rest = await events.send(
+      new ListEventBusesCommand({ NamePrefix: 'eb-bus-', Limit: 2, NextToken: first.NextToken }),
+    );
+    expect(rest.EventBuses?.map((b) => b.Name)).toEqual(['eb-bus-c']);
+    expect(rest.NextToken).toBeUndefined();
+    expect(first.EventBuses?.[0]?.LastModifiedTime).toBeInstanceOf(Date);
+    for (const name of ['eb-bus-a', 'eb-bus-b', 'eb-bus-c'])
+      await events.send(new DeleteEventBusCommand({ Name: name }));
+  });
+
+  it('refuses a target whose ARN is not an ARN, and keeps the rule without it', async () => {
+    await events.send(new PutRuleCommand({ Name: 'eb-bad-target', EventPattern: JSON.stringify({ source: ['x'] }) }));
+    await expect(
+      events.send(new PutTargetsCommand({ Rule: 'eb-bad-target', Targets: [{ Id: '1', Arn: 'not-an-arn' }] })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Parameter not-an-arn is not valid. Reason: Provided Arn is not in correct format.',
+    });
+    expect((await events.send(new ListTargetsByRuleCommand({ Rule: 'eb-bad-target' }))).Targets).toEqual([]);
+    await events.send(new DeleteRuleCommand({ Name: 'eb-bad-target' }));
   });
 });

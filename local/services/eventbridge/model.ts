@@ -4,6 +4,7 @@ import { AwsError, type BusEvent, type LocalContext } from '../types.ts';
 
 export const NS = {
   buses: 'events:buses',
+  defaultBus: 'events:default-bus',
   rules: 'events:rules',
   targets: 'events:targets',
   pending: 'events:pending',
@@ -15,7 +16,13 @@ export const DEFAULT_BUS = 'default';
 
 export type RuleState = 'ENABLED' | 'DISABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 
-export type BusRecord = { Name: string; Arn: string; Description?: string; CreationTime: number };
+export type BusRecord = {
+  Name: string;
+  Arn: string;
+  Description?: string;
+  CreationTime: number;
+  LastModifiedTime?: number;
+};
 
 export type RuleRecord = {
   Name: string;

@@ -151,6 +151,13 @@ function toTarget(raw: unknown): Target {
   if (typeof t.Arn !== 'string' || t.Arn.length === 0) {
     throw validation(`Value null at 'targets.member.arn' failed to satisfy constraint: Member must not be null`);
   }
+  // EventBridge checks the ARN's shape at PutTargets time (arn:partition:service:region:account:resource).
+  if (!/^arn:aws[\w-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/.test(t.Arn)) {
+    throw new AwsError(
+      'ValidationException',
+      `Parameter ${t.Arn} is not valid. Reason: Provided Arn is not in correct format.`,
+    );
+  }
   const target: Target = { Id, Arn: t.Arn };
   if (typeof t.RoleArn === 'string') target.RoleArn = t.RoleArn;
   const input = optionalString(t.Input, 'targets.member.input', 8192);
@@ -253,38 +260,73 @@ export function activeRules(ctx: LocalContext, bus: string): Array<{ rule: RuleR
 
 export function createEventBus(input: Record<string, unknown>, ctx: LocalContext) {
   const name = typeof input.Name === 'string' ? input.Name : '';
-  if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(name) || name === DEFAULT_BUS) {
+  if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(name)) {
     throw validation(
       `Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+`,
     );
   }
-  if (ctx.store.get(NS.buses, name))
+  // As measured on AWS: the default bus always exists, and only partner buses (named after their event source) may
+  // contain a slash. No partner event sources exist locally.
+  if (name === DEFAULT_BUS || ctx.store.get(NS.buses, name)) {
     throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
+  }
+  const source = typeof input.EventSourceName === 'string' ? input.EventSourceName : undefined;
+  if (source === undefined && name.includes('/')) {
+    throw new AwsError('ValidationException', "Event bus name must not contain '/'.");
+  }
+  if (source !== undefined) {
+    if (source !== name) throw new AwsError('ValidationException', 'Event bus name must match event source name.');
+    throw new AwsError('ResourceNotFoundException', `Event source ${source} does not exist.`);
+  }
+  const now = Date.now() / 1000;
   const bus: BusRecord = {
     Name: name,
     Arn: busArn(ctx, name),
-    CreationTime: Date.now() / 1000,
+    CreationTime: now,
+    LastModifiedTime: now,
     ...(typeof input.Description === 'string' && { Description: input.Description }),
   };
   ctx.store.put(NS.buses, name, bus);
   return { EventBusArn: bus.Arn };
 }
 
+/** The default bus, with the time this local cloud first needed it as its creation time (kept across restarts). */
+const defaultBus = (ctx: LocalContext): BusRecord => {
+  let created = ctx.store.get<number>(NS.defaultBus, DEFAULT_BUS);
+  if (created === undefined) {
+    created = Date.now() / 1000;
+    ctx.store.put(NS.defaultBus, DEFAULT_BUS, created);
+  }
+  return { Name: DEFAULT_BUS, Arn: busArn(ctx, DEFAULT_BUS), CreationTime: created, LastModifiedTime: created };
+};
+
+const withModified = (bus: BusRecord): BusRecord => ({
+  ...bus,
+  LastModifiedTime: bus.LastModifiedTime ?? bus.CreationTime,
+});
+
 export function describeEventBus(input: Record<string, unknown>, ctx: LocalContext) {
   const name = busName(input.Name);
-  if (name === DEFAULT_BUS) return { Name: DEFAULT_BUS, Arn: busArn(ctx, DEFAULT_BUS) };
+  if (name === DEFAULT_BUS) return defaultBus(ctx);
   const bus = ctx.store.get<BusRecord>(NS.buses, name);
   if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
-  return bus;
+  return withModified(bus);
 }
 
 export function listEventBuses(input: Record<string, unknown>, ctx: LocalContext) {
   const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
-  const buses = [
-    { Name: DEFAULT_BUS, Arn: busArn(ctx, DEFAULT_BUS) },
-    ...ctx.store.list<BusRecord>(NS.buses).map(([, bus]) => bus),
-  ].filter((bus) => bus.Name.startsWith(prefix));
-  return { EventBuses: buses };
+  if (input.Limit !== undefined && input.Limit !== null) {
+    if (typeof input.Limit !== 'number' || !Number.isInteger(input.Limit) || input.Limit < 1 || input.Limit > 100) {
+      throw validation(
+        `Value '${String(input.Limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`,
+      );
+    }
+  }
+  const buses = [defaultBus(ctx), ...ctx.store.list<BusRecord>(NS.buses).map(([, bus]) => withModified(bus))]
+    .filter((bus) => bus.Name.startsWith(prefix))
+    .sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  const { items, NextToken } = page(buses, input);
+  return { EventBuses: items, ...(NextToken && { NextToken }) };
 }
 
 export function deleteEventBus(input: Record<string, unknown>, ctx: LocalContext) {
