@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Outbox } from '../../runtime/outbox.ts';
 import { AwsError, type LocalContext, QueryMap, type QueryService } from '../types.ts';
 
@@ -25,8 +25,58 @@ const getTopic = (ctx: LocalContext, arn: unknown): Topic => {
   return topic;
 };
 
+const isFifo = (topic: Topic) => topic.Attributes.FifoTopic === 'true';
+
+/** SNS's default access policy for a new topic: the owning account may manage, subscribe and publish. */
+const defaultPolicy = (arn: string, account: string) =>
+  JSON.stringify({
+    Version: '2008-10-17',
+    Id: '__default_policy_ID',
+    Statement: [
+      {
+        Sid: '__default_statement_ID',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: [
+          'SNS:GetTopicAttributes',
+          'SNS:SetTopicAttributes',
+          'SNS:AddPermission',
+          'SNS:RemovePermission',
+          'SNS:DeleteTopic',
+          'SNS:Subscribe',
+          'SNS:ListSubscriptionsByTopic',
+          'SNS:Publish',
+        ],
+        Resource: arn,
+        Condition: { StringEquals: { 'AWS:SourceOwner': account } },
+      },
+    ],
+  });
+
+const DEFAULT_DELIVERY_POLICY = JSON.stringify({
+  http: {
+    defaultHealthyRetryPolicy: {
+      minDelayTarget: 20,
+      maxDelayTarget: 20,
+      numRetries: 3,
+      numMaxDelayRetries: 0,
+      numNoDelayRetries: 0,
+      numMinDelayRetries: 0,
+      backoffFunction: 'linear',
+    },
+    disableSubscriptionOverrides: false,
+    defaultRequestPolicy: { headerContentType: 'text/plain; charset=UTF-8' },
+  },
+});
+
 export const createTopic = (ctx: LocalContext, name: string, attributes: Record<string, string> = {}): Topic => {
-  if (!/^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(name)) throw invalid('Topic Name');
+  const fifo = attributes.FifoTopic === 'true';
+  if (fifo && !/^[A-Za-z0-9_-]{1,251}\.fifo$/.test(name)) {
+    throw invalid(
+      'Fifo Topic names must end with .fifo and they must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.',
+    );
+  }
+  if (!fifo && !/^[A-Za-z0-9_-]{1,256}$/.test(name)) throw invalid('Topic Name');
   const arn = topicArn(ctx, name);
   const existing = ctx.store.get<Topic>(TOPICS, arn);
   if (existing) return existing; // CreateTopic is idempotent by name
@@ -68,8 +118,59 @@ const page = <T>(items: T[], token: unknown, size = 100) => {
   };
 };
 
+const DEDUP = 'sns:fifo-dedup';
+const DEDUP_WINDOW_MS = 5 * 60_000;
+type Dedup = { at: number; messageId: string; sequenceNumber: string };
+
+/**
+ * FIFO topics (SNS API reference, Publish): a message group id is required, and a deduplication id unless the topic
+ * has content-based deduplication; a message with the same deduplication id within five minutes is accepted and not
+ * delivered again. Standard topics refuse a deduplication id.
+ */
+const fifoPublish = (
+  ctx: LocalContext,
+  topic: Topic,
+  input: { Message?: unknown; MessageGroupId?: unknown; MessageDeduplicationId?: unknown },
+): { duplicate?: Dedup; sequence?: { id: string; sequenceNumber: string; dedupKey: string } } => {
+  if (!isFifo(topic)) {
+    if (input.MessageDeduplicationId !== undefined) {
+      throw invalid(
+        'MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type',
+      );
+    }
+    return {};
+  }
+  if (typeof input.MessageGroupId !== 'string' || input.MessageGroupId === '') {
+    throw invalid('The MessageGroupId parameter is required for FIFO topics');
+  }
+  let dedupId = typeof input.MessageDeduplicationId === 'string' ? input.MessageDeduplicationId : undefined;
+  if (dedupId === undefined) {
+    if (topic.Attributes.ContentBasedDeduplication !== 'true') {
+      throw invalid(
+        'The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+      );
+    }
+    dedupId = createHash('sha256').update(String(input.Message)).digest('hex');
+  }
+  const dedupKey = `${topic.TopicArn}|${dedupId}`;
+  const seen = ctx.store.get<Dedup>(DEDUP, dedupKey);
+  if (seen && Date.now() - seen.at < DEDUP_WINDOW_MS) return { duplicate: seen };
+  const last = ctx.store.get<string>(DEDUP, `${topic.TopicArn}|#sequence`) ?? '0';
+  const sequenceNumber = (BigInt(last) + 1n).toString().padStart(20, '0');
+  ctx.store.put(DEDUP, `${topic.TopicArn}|#sequence`, sequenceNumber);
+  return { sequence: { id: dedupId, sequenceNumber, dedupKey } };
+};
+
 const publish = async (
-  input: { TopicArn?: unknown; TargetArn?: unknown; Message?: unknown; Subject?: unknown; MessageAttributes?: unknown },
+  input: {
+    TopicArn?: unknown;
+    TargetArn?: unknown;
+    Message?: unknown;
+    Subject?: unknown;
+    MessageAttributes?: unknown;
+    MessageGroupId?: unknown;
+    MessageDeduplicationId?: unknown;
+  },
   ctx: LocalContext,
 ) => {
   const topic = getTopic(ctx, input.TopicArn ?? input.TargetArn);
@@ -88,7 +189,16 @@ const publish = async (
       attributes[name] = { Type: raw.DataType, Value: String(raw.StringValue ?? raw.BinaryValue ?? '') };
     }
   }
+  const fifo = fifoPublish(ctx, topic, input);
+  if (fifo.duplicate) return { MessageId: fifo.duplicate.messageId, SequenceNumber: fifo.duplicate.sequenceNumber };
   const messageId = randomUUID();
+  if (fifo.sequence) {
+    ctx.store.put(DEDUP, fifo.sequence.dedupKey, {
+      at: Date.now(),
+      messageId,
+      sequenceNumber: fifo.sequence.sequenceNumber,
+    } satisfies Dedup);
+  }
   const timestamp = new Date().toISOString();
   const subs = ctx.store.list<Subscription>(SUBS).filter(([, s]) => s.TopicArn === topic.TopicArn);
   for (const [, sub] of subs) {
@@ -121,7 +231,7 @@ const publish = async (
       });
     }
   }
-  return { MessageId: messageId };
+  return { MessageId: messageId, ...(fifo.sequence ? { SequenceNumber: fifo.sequence.sequenceNumber } : {}) };
 };
 
 export const service: QueryService = {
@@ -136,10 +246,13 @@ export const service: QueryService = {
       return { TopicArn: createTopic(ctx, input.Name, attrs).TopicArn };
     },
     DeleteTopic(input: { TopicArn?: unknown }, ctx) {
-      const topic = getTopic(ctx, input.TopicArn);
-      ctx.store.delete(TOPICS, topic.TopicArn);
+      // Idempotent, as on AWS: deleting a topic that does not exist (any more) succeeds.
+      if (typeof input.TopicArn !== 'string' || !/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(input.TopicArn)) {
+        throw invalid('TopicArn');
+      }
+      ctx.store.delete(TOPICS, input.TopicArn);
       for (const [arn, s] of ctx.store.list<Subscription>(SUBS))
-        if (s.TopicArn === topic.TopicArn) ctx.store.delete(SUBS, arn);
+        if (s.TopicArn === input.TopicArn) ctx.store.delete(SUBS, arn);
       return undefined;
     },
     ListTopics(input: { NextToken?: unknown }, ctx) {
@@ -182,11 +295,15 @@ export const service: QueryService = {
       const subs = ctx.store.list<Subscription>(SUBS).filter(([, s]) => s.TopicArn === topic.TopicArn).length;
       return {
         Attributes: new QueryMap({
+          Policy: defaultPolicy(topic.TopicArn, ctx.accountId),
+          EffectiveDeliveryPolicy: DEFAULT_DELIVERY_POLICY,
+          DisplayName: '',
           ...topic.Attributes,
           TopicArn: topic.TopicArn,
           Owner: ctx.accountId,
           SubscriptionsConfirmed: String(subs),
           SubscriptionsPending: '0',
+          SubscriptionsDeleted: '0',
         }),
       };
     },
