@@ -59,6 +59,7 @@ export const applyModel = async (
           Value: p.value,
           Type: p.type,
           ...(p.description ? { Description: p.description } : {}),
+          ...(p.tier ? { Tier: p.tier } : {}),
         });
       }
     });

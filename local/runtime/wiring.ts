@@ -27,7 +27,14 @@ export type TableSpec = {
   createTable: Record<string, unknown>;
   ttlAttribute?: string;
 };
-export type ParameterSpec = { logicalId: string; name: string; type: string; value: string; description?: string };
+export type ParameterSpec = {
+  logicalId: string;
+  name: string;
+  type: string;
+  value: string;
+  description?: string;
+  tier?: string;
+};
 export type SecretSpec = {
   logicalId: string;
   name: string;
@@ -321,6 +328,7 @@ export const buildModel = (template: Template, options: WiringOptions): LocalMod
             type: String(p.Type ?? 'String'),
             value: str(p.Value, 'Value'),
             ...(typeof p.Description === 'string' ? { description: p.Description } : {}),
+            ...(typeof p.Tier === 'string' ? { tier: p.Tier } : {}),
           });
           break;
         }
