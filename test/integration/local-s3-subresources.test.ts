@@ -55,7 +55,12 @@ describe('local S3 sub-resources', () => {
     await s3.send(
       new PutBucketTaggingCommand({
         Bucket: 'sub-tagged',
-        Tagging: { TagSet: [{ Key: 'team', Value: 'payments' }, { Key: 'stagecrew:managed', Value: 'true' }] },
+        Tagging: {
+          TagSet: [
+            { Key: 'team', Value: 'payments' },
+            { Key: 'stagecrew:managed', Value: 'true' },
+          ],
+        },
       }),
     );
     expect((await s3.send(new GetBucketTaggingCommand({ Bucket: 'sub-tagged' }))).TagSet).toEqual([
