@@ -198,4 +198,26 @@ describe('local Step Functions through the AWS SDK', () => {
       name: 'ExecutionDoesNotExist',
     });
   });
+
+  it('refuses names over 80 characters as a model constraint and reports the default encryption', async () => {
+    const definition = JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
+    const long = 'n'.repeat(81);
+    await expect(
+      sfn.send(new CreateStateMachineCommand({ name: long, roleArn: ROLE, definition })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: `1 validation error detected: Value '${long}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80`,
+    });
+    await expect(
+      sfn.send(new CreateStateMachineCommand({ name: 'bad name', roleArn: ROLE, definition })),
+    ).rejects.toMatchObject({ name: 'InvalidName' });
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({ name: 'it-encrypted', roleArn: ROLE, definition }),
+    );
+    const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    expect(described.encryptionConfiguration).toEqual({ type: 'AWS_OWNED_KEY' });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'e'.repeat(81) }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+  });
 });

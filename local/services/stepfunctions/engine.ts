@@ -37,6 +37,7 @@ export type MachineRecord = {
   tags: Array<{ key: string; value: string }>;
   revisionId: string;
   description?: string;
+  encryptionConfiguration?: Record<string, unknown>;
 };
 export type ExecutionRecord = {
   executionArn: string;

@@ -26,6 +26,12 @@ const MAX_INPUT = 256 * 1024;
 const validation = (message: string) => new AwsError('ValidationException', message);
 
 const checkName = (name: unknown, what: string): string => {
+  // Length first, as a model constraint (ValidationException); then the character rules (InvalidName).
+  if (typeof name === 'string' && [...name].length > 80) {
+    throw validation(
+      `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80`,
+    );
+  }
   if (typeof name !== 'string' || !NAME.test(name) || hasControl(name))
     throw new AwsError('InvalidName', `Invalid Name: '${String(name)}' is not a valid ${what} name`);
   return name;
@@ -124,6 +130,9 @@ export const makeOperations = (engine: SfnEngine): Record<string, Operation> => 
         tags: Array.isArray(input.tags) ? (input.tags as MachineRecord['tags']) : [],
         revisionId: revision(definition, roleArn),
         ...(typeof input.description === 'string' ? { description: input.description } : {}),
+        ...(input.encryptionConfiguration && typeof input.encryptionConfiguration === 'object'
+          ? { encryptionConfiguration: input.encryptionConfiguration as Record<string, unknown> }
+          : {}),
       };
       ctx.store.put(MACHINES, arn, record);
       return { stateMachineArn: arn, creationDate: record.creationDate };
@@ -141,6 +150,8 @@ export const makeOperations = (engine: SfnEngine): Record<string, Operation> => 
         creationDate: m.creationDate,
         loggingConfiguration: m.loggingConfiguration,
         tracingConfiguration: m.tracingConfiguration,
+        // Step Functions encrypts with an AWS owned key unless the machine names a customer managed one.
+        encryptionConfiguration: m.encryptionConfiguration ?? { type: 'AWS_OWNED_KEY' },
         revisionId: m.revisionId,
         ...(m.description ? { description: m.description } : {}),
       };
