@@ -111,6 +111,32 @@ const queryAction = (raw: RawRequest): string => {
   }
 };
 
+/** Signing names of services that speak restXml: their clients parse only an XML error. */
+const REST_XML_SERVICES = new Set(['s3', 's3control', 's3-outposts', 'route53', 'route53domains', 'cloudfront']);
+
+/**
+ * A service the local cloud does not emulate, answered in that service's own protocol so the client raises a clean
+ * service error instead of failing to parse: EC2's XML, awsQuery's XML (IAM, STS, SES v1, CloudWatch, …), restXml's
+ * XML, or JSON. 501, as a server that does not implement the request.
+ */
+export const unknownService = (service: string, raw: RawRequest): RawResponse => {
+  const error = new AwsError('NotImplemented', `Service "${service}" is not emulated by the local cloud`, 501);
+  const requestId = randomUUID();
+  if (service === 'ec2') {
+    return {
+      status: error.status,
+      headers: { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId },
+      body:
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>' +
+        `<Code>${error.code}</Code><Message>${error.message}</Message>` +
+        `</Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+    };
+  }
+  if (queryAction(raw) !== 'unknown') return queryError(error, requestId);
+  if (REST_XML_SERVICES.has(service)) return restXmlError(error, requestId);
+  return restJsonError(error, requestId);
+};
+
 export const createRequestHandler = (d: Dispatcher) => {
   const byTarget = new Map<string, JsonService>();
   const bySigningName = new Map<string, QueryService | RestService>();
@@ -183,12 +209,7 @@ export const createRequestHandler = (d: Dispatcher) => {
         if (f.answer) return send(res, f.answer);
         return finish(res, await rest(svc, raw), f.dropAfter);
       }
-      return send(
-        res,
-        restJsonError(
-          new AwsError('UnknownServiceException', `Service "${scope.service}" is not emulated by the local cloud`),
-        ),
-      );
+      return send(res, unknownService(scope.service, raw));
     }
     d.meter?.httpApiRequest();
     return send(res, await app(req, raw));

@@ -1,3 +1,5 @@
+import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedHeaders, startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
 
@@ -60,9 +62,35 @@ describe('awsQuery errors', () => {
     expect(await notForm.text()).toContain('<Code>ValidationError</Code>');
   });
 
-  it('answers a request for a service that is not emulated', async () => {
-    const res = await query('kinesis', 'Action=ListStreams');
-    expect(res.status).toBe(400);
-    expect(res.headers.get('x-amzn-errortype')).toBe('UnknownServiceException');
+  it('answers a request for a service that is not emulated in its own protocol', async () => {
+    const res = await query('iam', 'Action=ListRoles&Version=2010-05-08');
+    expect(res.status).toBe(501);
+    const xml = await res.text();
+    expect(xml).toContain('<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>');
+  });
+});
+
+describe('services the local cloud does not emulate, through their real clients', () => {
+  it('STS (awsQuery): a clean service error, not a parse failure', async () => {
+    const sts = new STSClient(t.clientConfig);
+    const err = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    expect((err as Error).message).toContain('"sts" is not emulated');
+    sts.destroy();
+  });
+
+  it('Route 53 (restXml): a clean service error', async () => {
+    const route53 = new Route53Client(t.clientConfig);
+    const err = await route53.send(new ListHostedZonesCommand({})).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    route53.destroy();
+  });
+
+  it("EC2: EC2's own error document", async () => {
+    const res = await query('ec2', 'Action=DescribeInstances&Version=2016-11-15');
+    expect(res.status).toBe(501);
+    expect(await res.text()).toMatch(
+      /<Response><Errors><Error><Code>NotImplemented<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>/,
+    );
   });
 });
