@@ -87,6 +87,7 @@ export function createOperations(engine: Engine): Api {
     CreatePipeline(input: { pipeline?: unknown; tags?: Array<{ key: string; value: string }> }, ctx) {
       engine.bind(ctx);
       const decl = validatePipeline(input.pipeline);
+      requireProviders(decl, engine);
       if (ctx.store.get(NS.pipelines, decl.name))
         throw err('PipelineNameInUseException', `Pipeline name ${decl.name} is already in use`);
       const now = engine.now();
@@ -99,7 +100,7 @@ export function createOperations(engine: Engine): Api {
         transitions: {},
       };
       ctx.store.put(NS.pipelines, decl.name, record);
-      warnUnsupported(ctx, record.declaration, engine);
+      warnUnsupported(ctx, record.declaration);
       // Like AWS, a new pipeline runs once right away.
       start(ctx, record, {
         triggerType: 'CreatePipeline',
@@ -121,6 +122,7 @@ export function createOperations(engine: Engine): Api {
       engine.bind(ctx);
       const decl = validatePipeline(input.pipeline);
       const record = pipelineOr404(ctx, decl.name, 'pipeline.name');
+      requireProviders(decl, engine);
       const version = (record.declaration.version ?? 1) + 1;
       const names = new Set(decl.stages.map((s) => s.name));
       const updated: PipelineRecord = {
@@ -130,7 +132,7 @@ export function createOperations(engine: Engine): Api {
         transitions: Object.fromEntries(Object.entries(record.transitions).filter(([s]) => names.has(s))),
       };
       ctx.store.put(NS.pipelines, decl.name, updated);
-      warnUnsupported(ctx, updated.declaration, engine);
+      warnUnsupported(ctx, updated.declaration);
       return { pipeline: updated.declaration };
     },
 
@@ -162,6 +164,44 @@ export function createOperations(engine: Engine): Api {
         })),
         ...(nextToken ? { nextToken } : {}),
       };
+    },
+
+    // Tags on pipelines (CodePipeline API reference: TagResource, UntagResource, ListTagsForResource).
+    TagResource(input: { resourceArn?: unknown; tags?: unknown }, ctx) {
+      engine.bind(ctx);
+      const record = taggedPipeline(ctx, input.resourceArn);
+      if (!Array.isArray(input.tags)) throw validation('tags is required');
+      const byKey = new Map(record.tags.map((t) => [t.key, t.value]));
+      for (const t of input.tags as Array<{ key?: unknown; value?: unknown }>) {
+        if (typeof t?.key !== 'string' || t.key.length < 1 || t.key.length > 128) {
+          throw err('InvalidTagsException', 'Tag keys must be 1-128 characters');
+        }
+        if (typeof t.value !== 'string' || t.value.length > 256) {
+          throw err('InvalidTagsException', 'Tag values must be at most 256 characters');
+        }
+        byKey.set(t.key, t.value);
+      }
+      if (byKey.size > 50) throw err('TooManyTagsException', 'The tags limit for a resource has been exceeded');
+      record.tags = [...byKey].map(([key, value]) => ({ key, value }));
+      ctx.store.put(NS.pipelines, record.declaration.name, record);
+      return {};
+    },
+
+    UntagResource(input: { resourceArn?: unknown; tagKeys?: unknown }, ctx) {
+      engine.bind(ctx);
+      const record = taggedPipeline(ctx, input.resourceArn);
+      if (!Array.isArray(input.tagKeys)) throw validation('tagKeys is required');
+      const drop = new Set(input.tagKeys);
+      record.tags = record.tags.filter((t) => !drop.has(t.key));
+      ctx.store.put(NS.pipelines, record.declaration.name, record);
+      return {};
+    },
+
+    ListTagsForResource(input: { resourceArn?: unknown; maxResults?: number; nextToken?: string }, ctx) {
+      engine.bind(ctx);
+      const record = taggedPipeline(ctx, input.resourceArn);
+      const { items, nextToken } = page(record.tags, input, 100);
+      return { tags: items, ...(nextToken ? { nextToken } : {}) };
     },
 
     StartPipelineExecution(
@@ -275,7 +315,11 @@ export function createOperations(engine: Engine): Api {
 }
 
 /** Parts of a declaration the local engine accepts but does not act on: say so once, where the cloud logs. */
-function warnUnsupported(ctx: LocalContext, decl: PipelineRecord['declaration'], engine: Engine): void {
+/**
+ * Conditions are accepted and not evaluated (a warning says so). An action type the local cloud has no provider for
+ * is refused here, as AWS refuses an action type that is not available, rather than failing at run time.
+ */
+function warnUnsupported(ctx: LocalContext, decl: PipelineRecord['declaration']): void {
   for (const stage of decl.stages) {
     for (const key of ['beforeEntry', 'onFailure', 'onSuccess'] as const) {
       if (stage[key] !== undefined)
@@ -284,14 +328,30 @@ function warnUnsupported(ctx: LocalContext, decl: PipelineRecord['declaration'],
           stage: stage.name,
         });
     }
+  }
+}
+
+/** The pipeline a resource ARN names (`arn:aws:codepipeline:<region>:<account>:<name>`). */
+function taggedPipeline(ctx: LocalContext, arn: unknown): PipelineRecord {
+  const m =
+    typeof arn === 'string' ? /^arn:aws[\w-]*:codepipeline:[a-z0-9-]+:(\d{12}):([A-Za-z0-9.@\-_]+)$/.exec(arn) : null;
+  if (!m) throw err('InvalidArnException', `The ARN ${String(arn)} is not valid`);
+  const record = ctx.store.get<PipelineRecord>(NS.pipelines, m[2] as string);
+  if (!record || record.arn !== arn) {
+    throw err('ResourceNotFoundException', `The resource with the ARN ${String(arn)} cannot be found`);
+  }
+  return record;
+}
+
+function requireProviders(decl: PipelineRecord['declaration'], engine: Engine): void {
+  for (const stage of decl.stages) {
     for (const action of stage.actions) {
       const t = action.actionTypeId;
       if (!engine.providers[`${t.category}/${t.owner}/${t.provider}`]) {
-        ctx.log.warn('codepipeline: no local provider for this action type; the action will fail', {
-          pipeline: decl.name,
-          action: action.name,
-          type: `${t.category}/${t.owner}/${t.provider}`,
-        });
+        throw err(
+          'InvalidActionDeclarationException',
+          `ActionType (Category: '${t.category}', Provider: '${t.provider}', Owner: '${t.owner}', Version: '${t.version}') in action '${action.name}' is not available in the local cloud`,
+        );
       }
     }
   }

@@ -81,18 +81,33 @@ describe('local CodePipeline API', () => {
     });
   });
 
-  it('warns about declaration parts it accepts but does not run (conditions, unknown action types)', async () => {
+  it('warns about conditions it accepts but does not run, and refuses an action type it has no provider for', async () => {
     const h = setup();
     const warnings: string[] = [];
     h.ctx.log.warn = (message: string) => warnings.push(message);
     const p = structuredClone(seed.pipeline);
     p.stages[1].onFailure = { result: 'ROLLBACK' };
-    p.stages[2].actions[0].actionTypeId = { category: 'Deploy', owner: 'ThirdParty', provider: 'Heroku', version: '1' };
     await h.op('CreatePipeline', { pipeline: p });
-    expect(warnings).toEqual([
-      'codepipeline: stage onFailure conditions are not evaluated locally',
-      'codepipeline: no local provider for this action type; the action will fail',
-    ]);
+    expect(warnings).toEqual(['codepipeline: stage onFailure conditions are not evaluated locally']);
+
+    const other = structuredClone(seed.pipeline);
+    other.name = 'other';
+    other.stages[2].actions[0].actionTypeId = {
+      category: 'Deploy',
+      owner: 'ThirdParty',
+      provider: 'Heroku',
+      version: '1',
+    };
+    await expect(h.op('CreatePipeline', { pipeline: other })).rejects.toMatchObject({
+      code: 'InvalidActionDeclarationException',
+      message: expect.stringContaining("ActionType (Category: 'Deploy', Provider: 'Heroku', Owner: 'ThirdParty'"),
+    });
+    await expect(h.op('GetPipeline', { name: 'other' })).rejects.toMatchObject({ code: 'PipelineNotFoundException' });
+    // Nor can an update bring one in.
+    p.stages[2].actions[0].actionTypeId = { category: 'Deploy', owner: 'Custom', provider: 'Mine', version: '1' };
+    await expect(h.op('UpdatePipeline', { pipeline: p })).rejects.toMatchObject({
+      code: 'InvalidActionDeclarationException',
+    });
   });
 
   it('updates (version + 1), lists, deletes, and answers 404s', async () => {

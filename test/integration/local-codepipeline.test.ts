@@ -1,0 +1,79 @@
+/**
+ * Local CodePipeline API conformance through the AWS SDK (CodePipeline API reference): pipeline tags, and an action
+ * type the local cloud cannot run refused when the pipeline is declared, as AWS refuses one that is not available.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineCommand,
+  ListTagsForResourceCommand,
+  type PipelineDeclaration,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdatePipelineCommand,
+} from '@aws-sdk/client-codepipeline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
+
+let t: TestCloud;
+let cp: CodePipelineClient;
+const seed = JSON.parse(readFileSync('test/fixtures/pipelines/seed-three-stage.json', 'utf8')) as {
+  pipeline: PipelineDeclaration;
+};
+
+beforeAll(async () => {
+  t = await startTestCloud();
+  cp = new CodePipelineClient(t.clientConfig);
+});
+afterAll(async () => {
+  cp?.destroy();
+  await t?.stop();
+});
+
+describe('local CodePipeline API', () => {
+  it('tags a pipeline, lists and removes its tags', async () => {
+    const pipeline = { ...structuredClone(seed.pipeline), name: 'cp-tags' };
+    await cp.send(new CreatePipelineCommand({ pipeline, tags: [{ key: 'team', value: 'payments' }] }));
+    const { metadata } = await cp.send(new GetPipelineCommand({ name: 'cp-tags' }));
+    const resourceArn = metadata?.pipelineArn as string;
+    await cp.send(
+      new TagResourceCommand({
+        resourceArn,
+        tags: [
+          { key: 'env', value: 'test' },
+          { key: 'team', value: 'core' },
+        ],
+      }),
+    );
+    expect((await cp.send(new ListTagsForResourceCommand({ resourceArn }))).tags).toEqual([
+      { key: 'team', value: 'core' },
+      { key: 'env', value: 'test' },
+    ]);
+    await cp.send(new UntagResourceCommand({ resourceArn, tagKeys: ['team'] }));
+    expect((await cp.send(new ListTagsForResourceCommand({ resourceArn }))).tags).toEqual([
+      { key: 'env', value: 'test' },
+    ]);
+    await expect(
+      cp.send(new ListTagsForResourceCommand({ resourceArn: resourceArn.replace('cp-tags', 'cp-none') })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(cp.send(new ListTagsForResourceCommand({ resourceArn: 'not-an-arn' }))).rejects.toMatchObject({
+      name: 'InvalidArnException',
+    });
+  });
+
+  it('refuses an action type it has no provider for when the pipeline is created or updated', async () => {
+    const pipeline = { ...structuredClone(seed.pipeline), name: 'cp-provider' };
+    const deploy = pipeline.stages?.[2]?.actions?.[0];
+    if (!deploy) throw new Error('seed changed');
+    deploy.actionTypeId = { category: 'Deploy', owner: 'Custom', provider: 'InHouseDeployer', version: '1' };
+    await expect(cp.send(new CreatePipelineCommand({ pipeline }))).rejects.toMatchObject({
+      name: 'InvalidActionDeclarationException',
+    });
+    const valid = { ...structuredClone(seed.pipeline), name: 'cp-provider' };
+    await cp.send(new CreatePipelineCommand({ pipeline: valid }));
+    await expect(cp.send(new UpdatePipelineCommand({ pipeline }))).rejects.toMatchObject({
+      name: 'InvalidActionDeclarationException',
+    });
+  });
+});
