@@ -68,7 +68,8 @@ describe('seed tutorial pipeline on the local cloud', () => {
       revisionId: commit,
       revisionSummary: 'ship v2',
     });
-    expect(second.trigger?.triggerType).toBe('CloudWatchEvent');
+    // The seed JSON does not set PollForSourceChanges: created through the API, the action polls.
+    expect(second.trigger?.triggerType).toBe('PollForSourceChanges');
     const execution = await client.send(
       new GetPipelineExecutionCommand({
         pipelineName: 'awscicd-pipeline',

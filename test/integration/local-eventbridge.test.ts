@@ -11,6 +11,7 @@ import {
   EventBridgeClient,
   InvalidEventPatternException,
   ListEventBusesCommand,
+  ListRuleNamesByTargetCommand,
   ListRulesCommand,
   ListTargetsByRuleCommand,
   PutEventsCommand,
@@ -195,6 +196,10 @@ describe('TestEventPattern agrees with AWS on every conformance case', () => {
       message: 'Parameter not-an-arn is not valid. Reason: Provided Arn is not in correct format.',
     });
     expect((await events.send(new ListTargetsByRuleCommand({ Rule: 'eb-bad-target' }))).Targets).toEqual([]);
+    await events.send(new PutTargetsCommand({ Rule: 'eb-bad-target', Targets: [{ Id: '1', Arn: echoArn }] }));
+    const byTarget = await events.send(new ListRuleNamesByTargetCommand({ TargetArn: echoArn }));
+    expect(byTarget.RuleNames).toContain('eb-bad-target');
+    await events.send(new RemoveTargetsCommand({ Rule: 'eb-bad-target', Ids: ['1'] }));
     await events.send(new DeleteRuleCommand({ Name: 'eb-bad-target' }));
   });
 });

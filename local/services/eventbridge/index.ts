@@ -17,6 +17,7 @@ import {
   disableRule,
   enableRule,
   listEventBuses,
+  listRuleNamesByTarget,
   listRules,
   listTargetsByRule,
   putRule,
@@ -252,6 +253,7 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
       CreateEventBus: createEventBus,
       DescribeEventBus: describeEventBus,
       ListEventBuses: listEventBuses,
+      ListRuleNamesByTarget: listRuleNamesByTarget,
       DeleteEventBus: rescheduling(deleteEventBus),
     },
     start(ctx: LocalContext) {

@@ -224,6 +224,23 @@ export function putTargets(input: Record<string, unknown>, ctx: LocalContext) {
   return { FailedEntryCount: 0, FailedEntries: [] };
 }
 
+/** The rules on a bus with a target of this ARN (ListRuleNamesByTarget). */
+export function listRuleNamesByTarget(input: Record<string, unknown>, ctx: LocalContext) {
+  const bus = busName(input.EventBusName);
+  requireBus(ctx.store, bus);
+  if (typeof input.TargetArn !== 'string' || input.TargetArn === '') {
+    throw validation(`Value null at 'targetArn' failed to satisfy constraint: Member must not be null`);
+  }
+  const names = ctx.store
+    .list<RuleRecord>(NS.rules)
+    .filter(([, rule]) => rule.EventBusName === bus)
+    .filter(([key]) => (ctx.store.get<Target[]>(NS.targets, key) ?? []).some((t) => t.Arn === input.TargetArn))
+    .map(([, rule]) => rule.Name)
+    .sort();
+  const { items, NextToken } = page(names, input);
+  return { RuleNames: items, ...(NextToken && { NextToken }) };
+}
+
 export function listTargetsByRule(input: Record<string, unknown>, ctx: LocalContext) {
   const bus = busName(input.EventBusName);
   const rule = requireRule(ctx.store, bus, checkName(input.Rule, 'rule'));

@@ -1,6 +1,11 @@
 /**
  * "A commit on the watched branch starts an execution": polls every git-backed Source action, and when its
  * branch moved, applies the V2 trigger filters (branches, file paths) and starts an execution pinned to it.
+ *
+ * Change detection follows the action's configuration, as on AWS (CodePipeline user guide, "Valid settings for the
+ * PollForSourceChanges parameter"): CodeCommit polls unless `PollForSourceChanges` is `false` (it defaults to true
+ * for a pipeline created through the API); with `false`, only an EventBridge rule that targets the pipeline starts
+ * it. A connection (CodeStarSourceConnection) starts it unless `DetectChanges` is `false`.
  */
 import type { Api } from '../api/operations.ts';
 import { NS, type PipelineRecord } from '../model.ts';
@@ -26,11 +31,20 @@ export async function pollSources(engine: Engine, api: Api): Promise<string[]> {
       } catch {
         continue; // branch not there yet
       }
+      const triggerType = await detection(engine, record, provider, config);
       const heads = ctx.store.get<Record<string, string>>(NS.sourceHeads, name) ?? {};
       const last = heads[action.name];
       if (last === head) continue;
       ctx.store.put(NS.sourceHeads, name, { ...heads, [action.name]: head });
       if (!last) continue; // first sight: nothing changed since the pipeline started watching
+      if (triggerType === undefined) {
+        ctx.log.info('codepipeline source change not detected: change detection is off for this action', {
+          pipeline: name,
+          action: action.name,
+          head,
+        });
+        continue;
+      }
       const triggers = (record.declaration.triggers ?? []).filter(
         (t) => t.gitConfiguration?.sourceActionName === action.name,
       );
@@ -58,7 +72,7 @@ export async function pollSources(engine: Engine, api: Api): Promise<string[]> {
         ctx,
         current,
         {
-          triggerType: provider === 'CodeStarSourceConnection' ? 'Webhook' : 'CloudWatchEvent',
+          triggerType,
           triggerDetail:
             provider === 'CodeCommit'
               ? `arn:aws:codecommit:${ctx.region}:${ctx.accountId}:${repoName}`
@@ -71,4 +85,23 @@ export async function pollSources(engine: Engine, api: Api): Promise<string[]> {
     }
   }
   return started;
+}
+
+/** How a change of this source action reaches the pipeline, or `undefined` when nothing would start it. */
+async function detection(
+  engine: Engine,
+  record: PipelineRecord,
+  provider: string,
+  config: Record<string, string>,
+): Promise<string | undefined> {
+  if (provider === 'CodeStarSourceConnection') return config.DetectChanges === 'false' ? undefined : 'Webhook';
+  if (config.PollForSourceChanges !== 'false') return 'PollForSourceChanges';
+  try {
+    const out = (await engine.context.call('eventbridge', 'ListRuleNamesByTarget', { TargetArn: record.arn })) as {
+      RuleNames?: string[];
+    };
+    return (out.RuleNames ?? []).length > 0 ? 'CloudWatchEvent' : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -74,10 +74,41 @@ describe('the seed tutorial pipeline: Source (local git) → CodeBuild (real com
     expect(summaries).toHaveLength(2);
     expect(summaries[0]).toMatchObject({
       status: 'Succeeded',
-      trigger: { triggerType: 'CloudWatchEvent' },
+      trigger: { triggerType: 'PollForSourceChanges' },
       sourceRevisions: [{ actionName: 'Source', revisionId: commit, revisionSummary: 'ship v2' }],
     });
     expect(readFileSync(join(site, 'var/www/html/index.html'), 'utf8')).toContain('v2');
+  });
+
+  it('honours PollForSourceChanges: false (only an EventBridge rule targeting the pipeline starts it)', async () => {
+    const { h, f } = setup(seedApp('v1'));
+    const p = structuredClone(seed.pipeline);
+    p.stages[0].actions[0].configuration.PollForSourceChanges = 'false';
+    await h.op('CreatePipeline', { pipeline: p });
+    const runs = async () =>
+      (
+        await h.op<{ pipelineExecutionSummaries: Array<Record<string, Loose>> }>('ListPipelineExecutions', {
+          pipelineName: 'awscicd-pipeline',
+        })
+      ).pipelineExecutionSummaries;
+    const rules: string[] = [];
+    h.handlers['eventbridge.ListRuleNamesByTarget'] = async () => ({ RuleNames: rules });
+
+    f.commit({ 'index.html': 'v2' }, 'no rule yet');
+    await h.cp.tick();
+    await h.cp.engine.idle();
+    expect(await runs()).toHaveLength(1);
+    expect(h.calls.find((c) => c.operation === 'ListRuleNamesByTarget')?.input).toEqual({
+      TargetArn: expect.stringMatching(/^arn:aws:codepipeline:[a-z0-9-]+:\d{12}:awscicd-pipeline$/),
+    });
+
+    rules.push('awscicd-pipeline-on-commit');
+    f.commit({ 'index.html': 'v3' }, 'with a rule');
+    await h.cp.tick();
+    await h.cp.engine.idle();
+    const after = await runs();
+    expect(after).toHaveLength(2);
+    expect(after[0]).toMatchObject({ trigger: { triggerType: 'CloudWatchEvent' } });
   });
 
   it('fails the build with the log tail, still running post_build', async () => {
