@@ -120,7 +120,13 @@ export type ActionRun = {
   lastUpdatedBy?: string;
 };
 
-export type StageRun = { status: StageStatus; attempt: number; actions: Record<string, ActionRun> };
+export type StageRun = {
+  status: StageStatus;
+  attempt: number;
+  actions: Record<string, ActionRun>;
+  /** Action runs of earlier attempts that a RetryStageExecution replaced: ListActionExecutions keeps them. */
+  history?: Array<ActionRun & { actionName: string }>;
+};
 
 export type ExecutionRecord = {
   pipelineExecutionId: string;

@@ -65,7 +65,11 @@ export function stageOperations(engine: Engine): Record<string, Operation> {
         );
       }
       for (const [name, run] of Object.entries(stageRun.actions)) {
-        if (input.retryMode === 'ALL_ACTIONS' || run.status !== 'Succeeded') delete stageRun.actions[name];
+        if (input.retryMode === 'ALL_ACTIONS' || run.status !== 'Succeeded') {
+          // The replaced attempt stays visible in ListActionExecutions beside the new one, as on AWS.
+          stageRun.history = [...(stageRun.history ?? []), { ...run, actionName: name }];
+          delete stageRun.actions[name];
+        }
       }
       stageRun.status = 'InProgress';
       stageRun.attempt += 1;

@@ -132,9 +132,18 @@ export function actionExecutionDetails(exec: ExecutionRecord, region: string): A
   for (const stage of exec.pipeline.stages) {
     const stageRun = exec.stages[stage.name];
     if (!stageRun) continue;
-    for (const action of stage.actions) {
-      const run = stageRun.actions[action.name];
-      if (!run) continue;
+    // Earlier attempts first: the list is reversed below, newest first.
+    const runs = [
+      ...(stageRun.history ?? []).flatMap((run) => {
+        const action = stage.actions.find((a) => a.name === run.actionName);
+        return action ? [{ action, run }] : [];
+      }),
+      ...stage.actions.flatMap((action) => {
+        const run = stageRun.actions[action.name];
+        return run ? [{ action, run }] : [];
+      }),
+    ];
+    for (const { action, run } of runs) {
       const executionResult: Record<string, unknown> = {};
       if (run.externalExecutionId) executionResult.externalExecutionId = run.externalExecutionId;
       if (run.summary) executionResult.externalExecutionSummary = run.summary;

@@ -425,6 +425,15 @@ describe('local CodePipeline engine', () => {
     const job = h.job(1).id;
     await h.op('PutJobSuccessResult', { jobId: job });
     expect((await h.execution('p8', id)).status).toBe('Succeeded');
+    // The abandoned attempt is still listed beside the retried one (two action execution ids).
+    const listed = (
+      await h.op<{ actionExecutionDetails: Array<Record<string, Loose>> }>('ListActionExecutions', {
+        pipelineName: 'p8',
+        filter: { pipelineExecutionId: id },
+      })
+    ).actionExecutionDetails.filter((a) => a.stageName === 'B');
+    expect(listed.map((a) => a.status)).toEqual(['Succeeded', 'Abandoned']);
+    expect(new Set(listed.map((a) => a.actionExecutionId)).size).toBe(2);
     await expect(
       h.op('RetryStageExecution', {
         pipelineName: 'p8',
