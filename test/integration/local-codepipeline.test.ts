@@ -7,14 +7,18 @@ import {
   CodePipelineClient,
   CreatePipelineCommand,
   GetPipelineCommand,
+  GetPipelineExecutionCommand,
+  ListPipelineExecutionsCommand,
   ListTagsForResourceCommand,
   type PipelineDeclaration,
   TagResourceCommand,
   UntagResourceCommand,
   UpdatePipelineCommand,
 } from '@aws-sdk/client-codepipeline';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../helpers/local-cloud.ts';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 
 let t: TestCloud;
 let cp: CodePipelineClient;
@@ -74,6 +78,76 @@ describe('local CodePipeline API', () => {
     await cp.send(new CreatePipelineCommand({ pipeline: valid }));
     await expect(cp.send(new UpdatePipelineCommand({ pipeline }))).rejects.toMatchObject({
       name: 'InvalidActionDeclarationException',
+    });
+  });
+
+  it('reads an S3 source from the local S3 when the bucket is there: the object is the artifact, its version the revision', async () => {
+    const s3 = new S3Client(t.clientConfig);
+    await s3.send(new CreateBucketCommand({ Bucket: 'cp-source-bucket' }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: 'cp-source-bucket', VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'cp-source-bucket',
+        Key: 'app/source.zip',
+        Body: zipSync({ 'index.html': new TextEncoder().encode('<h1>from s3</h1>') }),
+      }),
+    );
+    s3.destroy();
+    await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name: 'cp-s3-source',
+          roleArn: 'arn:aws:iam::111122223333:role/pipeline',
+          artifactStore: { type: 'S3', location: 'cp-artifacts' },
+          pipelineType: 'V2',
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Source',
+                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+                  configuration: {
+                    S3Bucket: 'cp-source-bucket',
+                    S3ObjectKey: 'app/source.zip',
+                    PollForSourceChanges: 'false',
+                  },
+                  outputArtifacts: [{ name: 'SourceOutput' }],
+                },
+              ],
+            },
+            {
+              name: 'Deploy',
+              actions: [
+                {
+                  name: 'Site',
+                  actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' },
+                  configuration: { BucketName: 'cp-site', Extract: 'true' },
+                  inputArtifacts: [{ name: 'SourceOutput' }],
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    const summary = await waitFor(async () => {
+      const list = await cp.send(new ListPipelineExecutionsCommand({ pipelineName: 'cp-s3-source' }));
+      const s = list.pipelineExecutionSummaries?.[0];
+      return s && s.status !== 'InProgress' ? s : undefined;
+    }, 20_000);
+    expect(summary.status).toBe('Succeeded');
+    const execution = await cp.send(
+      new GetPipelineExecutionCommand({
+        pipelineName: 'cp-s3-source',
+        pipelineExecutionId: summary.pipelineExecutionId,
+      }),
+    );
+    expect(execution.pipelineExecution?.artifactRevisions?.[0]).toMatchObject({
+      name: 'SourceOutput',
+      revisionId: put.VersionId,
     });
   });
 });

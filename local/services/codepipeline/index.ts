@@ -72,7 +72,11 @@ export function defaultSourceResolver(provider: string, configuration: Record<st
     const path = map[name];
     if (path) return isAbsolute(path) ? path : resolve(join(mapFile, '..'), path);
   }
-  const candidate = resolve(process.env.STAGECREW_REPOS_DIR ?? '.stagecrew/repos', name);
+  // Repositories live under the state directory, as docs/LOCAL.md says (`$STAGECREW_STATE_DIR/repos`).
+  const candidate = resolve(
+    process.env.STAGECREW_REPOS_DIR ?? join(process.env.STAGECREW_STATE_DIR?.trim() || '.stagecrew', 'repos'),
+    name,
+  );
   return existsSync(candidate) ? candidate : undefined;
 }
 

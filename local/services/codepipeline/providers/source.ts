@@ -132,10 +132,56 @@ function fromEcr(p: ProviderContext) {
   };
 }
 
+/**
+ * An S3 source whose bucket exists in the local S3 reads the object from there, as CodePipeline reads it from S3:
+ * the object (a zip) is the artifact, its version id (or ETag) the revision. `undefined` when the bucket is not local.
+ */
+async function fromLocalS3(p: ProviderContext) {
+  const config = p.run.resolvedConfiguration;
+  const bucket = config.S3Bucket ?? '';
+  const key = config.S3ObjectKey ?? '';
+  try {
+    await p.ctx.call('s3', 'HeadBucket', { Bucket: bucket });
+  } catch {
+    return undefined;
+  }
+  let object: { Body?: unknown; ETag?: string; VersionId?: string };
+  try {
+    object = (await p.ctx.call('s3', 'GetObject', { Bucket: bucket, Key: key })) as typeof object;
+  } catch (err) {
+    return failed(
+      'ConfigurationError',
+      `Could not read s3://${bucket}/${key} from the local S3: ${(err as Error).message}`,
+    );
+  }
+  const bytes =
+    object.Body instanceof Uint8Array ? object.Body : new Uint8Array(Buffer.from(String(object.Body ?? '')));
+  const etag = String(object.ETag ?? '').replace(/"/g, '');
+  const revision = object.VersionId ?? etag;
+  p.log(`[source] s3://${bucket}/${key} (local S3) → ${revision}`);
+  return {
+    status: 'Succeeded' as const,
+    summary: `Amazon S3 object s3://${bucket}/${key}`,
+    externalExecutionId: revision,
+    outputVariables: {
+      BucketName: bucket,
+      ObjectKey: key,
+      ETag: etag,
+      ...(object.VersionId ? { VersionId: object.VersionId } : {}),
+    },
+    outputs: { [outputName(p)]: bytes },
+    revision: { revisionId: revision, revisionSummary: `s3://${bucket}/${key}` },
+  };
+}
+
 export const sourceProvider: Provider = {
   async run(p) {
     const provider = p.action.actionTypeId.provider;
     const config = p.run.resolvedConfiguration;
+    if (provider === 'S3') {
+      const local = await fromLocalS3(p);
+      if (local) return local;
+    }
     const path = p.env.resolveSource(provider, config);
     if (!path) {
       if (provider === 'ECR') return fromEcr(p);
