@@ -5,6 +5,7 @@
  * router that ignores the flag deletes the bucket.
  */
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketPolicyCommand,
@@ -191,5 +192,39 @@ describe('local S3 sub-resources', () => {
     const part = await s3.send(new GetObjectCommand({ Bucket: 'sub-range', Key: 'r.txt', Range: 'bytes=1-2' }));
     expect(part.$metadata.httpStatusCode).toBe(206);
     expect(await part.Body?.transformToString()).toBe('el');
+  });
+});
+
+describe('local S3 request forms', () => {
+  it('serves a Signature Version 2 presigned URL and SigV2 header auth (older boto3 and SDKs)', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'sub-sigv2' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'sub-sigv2', Key: 'report.txt', Body: 'v2 ok' }));
+    const presigned = await fetch(
+      `${t.url}/sub-sigv2/report.txt?AWSAccessKeyId=local&Expires=4102444800&Signature=c2lnbmF0dXJl`,
+    );
+    expect(presigned.status).toBe(200);
+    expect(await presigned.text()).toBe('v2 ok');
+    const header = await fetch(`${t.url}/sub-sigv2/report.txt`, {
+      headers: { authorization: 'AWS local:c2lnbmF0dXJl' },
+    });
+    expect(await header.text()).toBe('v2 ok');
+  });
+
+  it('completes a multipart upload whose part ETags are given without quotes', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'sub-etags' }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'sub-etags', Key: 'one.bin' }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: 'sub-etags', Key: 'one.bin', UploadId, PartNumber: 1, Body: 'only part' }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'sub-etags',
+        Key: 'one.bin',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: String(part.ETag).replaceAll('"', '') }] },
+      }),
+    );
+    const out = await s3.send(new GetObjectCommand({ Bucket: 'sub-etags', Key: 'one.bin' }));
+    expect(await out.Body?.transformToString()).toBe('only part');
   });
 });
