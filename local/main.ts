@@ -336,7 +336,7 @@ const main = async (): Promise<void> => {
     '',
     'Point AWS clients at it:',
     `  export AWS_ENDPOINT_URL=${cloud.url}`,
-    `  export AWS_REGION=${REGION}`,
+    `  export AWS_REGION=${REGION} AWS_DEFAULT_REGION=${REGION}   # the AWS CLI v1 reads AWS_DEFAULT_REGION`,
     '  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local',
     '',
   ];

@@ -126,7 +126,7 @@ describe('npm start process', () => {
     while (!out.includes('AWS_ACCESS_KEY_ID') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(out).toContain(`listening on http://127.0.0.1:${port}`);
     expect(out).toContain(`export AWS_ENDPOINT_URL=http://127.0.0.1:${port}`);
-    expect(out).toContain('export AWS_REGION=us-east-1');
+    expect(out).toContain('export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1');
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
