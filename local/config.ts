@@ -8,7 +8,7 @@ export class LocalConfigError extends Error {
   }
 }
 
-export type LocalCloudConfig = { host: string; port: number; stateDir: string; allowRemote: boolean };
+export type LocalCloudConfig = { host: string; port: number; stateDir: string; allowRemote: boolean; demo: boolean };
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
 
@@ -23,7 +23,9 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const allowRemote = env.STAGECREW_ALLOW_REMOTE === 'true';
   assertBindable(host, allowRemote);
-  return { host, port, stateDir: resolve(cwd, env.STAGECREW_STATE_DIR?.trim() || '.stagecrew'), allowRemote };
+  // The first-hour demo recipients, channel and Slack token (see DEMO in main.ts); STAGECREW_DEMO=off starts bare.
+  const demo = !['off', 'false', '0'].includes((env.STAGECREW_DEMO ?? '').trim().toLowerCase());
+  return { host, port, stateDir: resolve(cwd, env.STAGECREW_STATE_DIR?.trim() || '.stagecrew'), allowRemote, demo };
 };
 
 /** The local cloud accepts any credentials, so it must not listen beyond this machine unless asked to. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -53,6 +54,37 @@ export type StartOptions = {
   /** Run the template's schedules on their rate (default true). */
   schedules?: boolean;
   servicesDir?: string;
+  /**
+   * First-hour defaults (`npm start`): a demo approver, channel, sender and Slack workspace, a Slack bot token in the
+   * secret and a short teardown grace, so the first approval shows up in the outbox and on the dashboard. Anything
+   * set in `stagecrew.local.json` wins; tests start without them.
+   */
+  demo?: boolean;
+};
+
+/** What `demo` seeds: each applies only where `stagecrew.local.json` sets nothing of its own. */
+export const DEMO = {
+  parameters: {
+    SlackDefaultChannel: 'C0DEMOLOCAL',
+    EmailRecipients: 'approver@example.com',
+    EmailSender: 'stagecrew@example.com',
+    TeardownGraceSeconds: 30,
+  },
+  slack: {
+    users: [{ id: 'U0DEMOAPPROVER', name: 'approver', realName: 'Demo Approver', email: 'approver@example.com' }],
+    channels: { C0DEMOLOCAL: ['U0DEMOAPPROVER'] },
+  } satisfies SlackDirectoryConfig,
+  secret: { slackBotToken: 'xoxb-local-demo' },
+};
+
+/** Seeds the demo Slack credentials into a generated secret template (the signing secret is random). */
+const withDemoSecret = (template: string | undefined): string | undefined => {
+  if (template === undefined) return template;
+  const doc = JSON.parse(template) as Record<string, unknown>;
+  if (!('slackBotToken' in doc)) return template;
+  if (!doc.slackBotToken) doc.slackBotToken = DEMO.secret.slackBotToken;
+  if (!doc.slackSigningSecret) doc.slackSigningSecret = randomBytes(16).toString('hex');
+  return JSON.stringify(doc);
 };
 
 export type LocalCloud = {
@@ -216,9 +248,14 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       baseUrl: url,
       region: REGION,
       accountId: ACCOUNT_ID,
-      parameterOverrides: localConfig.parameters,
+      parameterOverrides: options.demo ? { ...DEMO.parameters, ...localConfig.parameters } : localConfig.parameters,
       environment: localEnvironment(url),
     });
+    if (options.demo) {
+      for (const s of model.secrets) {
+        if (s.generate) s.generate = { ...s.generate, template: withDemoSecret(s.generate.template) as string };
+      }
+    }
     for (const fn of model.functions) invoker.register(fn);
     for (const extra of options.functions ?? []) {
       const memoryMb = extra.memoryMb ?? 256;
@@ -238,7 +275,11 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       });
     }
     // The Slack stand-in's workspace directory (users, groups, channel members), replaced on every start.
-    ctx.store.put('slack:directory', 'workspace', options.slackDirectory ?? localConfig.slack ?? {});
+    ctx.store.put(
+      'slack:directory',
+      'workspace',
+      options.slackDirectory ?? localConfig.slack ?? (options.demo ? DEMO.slack : {}),
+    );
     for (const s of services) await s.start?.(ctx);
     problems = await applyModel(model, ctx, dynamodb, (id) => byId.has(id));
     scheduler = new Scheduler({
@@ -327,6 +368,7 @@ const main = async (): Promise<void> => {
     host: config.host,
     allowRemote: config.allowRemote,
     stateDir: config.stateDir,
+    demo: config.demo,
   });
   const lines = [
     `Stagecrew local cloud listening on ${cloud.url}`,

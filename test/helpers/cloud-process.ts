@@ -68,6 +68,8 @@ export const cloudProcess = async (stateDir: string, baseEnv: Record<string, str
           ...process.env,
           ...baseEnv,
           ...env,
+          // The restart tests assert on exact outboxes and timings: no first-hour demo recipients or short grace.
+          STAGECREW_DEMO: 'off',
           STAGECREW_PORT: String(port),
           STAGECREW_STATE_DIR: stateDir,
           STAGECREW_HOST: '127.0.0.1',

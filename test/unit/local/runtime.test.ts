@@ -158,7 +158,9 @@ describe('config', () => {
       port: 0,
       stateDir: '/w/.stagecrew',
       allowRemote: false,
+      demo: true,
     });
+    expect(readConfig({ STAGECREW_DEMO: 'off' }, '/w').demo).toBe(false);
     expect(() => readConfig({ STAGECREW_PORT: 'http' })).toThrow(/STAGECREW_PORT/);
     expect(() => readConfig({ STAGECREW_HOST: '10.0.0.5' })).toThrow(/non-loopback/);
   });
