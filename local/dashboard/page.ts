@@ -100,7 +100,9 @@ const render = (s) => {
     el('div', { class: 'stages' }, (p.stages || []).map((st) => el('span', {}, st.stageName + ' ', status((st.latestExecution && st.latestExecution.status) || 'NotRun')))),
     table(['execution', 'status', 'started', 'updated'], (p.executions || []).map((e) => [e.pipelineExecutionId, status(e.status), when(e.startTime), when(e.lastUpdateTime)]))))));
   fill('stacks', table(['stack', 'status', 'updated', 'reason'], s.stacks.map((k) => [k.name, status(k.status), when(k.updatedAt), k.reason || ''])));
-  fill('teardown', table(['run', 'state machine', 'status', 'started', 'stopped'], s.teardownRuns.map((r) => [r.name, r.stateMachine, status(r.status), when(r.startDate), when(r.stopDate)])));
+  const countdown = (r) => r.graceEndsAt === undefined ? '' : el('span', { class: 'countdown', 'data-grace-ends-at': r.graceEndsAt },
+    'tears down in ' + Math.max(0, Math.round((r.graceEndsAt - Date.now()) / 1000)) + ' s (grace period; retrying the stage cancels it)');
+  fill('teardown', table(['run', 'state machine', 'status', 'started', 'stopped', 'pending'], s.teardownRuns.map((r) => [r.name, r.stateMachine, status(r.status), when(r.startDate), when(r.stopDate), countdown(r)])));
   fill('outbox', s.outbox.length === 0 ? el('p', { class: 'empty' }, 'no messages') : el('div', {}, s.outbox.slice().reverse().map((m) => el('div', { class: 'msg' },
     el('strong', {}, m.channel + ' → ' + m.to.join(', ')), ' ', el('small', {}, when(m.at)),
     m.subject ? el('div', {}, m.subject) : null, el('pre', {}, m.text), el('div', {}, m.links.map((l) => el('div', {}, link(l))))))));

@@ -26,7 +26,15 @@ export type DashboardState = {
   pipelines: Array<{ name: string; stages: unknown[]; executions: unknown[] }>;
   approvals: Approval[];
   stacks: Array<{ name: string; status: string; updatedAt?: string; reason?: string }>;
-  teardownRuns: Array<{ name: string; status: string; startDate?: unknown; stopDate?: unknown; stateMachine: string }>;
+  teardownRuns: Array<{
+    name: string;
+    status: string;
+    startDate?: unknown;
+    stopDate?: unknown;
+    stateMachine: string;
+    /** A run waiting out its grace period (its `GraceWait` state): when the teardown starts, epoch ms. */
+    graceEndsAt?: number;
+  }>;
   outbox: OutboxMessage[];
   schedules: Array<{ name: string; expression: string; lastRunAt?: string; nextRunAt?: string }>;
   notes: string[];
@@ -153,12 +161,14 @@ export const gatherState = async (deps: {
             executions?: Array<Record<string, unknown>>;
           };
           for (const e of out.executions ?? []) {
+            const graceEndsAt = e.status === 'RUNNING' ? await graceEnd(ctx, String(e.executionArn)) : undefined;
             runs.push({
               name: String(e.name),
               status: String(e.status),
               startDate: e.startDate,
               stopDate: e.stopDate,
               stateMachine: sm.name,
+              ...(graceEndsAt !== undefined ? { graceEndsAt } : {}),
             });
           }
         }
@@ -181,4 +191,35 @@ export const gatherState = async (deps: {
     })),
     notes,
   };
+};
+
+/**
+ * When a teardown run that is waiting out its grace period (the state machine's `GraceWait`, `SecondsPath:
+ * $.request.graceSeconds`) will start deleting: its latest history event is that state's entry. Local waits run at
+ * `STAGECREW_SFN_WAIT_SCALE` (1 = real time).
+ */
+const graceEnd = async (ctx: LocalContext, executionArn: string): Promise<number | undefined> => {
+  const out = (await ctx.call('sfn', 'GetExecutionHistory', { executionArn, reverseOrder: true, maxResults: 1 })) as {
+    events?: Array<{
+      type?: string;
+      timestamp?: unknown;
+      stateEnteredEventDetails?: { name?: string; input?: string };
+    }>;
+  };
+  const last = out.events?.[0];
+  if (last?.type !== 'WaitStateEntered' || last.stateEnteredEventDetails?.name !== 'GraceWait') return undefined;
+  let seconds: number;
+  try {
+    seconds = Number(JSON.parse(last.stateEnteredEventDetails.input ?? '{}')?.request?.graceSeconds);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isFinite(seconds)) return undefined;
+  const scale = Number(process.env.STAGECREW_SFN_WAIT_SCALE ?? 1);
+  const t = last.timestamp;
+  // In process the history may carry epoch seconds (the JSON protocol's timestamp form), a date, or an ISO string.
+  const entered =
+    t instanceof Date ? t.getTime() : typeof t === 'number' ? (t < 1e12 ? t * 1000 : t) : new Date(String(t)).getTime();
+  if (!Number.isFinite(entered)) return undefined;
+  return Math.round(entered + seconds * 1000 * (Number.isFinite(scale) ? scale : 1));
 };

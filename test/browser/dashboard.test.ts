@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,30 @@ describe('dashboard', () => {
     await doc.send(new PutCommand({ TableName: table, Item: approval('apr-pending-000002', 'PENDING') }));
     await page.locator('[data-approval-id="apr-pending-000002"]').waitFor({ timeout: 10_000 });
     await expect(page.locator('#approvals').textContent()).resolves.toContain('Pending (2)');
+
+    // A teardown waiting out its grace period shows when it will start deleting, counting down.
+    await new SFNClient(t.clientConfig).send(
+      new StartExecutionCommand({
+        stateMachineArn: t.cloud.model.stateMachines[0]?.arn,
+        name: 'teardown-in-grace',
+        input: JSON.stringify({
+          pipeline: 'shop-api',
+          executionId: '11111111-2222-3333-4444-555555555555',
+          reason: 'FAILED',
+          graceSeconds: 900,
+        }),
+      }),
+    );
+    const countdown = page.locator('#teardown .countdown');
+    await countdown.waitFor({ timeout: 15_000 });
+    const seconds = () => countdown.textContent().then((x) => Number(/in (\d+) s/.exec(x ?? '')?.[1]));
+    const first = await seconds();
+    expect(first).toBeGreaterThan(800);
+    expect(first).toBeLessThanOrEqual(900);
+    // The page re-renders every 2 s: the count goes down.
+    const deadline = Date.now() + 10_000;
+    while ((await seconds()) >= first && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await seconds()).toBeLessThan(first);
 
     expect(errors).toEqual([]); // the dashboard itself: no script error, no CSP violation, no failed request
 

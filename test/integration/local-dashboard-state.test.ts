@@ -73,6 +73,34 @@ describe('/_local/state', () => {
     expect(s.schedules.map((x) => x.name).sort()).toEqual(t.cloud.model.schedules.map((x) => x.name).sort());
   });
 
+  it('shows a teardown run waiting out its grace period with the time it starts deleting', async () => {
+    const machine = t.cloud.model.stateMachines[0];
+    const before = Date.now();
+    await new SFNClient(t.clientConfig).send(
+      new StartExecutionCommand({
+        stateMachineArn: machine?.arn,
+        name: 'teardown-grace-1',
+        input: JSON.stringify({
+          pipeline: 'grace-pipeline',
+          executionId: '11111111-2222-3333-4444-555555555555',
+          reason: 'FAILED',
+          graceSeconds: 600,
+        }),
+      }),
+    );
+    const run = await waitFor(async () => {
+      const x = await state();
+      return x.teardownRuns.find((r) => r.name === 'teardown-grace-1' && r.graceEndsAt !== undefined);
+    }, 15_000);
+    expect(run.status).toBe('RUNNING');
+    // Ten minutes after it entered GraceWait (at STAGECREW_SFN_WAIT_SCALE's pace; real time here).
+    const scale = Number(process.env.STAGECREW_SFN_WAIT_SCALE ?? 1);
+    expect(run.graceEndsAt).toBeGreaterThanOrEqual(before + 600_000 * scale - 1_000);
+    expect(run.graceEndsAt).toBeLessThanOrEqual(Date.now() + 600_000 * scale);
+    const page = await (await fetch(`${t.url}/_local/`)).text();
+    expect(page).toContain('tears down in');
+  });
+
   it('serves the dashboard page with a strict CSP and no external assets', async () => {
     const res = await fetch(`${t.url}/_local/`);
     expect(res.status).toBe(200);
