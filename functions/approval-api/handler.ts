@@ -4,13 +4,6 @@ import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import type { StagecrewSecrets } from '#core/adapters/secrets-store';
-import {
-  type ApiDeps,
-  BASELINE_HEADERS,
-  type DeferredSlack,
-  handleApprovalHttp,
-  handleDeferredSlack,
-} from '#core/approvals/http';
 import { linkKeysFrom } from '#core/approvals/signing';
 import { requireEnv } from '#core/config';
 import { UnavailableError } from '#core/errors';
@@ -18,6 +11,7 @@ import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
 import { asyncInvoker, codePipeline, documents, eventBridge, secretsStore, slackApi } from '#core/wiring';
+import { type ApiDeps, BASELINE_HEADERS, type DeferredSlack, handleApprovalHttp, handleDeferredSlack } from './http.ts';
 import { SlackWebDirectory } from './slack-directory.ts';
 
 const params = secretsStore();

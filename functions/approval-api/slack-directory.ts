@@ -1,5 +1,5 @@
 import type { SlackWebApi } from '#core/adapters/slack';
-import type { SlackDirectory } from '#core/approvals/http';
+import type { SlackDirectory } from './http.ts';
 
 /**
  * Slack user identity for the approver policy: `users.info` (the email needs the `users:read.email` scope), user

@@ -10,10 +10,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { handleApprovalHttp } from '#core/approvals/http';
 import { signSlackRequest } from '#core/approvals/signing';
 import { logger } from '#core/powertools';
 import blockActions from '../../events/slack-block-actions.json' with { type: 'json' };
+import { handleApprovalHttp } from '../../functions/approval-api/http.ts';
 import { KEYS, NOW, pendingRecord } from '../unit/approvals/fakes.ts';
 import { apiSetup, formFor, httpEvent, linkFor, SIGNING_SECRET } from '../unit/approvals/helpers.ts';
 import {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
-import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE } from '#core/approvals/render';
 import { signSlackRequest } from '#core/approvals/signing';
+import { handleApprovalHttp } from '../../../functions/approval-api/http.ts';
 import { startDynalite } from '../../helpers/dynalite.ts';
 import { NOW, pendingRecord } from '../../unit/approvals/fakes.ts';
 import { apiSetup, formFor, httpEvent, linkFor, postForm, SIGNING_SECRET } from '../../unit/approvals/helpers.ts';

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ApiDeps, SlackDirectory } from '#core/approvals/http';
 import type { ApprovalRecord } from '#core/approvals/model';
 import { issueNonce, type LinkParams, signLink, signSlackRequest } from '#core/approvals/signing';
+import type { ApiDeps, SlackDirectory } from '../../../functions/approval-api/http.ts';
 import { FakeClock, FakeSlack, KEYS, MemoryApprovalStore, NOW, pendingRecord } from './fakes.ts';
 
 export const SIGNING_SECRET = 'slack-signing-secret-for-tests';

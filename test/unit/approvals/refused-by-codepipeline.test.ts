@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { decide } from '#core/approvals/decide';
-import { handleApprovalHttp } from '#core/approvals/http';
 import { ApprovalRefusedError, approvalIdFor } from '#core/approvals/model';
 import { handleRequestEvent, invalidNames, type RequestDeps } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { PermissionError, ValidationError } from '#core/errors';
+import { handleApprovalHttp } from '../../../functions/approval-api/http.ts';
 import {
   FakeClock,
   FakeMailer,

@@ -3,8 +3,8 @@
  * (answered through response_url), and Slack's retries of the same click never vote twice.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { type DeferredSlack, handleApprovalHttp, handleDeferredSlack } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
+import { type DeferredSlack, handleApprovalHttp, handleDeferredSlack } from '../../../functions/approval-api/http.ts';
 import { NOW, pendingRecord } from './fakes.ts';
 import { apiSetup, POSTS, signedSlack } from './helpers.ts';
 

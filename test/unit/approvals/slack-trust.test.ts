@@ -4,8 +4,8 @@
  * message Stagecrew did not post, by someone outside the routed channel, or count one person twice.
  */
 import { describe, expect, it } from 'vitest';
-import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
+import { handleApprovalHttp } from '../../../functions/approval-api/http.ts';
 import { pendingRecord } from './fakes.ts';
 import { apiSetup, formFor, linkFor, POSTS, postForm, signedSlack } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { handleApprovalHttp } from '#core/approvals/http';
+import { handleApprovalHttp } from '../../../functions/approval-api/http.ts';
 import { pendingRecord } from './fakes.ts';
 import { apiSetup, formFor, linkFor, postForm } from './helpers.ts';
 

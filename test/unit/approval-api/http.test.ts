@@ -1,10 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { handleApprovalHttp } from '#core/approvals/http';
 import { ACTION_APPROVE, ACTION_REJECT, REJECT_VIEW } from '#core/approvals/render';
 import { signSlackRequest } from '#core/approvals/signing';
-import { NOW, pendingRecord } from './fakes.ts';
-import { apiSetup, formFor, httpEvent, linkFor, POSTS, postForm, queryOf, SIGNING_SECRET } from './helpers.ts';
+import { handleApprovalHttp } from '../../../functions/approval-api/http.ts';
+import { NOW, pendingRecord } from '../approvals/fakes.ts';
+import {
+  apiSetup,
+  formFor,
+  httpEvent,
+  linkFor,
+  POSTS,
+  postForm,
+  queryOf,
+  SIGNING_SECRET,
+} from '../approvals/helpers.ts';
 
 const body = (r: { body?: string }) => r.body ?? '';
 

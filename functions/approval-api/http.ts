@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { escapeMrkdwn } from '../escape.ts';
-import type { SlackGateway } from '../ports.ts';
-import { type DecideDeps, type DecideResult, decide } from './decide.ts';
+import { type DecideDeps, type DecideResult, decide } from '#core/approvals/decide';
 import {
   type ApprovalRecord,
   ApprovalRefusedError,
@@ -11,8 +9,8 @@ import {
   refusalFor,
   TERMINAL,
   type Voter,
-} from './model.ts';
-import { syncMessages, type Warn } from './notify.ts';
+} from '#core/approvals/model';
+import { syncMessages, type Warn } from '#core/approvals/notify';
 import {
   checkSlackOrigin,
   checkVoter,
@@ -20,9 +18,16 @@ import {
   needsVerifiedEmail,
   type PolicyCheck,
   UNVERIFIED_IDENTITY,
-} from './policy.ts';
-import { ACTION_APPROVE, ACTION_REJECT, approvalPage, errorPage, REJECT_VIEW, rejectReasonView } from './render.ts';
-import { RejectViewMetadata, SlackInteraction } from './schemas.ts';
+} from '#core/approvals/policy';
+import {
+  ACTION_APPROVE,
+  ACTION_REJECT,
+  approvalPage,
+  errorPage,
+  REJECT_VIEW,
+  rejectReasonView,
+} from '#core/approvals/render';
+import { RejectViewMetadata, SlackInteraction } from '#core/approvals/schemas';
 import {
   issueNonce,
   type LinkKeys,
@@ -32,7 +37,9 @@ import {
   verifyLink,
   verifyNonce,
   verifySlackSignature,
-} from './signing.ts';
+} from '#core/approvals/signing';
+import { escapeMrkdwn } from '#core/escape';
+import type { SlackGateway } from '#core/ports';
 
 /** Resolves a Slack user to the identity the policy checks (email, display name, user groups). */
 export type SlackDirectory = {
