@@ -44,14 +44,6 @@ export class ConflictError extends StagecrewError {
   }
 }
 
-/** The caller is not allowed to do this. */
-export class ForbiddenError extends StagecrewError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ForbiddenError';
-  }
-}
-
 /** A dependency (AWS, Slack) was throttled or unavailable after retries: safe to retry later. */
 export class UnavailableError extends StagecrewError {
   constructor(message: string, options?: ErrorOptions) {

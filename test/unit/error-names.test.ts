@@ -58,3 +58,19 @@ describe('error names survive minification', () => {
     );
   });
 });
+
+describe('one error hierarchy', () => {
+  it('every error class in the functions is a StagecrewError', async () => {
+    const { StagecrewError } = await import('#core/errors');
+    const modules = sources('functions').filter((f) => !f.endsWith('handler.ts'));
+    const outside: string[] = [];
+    for (const file of modules) {
+      const mod = (await import(`../../${file}`)) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(mod)) {
+        if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
+        if (!(value.prototype instanceof StagecrewError) && value !== StagecrewError) outside.push(`${file}: ${name}`);
+      }
+    }
+    expect(outside).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { StagecrewError } from '../errors.ts';
 import type { ApprovalRoute } from '../settings.ts';
 
 /**
@@ -161,7 +162,7 @@ const STATUS_OF: Record<RefusalReason, number> = {
 };
 
 /** A refused decision: carries an HTTP status and a reason code, never a 500 or a false success. */
-export class ApprovalRefusedError extends Error {
+export class ApprovalRefusedError extends StagecrewError {
   readonly reason: RefusalReason;
   readonly status: number;
   readonly record: ApprovalRecord | undefined;

@@ -6,7 +6,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
-import { UnavailableError } from '../errors.ts';
+import { StagecrewError, UnavailableError } from '../errors.ts';
 import { LIMITS, truncate } from './limits.ts';
 import type { JobReport, ReportOutcome } from './ports.ts';
 import { type RunnerDeps, runJob } from './runner.ts';
@@ -40,9 +40,9 @@ export type JobHandlerResult =
   | { jobId?: string; skipped: 'not-a-job' };
 
 /** Another invocation holds this job's idempotency record: thrown so that Lambda retries the delivery later. */
-export class JobInProgressError extends Error {
+export class JobInProgressError extends StagecrewError {
   constructor(jobId: string) {
-    super(`job ${jobId} is in progress in another invocation`);
+    super(`job ${jobId} is in progress in another invocation`, { retryable: true });
     this.name = 'JobInProgressError';
   }
 }

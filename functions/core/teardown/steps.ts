@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { StagecrewError, ValidationError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import {
@@ -42,7 +42,7 @@ export type StepDeps = {
 };
 
 /** The ownership error of a DeleteStack refused at the last moment; the workflow re-inspects the stack. */
-export class OwnershipChangedError extends Error {
+export class OwnershipChangedError extends StagecrewError {
   constructor(message: string) {
     super(message);
     this.name = 'OwnershipChangedError';
@@ -50,7 +50,7 @@ export class OwnershipChangedError extends Error {
 }
 
 /** The stack settled before the wait was registered: the workflow concludes from a fresh look instead. */
-export class StackSettledError extends Error {
+export class StackSettledError extends StagecrewError {
   constructor(message: string) {
     super(message);
     this.name = 'StackSettledError';
