@@ -4,6 +4,7 @@ import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/not
 import type { Clock } from '#core/ports';
 import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
 import type { Settings } from '#core/settings';
+import type { TeardownStarter } from '#core/teardown/ports';
 import type { EventLedger, TimelineStore } from '#core/timeline/ports';
 import { recordTransition } from '#core/timeline/record-transition';
 import { type Transition, toTransition } from '#core/timeline/transition';
@@ -16,12 +17,6 @@ export type TeardownDecision =
 
 /** Decides, from a pipeline-execution transition and the teardown policy, whether to start or cancel teardown. */
 export type TeardownPlanner = (t: Transition, settings: Settings['teardown']) => TeardownDecision;
-
-/** Starts and cancels the teardown state machine; both idempotent (deterministic execution names). */
-export type TeardownStarter = {
-  startTeardown(name: string, input: Record<string, unknown>): Promise<unknown>;
-  stopTeardown(name: string): Promise<unknown>;
-};
 
 export type PipelineEventsDeps = NotifyDeps & {
   timeline: TimelineStore;

@@ -10,8 +10,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { TaskTokenSink } from '#core/adapters/stepfunctions';
 import { dispatch } from '#core/teardown/dispatch';
+import type { TaskTokenSink } from '#core/teardown/ports';
 import { handleStackEvent } from '#core/teardown/stack-events';
 import deleteComplete from '../../events/cloudformation-stack-delete-complete.json' with { type: 'json' };
 import { depsFor, EXECUTION, newWorld, OTHER_EXECUTION, ownerTags, PIPELINE, stackArn } from '../workflow/harness.ts';

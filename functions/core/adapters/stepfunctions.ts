@@ -6,22 +6,13 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { awsErrorName, ConfigError, toDomainError } from '../errors.ts';
-
-export type StartOutcome = 'started' | 'already-exists';
-export type StopOutcome = 'stopped' | 'not-running';
-export type TaskReportOutcome = 'reported' | 'token-gone';
-
-/** Starts and stops teardown executions by deterministic name; both idempotent. */
-export type TeardownStarter = {
-  startTeardown(name: string, input: Record<string, unknown>): Promise<StartOutcome>;
-  stopTeardown(name: string): Promise<StopOutcome>;
-};
-
-/** Completes `.waitForTaskToken` tasks of the teardown workflow. */
-export type TaskTokenSink = {
-  succeed(taskToken: string, output: Record<string, unknown>): Promise<TaskReportOutcome>;
-  fail(taskToken: string, error: string, cause: string): Promise<TaskReportOutcome>;
-};
+import type {
+  StartOutcome,
+  StopOutcome,
+  TaskReportOutcome,
+  TaskTokenSink,
+  TeardownStarter,
+} from '../teardown/ports.ts';
 
 const STATE_MACHINE_ARN = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/;
 

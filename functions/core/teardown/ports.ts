@@ -126,3 +126,21 @@ export type DeployActions = {
 };
 
 export type RunSummary = { run: Run; results: StackResult[]; finishedAt: string };
+
+// --- the teardown workflow (Step Functions): started and stopped by name, resumed by task token.
+
+export type StartOutcome = 'started' | 'already-exists';
+export type StopOutcome = 'stopped' | 'not-running';
+export type TaskReportOutcome = 'reported' | 'token-gone';
+
+/** Starts and stops teardown executions by deterministic name; both idempotent. */
+export type TeardownStarter = {
+  startTeardown(name: string, input: Record<string, unknown>): Promise<StartOutcome>;
+  stopTeardown(name: string): Promise<StopOutcome>;
+};
+
+/** Completes `.waitForTaskToken` tasks of the teardown workflow. */
+export type TaskTokenSink = {
+  succeed(taskToken: string, output: Record<string, unknown>): Promise<TaskReportOutcome>;
+  fail(taskToken: string, error: string, cause: string): Promise<TaskReportOutcome>;
+};

@@ -1,7 +1,6 @@
 import * as z from 'zod';
-import type { TaskTokenSink } from '../adapters/stepfunctions.ts';
 import { parseWith } from './model.ts';
-import type { TeardownStacks, TeardownStore } from './ports.ts';
+import type { TaskTokenSink, TeardownStacks, TeardownStore } from './ports.ts';
 
 /** `CloudFormation Stack Status Change` (source `aws.cloudformation`), the fields Stagecrew reads. */
 export const StackStatusChangeEvent = z.object({

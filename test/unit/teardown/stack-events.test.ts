@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskTokenSink } from '#core/adapters/stepfunctions';
 import { ValidationError } from '#core/errors';
+import type { TaskTokenSink } from '#core/teardown/ports';
 import { handleStackEvent } from '#core/teardown/stack-events';
 import createNoToken from '../../../events/cloudformation-stack-create-complete-no-token.json' with { type: 'json' };
 import deleteComplete from '../../../events/cloudformation-stack-delete-complete.json' with { type: 'json' };

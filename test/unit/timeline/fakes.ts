@@ -15,6 +15,7 @@ import type {
   SlackPosted,
 } from '#core/ports';
 import { parseSettings, type Settings } from '#core/settings';
+import type { StartOutcome, StopOutcome, TeardownStarter } from '#core/teardown/ports';
 import type { Claim, EventLedger, StoredRecord, TimelineStore } from '#core/timeline/ports';
 import type { RecordKey, TimelineRecord } from '#core/timeline/record';
 import type { PipelineEventsDeps, TeardownPlanner } from '../../../functions/pipeline-events/handle.ts';
@@ -148,14 +149,18 @@ export class FakePipelines implements Pick<PipelineGateway, 'getPipelineExecutio
   }
 }
 
-export class FakeTeardownStarter {
+/** Names are idempotent as with Step Functions: a second start of a name already started is `already-exists`. */
+export class FakeTeardownStarter implements TeardownStarter {
   readonly started: Array<{ name: string; input: Record<string, unknown> }> = [];
   readonly stopped: string[] = [];
-  async startTeardown(name: string, input: Record<string, unknown>): Promise<void> {
+  async startTeardown(name: string, input: Record<string, unknown>): Promise<StartOutcome> {
+    const again = this.started.some((s) => s.name === name);
     this.started.push({ name, input });
+    return again ? 'already-exists' : 'started';
   }
-  async stopTeardown(name: string): Promise<void> {
+  async stopTeardown(name: string): Promise<StopOutcome> {
     this.stopped.push(name);
+    return this.started.some((s) => s.name === name) ? 'stopped' : 'not-running';
   }
 }
 
