@@ -7,6 +7,7 @@ import { ConfigError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger } from '#core/powertools';
+import { deployedStacks } from '#core/teardown/discover';
 import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
 import {
   bucketCleaner,
@@ -31,13 +32,7 @@ const deps: DispatchDeps = {
   store,
   executions: { status: async (p, e) => (await pipelines.getPipelineExecution(p, e)).status },
   actions: {
-    stacksOf: async (p, e) =>
-      (await pipelines.listActionExecutions(p, e))
-        .filter((a) => a.category === 'Deploy' && a.provider === 'CloudFormation' && a.configuration?.StackName)
-        .map((a) => ({
-          stackName: a.configuration?.StackName ?? '',
-          ...(a.externalExecutionId ? { externalExecutionId: a.externalExecutionId } : {}),
-        })),
+    stacksOf: async (p, e) => deployedStacks(await pipelines.listActionExecutions(p, e)),
   },
   buckets: { emptyBucket: async (bucket) => (await bucketCleaner()).emptyBucket(bucket) },
   images: { deleteImages: async (repository) => (await imageCleaner()).deleteImages(repository) },

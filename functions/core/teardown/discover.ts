@@ -1,6 +1,7 @@
+import type { ActionExecutionInfo } from '../ports.ts';
 import type { Item, Run } from './model.ts';
 import { STACK_ARN } from './model.ts';
-import type { DeployActions, TeardownStacks, TeardownStore } from './ports.ts';
+import type { DeployActions, DeployedStack, TeardownStacks, TeardownStore } from './ports.ts';
 
 /** Map items per run: a bounded payload (Step Functions' 256 KB state limit) and a bounded report. */
 export const MAX_STACKS = 100;
@@ -70,3 +71,15 @@ const toItems = (run: Run, found: Map<string, Found>, sweep: NonNullable<Run['st
       remediated: [],
     };
   });
+
+/**
+ * The stacks a pipeline execution deployed: its CloudFormation deploy actions that name a stack (resolved
+ * configuration), with the stack id when the action reported one (an ARN in `externalExecutionId`).
+ */
+export const deployedStacks = (actions: readonly ActionExecutionInfo[]): DeployedStack[] =>
+  actions
+    .filter((a) => a.category === 'Deploy' && a.provider === 'CloudFormation' && a.configuration?.StackName)
+    .map((a) => ({
+      stackName: a.configuration?.StackName ?? '',
+      ...(a.externalExecutionId ? { externalExecutionId: a.externalExecutionId } : {}),
+    }));

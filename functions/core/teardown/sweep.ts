@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.ts';
 import type { Settings } from '../settings.ts';
 import type { SweepStack } from './model.ts';
 import { OWNERSHIP_TAGS } from './ownership.ts';
-import type { ExecutionStatusReader, TeardownStack } from './ports.ts';
+import type { ExecutionStatusReader, StartOutcome, TeardownStack, TeardownStarter } from './ports.ts';
 
 /** Statuses that mean the owning execution is still using its stacks. */
 const LIVE = new Set(['InProgress', 'Stopping']);
@@ -64,4 +64,32 @@ export const sweepRequests = (candidates: readonly SweepCandidate[], now: Date, 
     requests.push({ name: sweepId, input: { reason: 'EXPIRED', dryRun, sweepId, stacks } });
   }
   return requests;
+};
+
+export type SweepDeps = {
+  stacks: { listAll(): Promise<TeardownStack[]> };
+  executions: ExecutionStatusReader;
+  starter: Pick<TeardownStarter, 'startTeardown'>;
+  settings: () => Promise<Pick<Settings['teardown'], 'maxAgeHours' | 'dryRun'>>;
+  now: () => Date;
+};
+
+export type SweepOutcome = {
+  candidates: SweepCandidate[];
+  started: Array<{ name: string; outcome: StartOutcome }>;
+};
+
+/**
+ * The hourly sweep: expired Stagecrew-tagged stacks go to the same teardown state machine as pipeline events, in
+ * batches named per hour (a repeated schedule collides with its own executions instead of deleting twice).
+ */
+export const sweep = async (deps: SweepDeps): Promise<SweepOutcome> => {
+  const policy = await deps.settings();
+  const now = deps.now();
+  const candidates = await selectExpired(await deps.stacks.listAll(), policy, now, deps.executions);
+  const started: SweepOutcome['started'] = [];
+  for (const r of sweepRequests(candidates, now, policy.dryRun)) {
+    started.push({ name: r.name, outcome: await deps.starter.startTeardown(r.name, r.input) });
+  }
+  return { candidates, started };
 };
