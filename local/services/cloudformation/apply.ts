@@ -1,6 +1,5 @@
 import type { Template } from '../../runtime/template.ts';
 import type { LocalContext } from '../types.ts';
-import type { StackEngine } from './engine.ts';
 import { type Env, evalCondition, NO_VALUE, resolve } from './intrinsics.ts';
 import {
   type Definition,
@@ -14,11 +13,29 @@ import {
 import { createResource, identify, needsReplacement, updateResource } from './resources.ts';
 
 /**
+ * What applying a definition needs from the stack engine: the clock, the account's exports and importers, and the
+ * per-resource status step (events, delays). The engine implements it; apply never imports the engine.
+ */
+export type ApplyHost = {
+  now(): string;
+  exports(ctx: LocalContext): Array<{ name: string; value: string; stack: StackRecord }>;
+  importers(ctx: LocalContext, exportName: string, except?: string): string[];
+  resourceStatus(
+    ctx: LocalContext,
+    stack: StackRecord,
+    id: string,
+    r: ResourceRecord,
+    status: string,
+    reason?: string,
+  ): Promise<void>;
+};
+
+/**
  * One provisioning pass of a create or update: resources in dependency order with their intrinsics resolved
  * to local values, then outputs, exports and imports, with CloudFormation's export rules.
  */
 const environment = (
-  engine: StackEngine,
+  engine: ApplyHost,
   ctx: LocalContext,
   stack: StackRecord,
   template: Template,
@@ -61,7 +78,7 @@ const included = (env: Env, condition: string | undefined): boolean => {
  * Brings the stack's resources to `def`: creates new ones, updates changed ones (replacing when a name
  * property changes), and returns the removed/replaced ones for cleanup. Throws `[logicalId, reason]`.
  */
-export const applyDefinition = async (engine: StackEngine, ctx: LocalContext, stack: StackRecord, def: Definition) => {
+export const applyDefinition = async (engine: ApplyHost, ctx: LocalContext, stack: StackRecord, def: Definition) => {
   const template = parse(def.templateBody);
   const imports = new Set<string>();
   const env = environment(engine, ctx, stack, template, def, imports);

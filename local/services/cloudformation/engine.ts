@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Template } from '../../runtime/template.ts';
 import type { LocalContext } from '../types.ts';
-import { applyDefinition } from './apply.ts';
+import { type ApplyHost, applyDefinition } from './apply.ts';
 import {
   type Definition,
   EVENTS,
@@ -37,7 +37,7 @@ export type StackEvent = {
 
 const LIVE = (s: StackRecord) => s.status !== 'DELETE_COMPLETE';
 
-export class StackEngine {
+export class StackEngine implements ApplyHost {
   readonly #options: EngineOptions;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #locks = new Map<string, Promise<unknown>>();
