@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonError, jsonResponse, parseJsonBody } from './protocols/aws-json.ts';
 import { decodeQuery, parseForm, queryError, queryResponse } from './protocols/aws-query.ts';
 import { restJsonError, restXmlError } from './protocols/rest.ts';
-import { credentialScope } from './protocols/sigv4.ts';
+import { type CredentialScope, credentialScope } from './protocols/sigv4.ts';
 import { type FaultRule, type Faults, faultError } from './runtime/faults.ts';
 import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
 import { FunctionError, FunctionNotFoundError, type Invoker } from './runtime/invoker.ts';
@@ -145,6 +145,82 @@ export const createRequestHandler = (d: Dispatcher) => {
     else bySigningName.set(s.signingName, s);
   }
 
+  /**
+   * One AWS operation the request names, with what the wrappers need: the service and operation (metering, fault
+   * rules), the protocol (an injected fault's error shape) and how to answer it.
+   */
+  type Route = {
+    service: string;
+    operation: string;
+    protocol: Protocol;
+    version: '1.0' | '1.1';
+    run(): Promise<RawResponse>;
+  };
+
+  /** The router: which AWS operation a request is, by X-Amz-Target, then by the SigV4 (or SigV2) scope. */
+  const routeOf = (
+    raw: RawRequest,
+    target: string | undefined,
+    scope: CredentialScope | undefined,
+  ): Route | undefined => {
+    if (target !== undefined) {
+      const dot = target.lastIndexOf('.');
+      const svc = byTarget.get(target.slice(0, dot));
+      const run = () => json(target, raw.body);
+      // An unknown target prefix is answered (UnknownOperationException) but neither metered nor faulted.
+      if (!svc) return { service: '', operation: '', protocol: 'json', version: '1.1', run };
+      return {
+        service: svc.id,
+        operation: target.slice(dot + 1),
+        protocol: 'json',
+        version: svc.jsonVersion ?? '1.1',
+        run,
+      };
+    }
+    if (!scope) return undefined;
+    if (scope.service === 'lambda') {
+      const invoke = /\/invocations\/?$/.test(raw.path) && raw.method === 'POST';
+      return {
+        service: 'lambda',
+        operation: invoke ? 'Invoke' : `${raw.method} ${raw.path}`,
+        protocol: 'rest-json',
+        version: '1.1',
+        run: () => lambdaApi(raw),
+      };
+    }
+    const svc = bySigningName.get(scope.service);
+    if (svc?.protocol === 'query') {
+      return {
+        service: svc.id,
+        operation: queryAction(raw),
+        protocol: 'query',
+        version: '1.1',
+        run: () => query(svc, raw),
+      };
+    }
+    if (svc) {
+      const operation = `${raw.method} ${raw.path}`;
+      return { service: svc.id, operation, protocol: svc.protocol, version: '1.1', run: () => rest(svc, raw) };
+    }
+    return {
+      service: '',
+      operation: '',
+      protocol: 'rest-json',
+      version: '1.1',
+      run: async () => unknownService(scope.service, raw),
+    };
+  };
+
+  /** The wrappers every AWS operation passes: metering, then an injected fault, then the operation. */
+  const serve = async (res: ServerResponse, route: Route, path: string): Promise<void> => {
+    if (route.service === '') return send(res, await route.run());
+    d.meter?.call(route.service, route.operation);
+    const f = await fault(res, route.service, route.operation, route.protocol, route.version, path);
+    if (f.dropped) return;
+    if (f.answer) return send(res, f.answer);
+    return finish(res, await route.run(), f.dropAfter);
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     await d.ready;
     const url = new URL(req.url ?? '/', 'http://local');
@@ -152,6 +228,7 @@ export const createRequestHandler = (d: Dispatcher) => {
     const headers = flatHeaders(req);
     const target = headers['x-amz-target'];
 
+    // DynamoDB is proxied to dynalite, streaming its answer: same wrappers, its own transport.
     if (target?.startsWith('DynamoDB_')) {
       const body = await readBody(req);
       const operation = target.slice(target.indexOf('.') + 1);
@@ -169,48 +246,8 @@ export const createRequestHandler = (d: Dispatcher) => {
     if (path === '/_local' || path.startsWith('/_local/')) return send(res, await d.control(raw));
     if (path.startsWith('/_slack/')) return send(res, await handleSlack(raw, d.ctx));
 
-    if (target !== undefined) {
-      const dot = target.lastIndexOf('.');
-      const svc = byTarget.get(target.slice(0, dot));
-      if (svc) {
-        const operation = target.slice(dot + 1);
-        d.meter?.call(svc.id, operation);
-        const f = await fault(res, svc.id, operation, 'json', svc.jsonVersion ?? '1.1', path);
-        if (f.dropped) return;
-        if (f.answer) return send(res, f.answer);
-        return finish(res, await json(target, body), f.dropAfter);
-      }
-      return send(res, await json(target, body));
-    }
-    const scope = credentialScope(req.headers, url.searchParams);
-    if (scope) {
-      if (scope.service === 'lambda') {
-        const operation = /\/invocations\/?$/.test(path) && raw.method === 'POST' ? 'Invoke' : `${raw.method} ${path}`;
-        d.meter?.call('lambda', operation);
-        const f = await fault(res, 'lambda', operation, 'rest-json', '1.1', path);
-        if (f.dropped) return;
-        if (f.answer) return send(res, f.answer);
-        return finish(res, await lambdaApi(raw), f.dropAfter);
-      }
-      const svc = bySigningName.get(scope.service);
-      if (svc?.protocol === 'query') {
-        const operation = queryAction(raw);
-        d.meter?.call(svc.id, operation);
-        const f = await fault(res, svc.id, operation, 'query', '1.1', path);
-        if (f.dropped) return;
-        if (f.answer) return send(res, f.answer);
-        return finish(res, await query(svc, raw), f.dropAfter);
-      }
-      if (svc) {
-        const operation = `${raw.method} ${path}`;
-        d.meter?.call(svc.id, operation);
-        const f = await fault(res, svc.id, operation, svc.protocol, '1.1', path);
-        if (f.dropped) return;
-        if (f.answer) return send(res, f.answer);
-        return finish(res, await rest(svc, raw), f.dropAfter);
-      }
-      return send(res, unknownService(scope.service, raw));
-    }
+    const route = routeOf(raw, target, credentialScope(req.headers, url.searchParams));
+    if (route) return serve(res, route, path);
     d.meter?.httpApiRequest();
     return send(res, await app(req, raw));
   };
