@@ -163,10 +163,11 @@ export const createRequestHandler = (d: Dispatcher) => {
     target: string | undefined,
     scope: CredentialScope | undefined,
   ): Route | undefined => {
+    const c = regional(scope);
     if (target !== undefined) {
       const dot = target.lastIndexOf('.');
       const svc = byTarget.get(target.slice(0, dot));
-      const run = () => json(target, raw.body);
+      const run = () => json(target, raw.body, c);
       // An unknown target prefix is answered (UnknownOperationException) but neither metered nor faulted.
       if (!svc) return { service: '', operation: '', protocol: 'json', version: '1.1', run };
       return {
@@ -185,7 +186,7 @@ export const createRequestHandler = (d: Dispatcher) => {
         operation: invoke ? 'Invoke' : `${raw.method} ${raw.path}`,
         protocol: 'rest-json',
         version: '1.1',
-        run: () => lambdaApi(raw),
+        run: () => lambdaApi(raw, c),
       };
     }
     const svc = bySigningName.get(scope.service);
@@ -195,12 +196,12 @@ export const createRequestHandler = (d: Dispatcher) => {
         operation: queryAction(raw),
         protocol: 'query',
         version: '1.1',
-        run: () => query(svc, raw),
+        run: () => query(svc, raw, c),
       };
     }
     if (svc) {
       const operation = `${raw.method} ${raw.path}`;
-      return { service: svc.id, operation, protocol: svc.protocol, version: '1.1', run: () => rest(svc, raw) };
+      return { service: svc.id, operation, protocol: svc.protocol, version: '1.1', run: () => rest(svc, raw, c) };
     }
     return {
       service: '',
@@ -210,6 +211,15 @@ export const createRequestHandler = (d: Dispatcher) => {
       run: async () => unknownService(scope.service, raw),
     };
   };
+
+  /**
+   * The context a request works in: the region its signature names (ARNs of what it creates carry it, as on AWS),
+   * else the local cloud's own. State is shared across regions; only the ARNs differ.
+   */
+  const regional = (scope: CredentialScope | undefined): LocalContext =>
+    scope && scope.region !== d.ctx.region && /^[a-z]{2}(-[a-z]+)+-\d$/.test(scope.region)
+      ? { ...d.ctx, region: scope.region }
+      : d.ctx;
 
   /** The wrappers every AWS operation passes: metering, then an injected fault, then the operation. */
   const serve = async (res: ServerResponse, route: Route, path: string): Promise<void> => {
@@ -280,7 +290,7 @@ export const createRequestHandler = (d: Dispatcher) => {
     else send(res, response);
   };
 
-  const json = async (target: string, body: Buffer): Promise<RawResponse> => {
+  const json = async (target: string, body: Buffer, c: LocalContext): Promise<RawResponse> => {
     const dot = target.lastIndexOf('.');
     const prefix = target.slice(0, dot);
     const operation = target.slice(dot + 1);
@@ -293,13 +303,13 @@ export const createRequestHandler = (d: Dispatcher) => {
         throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
       }
       const input = parseJsonBody(body);
-      return jsonResponse(version, await op(input, d.ctx), requestId);
+      return jsonResponse(version, await op(input, c), requestId);
     } catch (err) {
-      return jsonError(version, toAwsError(err, d.ctx), requestId);
+      return jsonError(version, toAwsError(err, c), requestId);
     }
   };
 
-  const query = async (svc: QueryService, raw: RawRequest): Promise<RawResponse> => {
+  const query = async (svc: QueryService, raw: RawRequest, c: LocalContext): Promise<RawResponse> => {
     const requestId = randomUUID();
     try {
       const type = (raw.headers['content-type'] ?? '').toLowerCase();
@@ -310,23 +320,23 @@ export const createRequestHandler = (d: Dispatcher) => {
       const { action, input } = decodeQuery(pairs);
       const op = svc.operations[action];
       if (!op) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
-      return queryResponse(action, svc.xmlns, await op(input, d.ctx), requestId);
+      return queryResponse(action, svc.xmlns, await op(input, c), requestId);
     } catch (err) {
-      return queryError(toAwsError(err, d.ctx, 'ValidationError'), requestId);
+      return queryError(toAwsError(err, c, 'ValidationError'), requestId);
     }
   };
 
   /** A REST service routes itself; an exception that escapes it still gets that protocol's error shape. */
-  const rest = async (svc: RestService, raw: RawRequest): Promise<RawResponse> => {
+  const rest = async (svc: RestService, raw: RawRequest, c: LocalContext): Promise<RawResponse> => {
     try {
-      return await svc.handle(raw, d.ctx);
+      return await svc.handle(raw, c);
     } catch (err) {
-      const e = toAwsError(err, d.ctx);
+      const e = toAwsError(err, c);
       return svc.protocol === 'rest-xml' ? restXmlError(e, randomUUID(), raw.path) : restJsonError(e);
     }
   };
 
-  const lambdaApi = async (raw: RawRequest): Promise<RawResponse> => {
+  const lambdaApi = async (raw: RawRequest, c: LocalContext): Promise<RawResponse> => {
     const requestId = randomUUID();
     try {
       const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(raw.path);
@@ -386,7 +396,7 @@ export const createRequestHandler = (d: Dispatcher) => {
       }
       throw new AwsError('UnknownOperationException', `Lambda ${raw.method} ${raw.path} is not supported locally`, 404);
     } catch (err) {
-      return restJsonError(toAwsError(err, d.ctx), requestId);
+      return restJsonError(toAwsError(err, c), requestId);
     }
   };
 
