@@ -151,7 +151,7 @@ describe('local S3 sub-resources', () => {
     ).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
-  it('lists multipart uploads and their parts; UploadPartCopy is refused, not run as CopyObject', async () => {
+  it('lists multipart uploads and their parts; UploadPartCopy copies a byte range into a part, not onto the key', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'sub-multipart' }));
     await s3.send(new PutObjectCommand({ Bucket: 'sub-multipart', Key: 'source.bin', Body: 'source' }));
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'sub-multipart', Key: 'big.bin' }));
@@ -165,22 +165,42 @@ describe('local S3 sub-resources', () => {
     await expect(
       s3.send(new ListPartsCommand({ Bucket: 'sub-multipart', Key: 'big.bin', UploadId: 'nope' })),
     ).rejects.toMatchObject({ name: 'NoSuchUpload' });
-    const copy = await s3
-      .send(
-        new UploadPartCopyCommand({
-          Bucket: 'sub-multipart',
-          Key: 'big.bin',
-          UploadId,
-          PartNumber: 2,
-          CopySource: 'sub-multipart/source.bin',
-        }),
-      )
-      .catch((e: unknown) => e);
-    expect(status(copy)).toBe(501);
-    // The copy did not overwrite the upload's target as a CopyObject would have.
+    const copied = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: 'sub-multipart',
+        Key: 'big.bin',
+        UploadId,
+        PartNumber: 2,
+        CopySource: 'sub-multipart/source.bin',
+        CopySourceRange: 'bytes=1-3',
+      }),
+    );
+    expect(copied.CopyPartResult?.ETag).toMatch(/^"[0-9a-f]{32}"$/);
+    // The copy became part 2 of the upload; it did not write the upload's key as a CopyObject would have.
     await expect(s3.send(new GetObjectCommand({ Bucket: 'sub-multipart', Key: 'big.bin' }))).rejects.toMatchObject({
       name: 'NoSuchKey',
     });
+    const listed = await s3.send(new ListPartsCommand({ Bucket: 'sub-multipart', Key: 'big.bin', UploadId }));
+    expect(listed.Parts?.map((p) => [p.PartNumber, p.Size])).toEqual([
+      [1, 8],
+      [2, 3],
+    ]);
+    // S3 refuses to join a part under 5 MiB that is not the last one, copied or not.
+    await expect(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'sub-multipart',
+          Key: 'big.bin',
+          UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: part.ETag },
+              { PartNumber: 2, ETag: copied.CopyPartResult?.ETag },
+            ],
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
   });
 
   it('ignores an invalid byte range (bytes=1-0) and answers the whole object', async () => {

@@ -55,6 +55,22 @@ export const objectHeaders = (version: Version) => ({
 type Listed = { keys: string[]; prefixes: string[]; truncated: boolean; last?: string };
 
 /** Groups keys by delimiter after the prefix and pages them; a common prefix counts as one entry, as in S3. */
+/** `x-amz-copy-source`: `bucket/key` (URL-encoded, optional leading slash), optionally `?versionId=`. */
+const copySourceOf = (source: string): { bucket: string; key: string; versionId?: string } => {
+  const [path = '', query = ''] = source.replace(/^\//, '').split('?');
+  const decoded = decodeURIComponent(path);
+  const slash = decoded.indexOf('/');
+  if (slash <= 0) {
+    throw new AwsError(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+      400,
+    );
+  }
+  const versionId = new URLSearchParams(query).get('versionId') ?? undefined;
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), ...(versionId ? { versionId } : {}) };
+};
+
 const page = (
   allKeys: string[],
   prefix: string,
@@ -97,6 +113,10 @@ const decodeToken = (token: string) => {
 };
 
 export const makeOperations = (backend: S3Backend): Record<string, Operation> => {
+  const copySource = (ctx: LocalContext, source: string) => {
+    const { bucket, key, versionId } = copySourceOf(source);
+    return { bucket, version: backend.getVersion(ctx.store, bucket, key, versionId) };
+  };
   const latestVisible = (ctx: LocalContext, bucket: string) =>
     backend.objects(ctx.store, bucket).filter((o) => o.versions[0] && !o.versions[0].deleteMarker);
 
@@ -167,19 +187,7 @@ export const makeOperations = (backend: S3Backend): Record<string, Operation> =>
       );
     },
     CopyObject: (input: In, ctx: LocalContext) => {
-      const source = str(input, 'CopySource') as string;
-      const [path = '', query = ''] = source.replace(/^\//, '').split('?');
-      const decoded = decodeURIComponent(path);
-      const slash = decoded.indexOf('/');
-      if (slash <= 0)
-        throw new AwsError(
-          'InvalidArgument',
-          'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
-          400,
-        );
-      const srcBucket = decoded.slice(0, slash);
-      const srcVersion = new URLSearchParams(query).get('versionId') ?? undefined;
-      const version = backend.getVersion(ctx.store, srcBucket, decoded.slice(slash + 1), srcVersion);
+      const { bucket: srcBucket, version } = copySource(ctx, str(input, 'CopySource') as string);
       const replace = input.MetadataDirective === 'REPLACE';
       const copied = backend.putObject(
         ctx.store,
@@ -211,6 +219,35 @@ export const makeOperations = (backend: S3Backend): Record<string, Operation> =>
           : {}),
       });
       return { Bucket: bucket, Key: key, UploadId };
+    },
+    /** A part copied from (a byte range of) an existing object (`x-amz-copy-source`, `x-amz-copy-source-range`). */
+    UploadPartCopy: (input: In, ctx: LocalContext) => {
+      const { bucket: srcBucket, version } = copySource(ctx, str(input, 'CopySource') as string);
+      let bytes = backend.readBody(srcBucket, version);
+      const range = str(input, 'CopySourceRange', false);
+      if (range !== undefined) {
+        const m = /^bytes=(\d+)-(\d+)$/.exec(range);
+        if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= bytes.length) {
+          throw new AwsError(
+            'InvalidArgument',
+            'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+            400,
+          );
+        }
+        bytes = bytes.subarray(Number(m[1]), Number(m[2]) + 1);
+      }
+      const etag = backend.uploadPart(
+        ctx.store,
+        str(input, 'Bucket') as string,
+        str(input, 'Key') as string,
+        str(input, 'UploadId') as string,
+        Number(input.PartNumber),
+        bytes,
+      );
+      return {
+        CopyPartResult: { ETag: etag, LastModified: new Date().toISOString() },
+        ...(version.versionId !== 'null' ? { CopySourceVersionId: version.versionId } : {}),
+      };
     },
     UploadPart: (input: In, ctx: LocalContext) => ({
       ETag: backend.uploadPart(

@@ -8,7 +8,6 @@ import {
   handleBucketSubresource,
   handleObjectSubresource,
   listParts,
-  notImplemented,
   OBJECT_SUBRESOURCES,
 } from './subresources.ts';
 import { document, toXml, xmlResponse } from './xml.ts';
@@ -206,8 +205,18 @@ export const handleRest = async (
     }
     if (method === 'GET' && q.has('uploadId')) return listParts(q, bucket, key, ctx, backend);
     if (method === 'PUT' && req.headers['x-amz-copy-source'] && q.has('uploadId')) {
-      // UploadPartCopy: not a CopyObject. Not offered locally yet; refused in S3's words rather than misrouted.
-      throw notImplemented();
+      // UploadPartCopy: a part copied from another object, not a CopyObject onto this key.
+      const out = await call('UploadPartCopy', {
+        Bucket: bucket,
+        Key: key,
+        UploadId: q.get('uploadId'),
+        PartNumber: q.get('partNumber'),
+        CopySource: req.headers['x-amz-copy-source'],
+        CopySourceRange: req.headers['x-amz-copy-source-range'],
+      });
+      const headers: Record<string, string> = { 'content-type': 'application/xml' };
+      if (out.CopySourceVersionId) headers['x-amz-copy-source-version-id'] = String(out.CopySourceVersionId);
+      return { status: 200, headers, body: document('CopyPartResult', out.CopyPartResult as Record<string, unknown>) };
     }
     if (method === 'PUT' && req.headers['x-amz-copy-source']) {
       const out = await call('CopyObject', {
