@@ -31,6 +31,18 @@ export type Mailer = {
   send(message: EmailMessage): Promise<{ messageId: string }>;
 };
 
+/**
+ * How the domain logs (one shape for every use case): the Powertools Logger satisfies it; tests pass a silent or a
+ * recording one. Never log whole events or secrets.
+ */
+export type Log = {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+};
+/** A use case that only ever warns takes just this. */
+export type Warn = (message: string, extra?: Record<string, unknown>) => void;
+
 export type Clock = { now(): Date };
 export const systemClock: Clock = { now: () => new Date() };
 

@@ -1,7 +1,7 @@
 import type { SettingsSource } from '#core/adapters/settings-store';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
-import type { Clock } from '#core/ports';
+import type { Clock, Log } from '#core/ports';
 import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
 import type { Settings } from '#core/settings';
 import type { TeardownStarter } from '#core/teardown/ports';
@@ -24,7 +24,7 @@ export type PipelineEventsDeps = NotifyDeps & {
   settings: SettingsSource;
   teardown: { plan: TeardownPlanner; starter: TeardownStarter };
   clock: Clock;
-  logger: NotifyDeps['logger'] & { info(message: string, ...extra: Array<Record<string, unknown>>): void };
+  logger: Log;
 };
 
 export type PipelineEventOutcome =

@@ -1,10 +1,10 @@
-import type { Clock, Mailer, SlackGateway } from '../ports.ts';
+import type { Clock, Mailer, SlackGateway, Warn } from '../ports.ts';
 import type { ApprovalRecord, SlackPost } from './model.ts';
 import { approvalEmail, slackApprovalMessage } from './render.ts';
 import { type LinkKeys, linkUrl, signLink } from './signing.ts';
 import type { ApprovalStore } from './store.ts';
 
-export type Warn = (message: string, extra?: Record<string, unknown>) => void;
+export type { Warn } from '../ports.ts';
 
 export type NotifyDeps = {
   store: ApprovalStore;

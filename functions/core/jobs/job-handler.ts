@@ -7,17 +7,14 @@ import {
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { StagecrewError, UnavailableError } from '../errors.ts';
+import type { Log as CoreLog } from '../ports.ts';
 import { LIMITS, truncate } from './limits.ts';
 import type { JobReport, ReportOutcome } from './ports.ts';
 import { type RunnerDeps, runJob } from './runner.ts';
 import { type Job, NotAJobEventError, parseJobEvent } from './schema.ts';
 
-type Log = {
-  info(message: string, data: Record<string, unknown>): void;
-  warn(message: string, data: Record<string, unknown>): void;
-  error(message: string, data: Record<string, unknown>): void;
-  appendKeys(keys: Record<string, unknown>): void;
-};
+/** The house Log, plus keys that stay on every line of this invocation (the job id). */
+type Log = CoreLog & { appendKeys(keys: Record<string, unknown>): void };
 
 export type JobHandlerDeps = RunnerDeps & {
   log: Log;

@@ -1,5 +1,5 @@
 import { StagecrewError, UnavailableError } from '../errors.ts';
-import type { Mailer, PipelineGateway, SlackGateway } from '../ports.ts';
+import type { Log, Mailer, PipelineGateway, SlackGateway } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import type { EventLedger } from '../timeline/ports.ts';
 import type { TimelineRecord } from '../timeline/record.ts';
@@ -10,10 +10,7 @@ import { renderSlack } from './render-slack.ts';
 import { isEmptyRoute, routeTransition } from './route.ts';
 import { buildView } from './view.ts';
 
-export type NotifyLogger = {
-  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
-  error(message: string, ...extra: Array<Record<string, unknown>>): void;
-};
+export type NotifyLogger = Pick<Log, 'warn' | 'error'>;
 
 export type NotifyDeps = {
   pipelines: Pick<PipelineGateway, 'getPipelineExecution' | 'listActionExecutions'>;
@@ -63,7 +60,7 @@ export const notifyTransition = async (
     return { status: 'rate-limited', resetAt: quota.resetAt };
   }
 
-  const view = await buildView(t, record, deps.pipelines, (m, e) => deps.logger.warn(m, e));
+  const view = await buildView(t, record, deps.pipelines, (m, e) => deps.logger.warn(m, e ?? {}));
   if (quota.remaining === 0) {
     view.rateLimitNote = `Notification limit for ${t.pipeline} reached (${perPipeline} per ${windowSeconds}s); further messages resume after ${quota.resetAt.toISOString()}.`;
   }

@@ -1,4 +1,4 @@
-import type { ActionExecutionInfo, PipelineExecutionInfo, PipelineGateway } from '../ports.ts';
+import type { ActionExecutionInfo, PipelineExecutionInfo, PipelineGateway, Warn } from '../ports.ts';
 import type { State } from '../schemas/codepipeline-events.ts';
 import type { TimelineRecord } from '../timeline/record.ts';
 import { isTerminal, type Transition, type Trigger } from '../timeline/transition.ts';
@@ -82,7 +82,6 @@ export const failedActions = (executions: readonly ActionExecutionInfo[], stage?
 };
 
 type Gateway = Pick<PipelineGateway, 'getPipelineExecution' | 'listActionExecutions'>;
-type Warn = (message: string, extra: Record<string, unknown>) => void;
 
 /**
  * Gathers the message content for a transition. Terminal states get the source revision (GetPipelineExecution);

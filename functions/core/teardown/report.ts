@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { EmailMessage, EventPublisher, Mailer, SlackGateway, SlackMessage } from '../ports.ts';
+import type { EmailMessage, EventPublisher, Mailer, SlackGateway, SlackMessage, Warn } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import { Item, OUTCOMES, type Outcome, parseWith, Run, type StackResult } from './model.ts';
 import type { TeardownStore } from './ports.ts';
@@ -93,7 +93,7 @@ export type FinishDeps = {
   events: EventPublisher;
   settings: () => Promise<Settings>;
   now: () => Date;
-  warn: (message: string, extra?: Record<string, unknown>) => void;
+  warn: Warn;
 };
 
 /**
