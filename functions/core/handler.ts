@@ -3,7 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from './powertools.ts';
-import { tracing } from './tracing.ts';
+import { tracingMiddleware } from './tracing.ts';
 
 export type LambdaFn<E, R> = (event: E, context: Context) => Promise<R>;
 
@@ -14,7 +14,7 @@ export type LambdaFn<E, R> = (event: E, context: Context) => Promise<R>;
  */
 export const lambdaHandler = <E, R>(fn: LambdaFn<E, R>, options: { correlationIdPath?: string } = {}) =>
   middy<E, R>()
-    .use(tracing ? [tracing.middleware] : [])
+    .use(tracingMiddleware())
     .use(
       injectLambdaContext(logger, {
         resetKeys: true,

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { traced, tracing, tracingEnabled } from '#core/tracing';
+import { traced, tracing, tracingEnabled, tracingMiddleware } from '#core/tracing';
 
 describe('tracing as a parameter', () => {
   it('is on only when POWERTOOLS_TRACE_ENABLED says true', () => {
@@ -12,19 +12,22 @@ describe('tracing as a parameter', () => {
     expect(tracingEnabled({})).toBe(false);
   });
 
-  it('leaves clients untouched and loads no Tracer when off (the test environment turns it off)', () => {
-    expect(tracing).toBeUndefined();
+  it('leaves clients untouched and loads no Tracer when off (the test environment turns it off)', async () => {
+    expect(await tracing()).toBeUndefined();
+    expect(tracingMiddleware()).toEqual([]);
     const client = { middlewareStack: {} };
     expect(traced(client)).toBe(client);
   });
 
   it('loads the Tracer at init and captures the clients built afterwards when on', () => {
     const probe = [
-      "const { tracing, traced } = await import('#core/tracing');",
+      "const { tracing, traced, tracingMiddleware } = await import('#core/tracing');",
       "const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');",
+      // Built before the Tracer has loaded (as a handler module does at init): captured once it has.
       "const client = traced(new DynamoDBClient({ region: 'us-east-1' }));",
+      'const t = await tracing();',
       "const names = client.middlewareStack.identify().join(',');",
-      'console.log(JSON.stringify({ loaded: tracing !== undefined, captured: /xray/i.test(names) }));',
+      'console.log(JSON.stringify({ loaded: t !== undefined, captured: /xray/i.test(names), middleware: tracingMiddleware().length }));',
     ].join('\n');
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
       encoding: 'utf8',
@@ -37,6 +40,6 @@ describe('tracing as a parameter', () => {
       },
     });
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ loaded: true, captured: true });
+    expect(JSON.parse(run.stdout)).toEqual({ loaded: true, captured: true, middleware: 1 });
   });
 });
