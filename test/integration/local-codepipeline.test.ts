@@ -3,6 +3,7 @@
  * type the local cloud cannot run refused when the pipeline is declared, as AWS refuses one that is not available.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CodePipelineClient,
   CreatePipelineCommand,
@@ -26,13 +27,18 @@ const seed = JSON.parse(readFileSync('test/fixtures/pipelines/seed-three-stage.j
   pipeline: PipelineDeclaration;
 };
 
+const savedDeployDir = process.env.STAGECREW_DEPLOY_DIR;
 beforeAll(async () => {
+  // Local deploy targets (the S3 deploy action) write under the state directory, not into the working tree.
   t = await startTestCloud();
+  process.env.STAGECREW_DEPLOY_DIR = join(t.stateDir, 'deploy');
   cp = new CodePipelineClient(t.clientConfig);
 });
 afterAll(async () => {
   cp?.destroy();
   await t?.stop();
+  if (savedDeployDir === undefined) delete process.env.STAGECREW_DEPLOY_DIR;
+  else process.env.STAGECREW_DEPLOY_DIR = savedDeployDir;
 });
 
 describe('local CodePipeline API', () => {
