@@ -88,13 +88,12 @@ const deployedEnv = (props: Record<string, unknown>, buildProps: Record<string, 
     const value = resolver.resolve(raw);
     if (value !== NO_VALUE && value !== '') env[key] = String(value);
   }
-  // What `sam build` does for an esbuild function with Sourcemap: true and no NODE_OPTIONS string of its own.
-  const nodeOptions = key(props, 'NODE_OPTIONS') ?? key(globalVars ?? {}, 'NODE_OPTIONS');
-  if (buildProps.Sourcemap === true && nodeOptions === undefined) env.NODE_OPTIONS = '--enable-source-maps';
+  // What `sam build` does for an esbuild function with Sourcemap: true and no NODE_OPTIONS of its own.
+  if (buildProps.Sourcemap === true && (own.NODE_OPTIONS ?? globalVars?.NODE_OPTIONS) === undefined) {
+    env.NODE_OPTIONS = '--enable-source-maps';
+  }
   return env;
 };
-const key = (o: Record<string, unknown>, k: string): unknown =>
-  k in o ? o[k] : ((o.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[k] ?? undefined);
 
 const bundle = async (
   entry: string | { contents: string },

@@ -78,8 +78,7 @@ export const DEMO = {
 };
 
 /** Seeds the demo Slack credentials into a generated secret template (the signing secret is random). */
-const withDemoSecret = (template: string | undefined): string | undefined => {
-  if (template === undefined) return template;
+const withDemoSecret = (template: string): string => {
   const doc = JSON.parse(template) as Record<string, unknown>;
   if (!('slackBotToken' in doc)) return template;
   if (!doc.slackBotToken) doc.slackBotToken = DEMO.secret.slackBotToken;
@@ -253,7 +252,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
     });
     if (options.demo) {
       for (const s of model.secrets) {
-        if (s.generate) s.generate = { ...s.generate, template: withDemoSecret(s.generate.template) as string };
+        if (s.generate?.template !== undefined) s.generate.template = withDemoSecret(s.generate.template);
       }
     }
     for (const fn of model.functions) invoker.register(fn);

@@ -3,8 +3,9 @@
  * and kept for the container, with the house client settings (timeouts, retries, local endpoint) and X-Ray capture
  * when tracing is on. A handler calls what it needs at module level, so the clients it always uses are built during
  * init (which Lambda runs at full CPU); adapters a function needs only now and then (mail, bucket and image cleanup,
- * asynchronous invocation) are asynchronous and load with their SDK client on first use. Unused entries cost nothing: every export is side-effect free,
- * so esbuild drops it, and the SDK package behind it, from the bundles that do not call it.
+ * asynchronous invocation) are asynchronous and load with their SDK client on first use. Unused entries cost
+ * nothing: every export is side-effect free, so esbuild drops it, and the SDK package behind it, from the bundles
+ * that do not call it.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
@@ -38,8 +39,17 @@ const perOptions = <T>(make: (options: ClientOptions) => T): ((options?: ClientO
   };
 };
 
+/** One instance per container, built on first use. */
+const single = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+};
+
 /** Built on first use; a failed load (a module that did not load) is tried again on the next use. */
-export const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
   let loading: Promise<T> | undefined;
   return () => {
     loading ??= load().catch((err: unknown) => {
@@ -82,7 +92,7 @@ const sesMailerFor = /* @__PURE__ */ once(async () => {
 });
 
 /** The settings document (SSM), cached by Powertools for a minute. */
-export const settingsStore = /* @__PURE__ */ perOptions(
+export const settingsStore = /* @__PURE__ */ single(
   () =>
     new SettingsStore({
       name: requireEnv('SETTINGS_PARAMETER_NAME'),
@@ -91,7 +101,7 @@ export const settingsStore = /* @__PURE__ */ perOptions(
 );
 
 /** Link keys and Slack credentials (Secrets Manager), cached by Powertools for a minute. */
-export const secretsStore = /* @__PURE__ */ perOptions(
+export const secretsStore = /* @__PURE__ */ single(
   () =>
     new SecretsStore({
       id: requireEnv('SECRETS_ARN'),

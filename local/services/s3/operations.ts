@@ -13,7 +13,10 @@ type In = Record<string, unknown>;
 /** Interleaved Version/DeleteMarker order of a ListObjectVersions page, for the XML writer (invisible to JSON). */
 export const VERSION_ORDER = Symbol('versionOrder');
 
-const OWNER = { ID: '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a', DisplayName: 'stagecrew' };
+export const OWNER = {
+  ID: '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a',
+  DisplayName: 'stagecrew',
+};
 const DEFAULT_MAX_KEYS = 1000;
 
 const str = (input: In, field: string, required = true): string | undefined => {

@@ -2,6 +2,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { LocalContext, RawResponse } from '../types.ts';
 import { AwsError } from '../types.ts';
 import type { S3Backend, Tag } from './backend.ts';
+import { OWNER } from './operations.ts';
 import { xmlResponse } from './xml.ts';
 
 /**
@@ -48,7 +49,11 @@ export const OBJECT_SUBRESOURCES = [
   'torrent',
 ] as const;
 
-const OWNER = { ID: '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a', DisplayName: 'stagecrew' };
+/** The ACL of everything local: the owner, with full control (the only grant S3 gives a new bucket or object). */
+const OWNER_ACL = {
+  Owner: OWNER,
+  AccessControlList: { Grant: { Grantee: { ...OWNER, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' } },
+};
 const tagParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === 'Tag' });
 
 export const notImplemented = (): AwsError =>
@@ -149,10 +154,7 @@ export const handleBucketSubresource = (
       backend.updateBucket(ctx.store, bucket, { encryption: undefined });
       return { status: 204 };
     case 'GET acl':
-      return xmlResponse('AccessControlPolicy', {
-        Owner: OWNER,
-        AccessControlList: { Grant: { Grantee: { ...OWNER, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' } },
-      });
+      return xmlResponse('AccessControlPolicy', OWNER_ACL);
     case 'GET uploads': {
       const prefix = q.get('prefix') ?? '';
       const uploads = backend.uploads(ctx.store, bucket).filter((u) => u.key.startsWith(prefix));
@@ -168,7 +170,7 @@ export const handleBucketSubresource = (
         Upload: uploads.map((u) => ({
           Key: u.key,
           UploadId: u.uploadId,
-          Initiator: { ID: OWNER.ID, DisplayName: OWNER.DisplayName },
+          Initiator: OWNER,
           Owner: OWNER,
           StorageClass: 'STANDARD',
           Initiated: u.initiated,
@@ -209,10 +211,7 @@ export const handleObjectSubresource = (
     case 'GET acl': {
       const version = backend.getVersion(ctx.store, bucket, key, versionId);
       return {
-        ...xmlResponse('AccessControlPolicy', {
-          Owner: OWNER,
-          AccessControlList: { Grant: { Grantee: { ...OWNER, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' } },
-        }),
+        ...xmlResponse('AccessControlPolicy', OWNER_ACL),
         headers: { 'content-type': 'application/xml', ...versionHeader(version.versionId) },
       };
     }
@@ -244,7 +243,7 @@ export const listParts = (
     MaxParts: max,
     IsTruncated: after.length > page.length,
     Part: page,
-    Initiator: { ID: OWNER.ID, DisplayName: OWNER.DisplayName },
+    Initiator: OWNER,
     Owner: OWNER,
     StorageClass: 'STANDARD',
   });

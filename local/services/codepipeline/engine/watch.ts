@@ -31,12 +31,13 @@ export async function pollSources(engine: Engine, api: Api): Promise<string[]> {
       } catch {
         continue; // branch not there yet
       }
-      const triggerType = await detection(engine, record, provider, config);
       const heads = ctx.store.get<Record<string, string>>(NS.sourceHeads, name) ?? {};
       const last = heads[action.name];
       if (last === head) continue;
       ctx.store.put(NS.sourceHeads, name, { ...heads, [action.name]: head });
       if (!last) continue; // first sight: nothing changed since the pipeline started watching
+      // Asked only when the branch moved: the poll runs every second.
+      const triggerType = await detection(engine, record, provider, config);
       if (triggerType === undefined) {
         ctx.log.info('codepipeline source change not detected: change detection is off for this action', {
           pipeline: name,
