@@ -9,7 +9,8 @@ import { runApprovalLoad } from '../../bench/approval-load.ts';
 describe('approval API under concurrent load', { timeout: 90_000 }, () => {
   it('decides each approval exactly once, answers the racers 409/410, and never 5xx', async () => {
     const seed = Number(process.env.APPROVAL_LOAD_SEED ?? Date.now() % 100_000);
-    const options = { approvals: 3, connections: 8, seconds: 1, forms: 2, posts: 2, seed };
+    // A fixed count, not a time window: beside the other suites on two cores, one second can end before an answer.
+    const options = { approvals: 3, connections: 8, seconds: 1, amount: 48, forms: 2, posts: 2, seed };
     const r = await runApprovalLoad(options);
     const context = `seed ${seed}: ${JSON.stringify(r.invariants.filter((i) => !i.ok))}`;
 
@@ -19,7 +20,7 @@ describe('approval API under concurrent load', { timeout: 90_000 }, () => {
     ).toEqual([]);
     const [gets, posts] = r.phases;
     const postsTotal = options.approvals * 2 * options.forms * options.posts;
-    expect(gets?.requests, context).toBeGreaterThan(0);
+    expect(gets?.requests, context).toBe(options.amount);
     expect(gets?.byStatus, context).toEqual({ '200': gets?.requests });
     expect(posts?.requests, context).toBe(postsTotal);
     expect(r.decisions.winners, context).toBe(options.approvals);
