@@ -79,8 +79,19 @@ export const TeardownAllowRule = z.object({
   stackName: Glob,
 });
 
+/** Which stage of which pipelines counts as "deployed to production" for the delivery figures (first match wins). */
+export const ProductionStageRule = z.object({ pipeline: Glob.default('*'), stage: z.string().min(1).max(100) });
+
 export const Settings = z.object({
   version: z.literal(1).default(1),
+  /** Delivery figures (docs/METRICS.md). No rule for a pipeline: its execution's success is the deployment. */
+  delivery: z
+    .object({
+      production: z.array(ProductionStageRule).default([]),
+      /** A failure this long after a production deployment (and before the next one) counts against it. */
+      failureWindowHours: z.number().min(1).max(720).default(24),
+    })
+    .default({ production: [], failureWindowHours: 24 }),
   approvals: z
     .object({ defaults: ApprovalRoute.default(ApprovalRoute.parse({})), rules: z.array(ApprovalRule).default([]) })
     .default({ defaults: ApprovalRoute.parse({}), rules: [] }),
@@ -161,3 +172,12 @@ export const globMatch = (pattern: string, value: string): boolean => {
 };
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The delivery policy of one pipeline: its production stage (first matching rule) and the failure window. */
+export const deliveryPolicy = (
+  settings: Settings['delivery'],
+  pipeline: string,
+): { productionStage: string | undefined; failureWindowMs: number } => ({
+  productionStage: settings.production.find((r) => globMatch(r.pipeline, pipeline))?.stage,
+  failureWindowMs: settings.failureWindowHours * 3_600_000,
+});

@@ -1,9 +1,13 @@
 import type { SettingsSource } from '#core/adapters/settings-store';
+import { LOOK_AROUND_MS } from '#core/delivery/figures';
+import type { DeliveryStore } from '#core/delivery/ports';
+import { recordSummary } from '#core/delivery/record-summary';
+import { type MetricPoint, newFigures } from '#core/delivery/signals';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
 import type { Clock, Log } from '#core/ports';
 import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
-import type { Settings } from '#core/settings';
+import { deliveryPolicy, type Settings } from '#core/settings';
 import type { TeardownStarter } from '#core/teardown/ports';
 import type { EventLedger, TimelineStore } from '#core/timeline/ports';
 import { recordTransition } from '#core/timeline/record-transition';
@@ -20,6 +24,8 @@ export type TeardownPlanner = (t: Transition, settings: Settings['teardown']) =>
 
 export type PipelineEventsDeps = NotifyDeps & {
   timeline: TimelineStore;
+  /** Execution summaries behind the delivery figures (docs/METRICS.md). */
+  delivery: DeliveryStore;
   ledger: EventLedger;
   settings: SettingsSource;
   teardown: { plan: TeardownPlanner; starter: TeardownStarter };
@@ -32,10 +38,13 @@ export type PipelineEventOutcome =
   | {
       status: 'processed';
       eventId: string;
+      pipeline: string;
       /** The event's state became the record's current state (false: stale, arrived after a later state). */
       advanced: boolean;
       teardown: 'started' | 'stopped' | 'none';
       notification: NotificationOutcome;
+      /** Delivery figures this event made known (the handler publishes them as metrics). */
+      figures: MetricPoint[];
     };
 
 /** `failed`: notifying hit a defect (e.g. rendering a forged value) that every retry would hit again. */
@@ -71,6 +80,21 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
       advanced: merged.advanced,
       recordState: merged.record.state,
     });
+    // Every change of a record goes into its execution's summary, advanced or not (a late STARTED moves the start).
+    const summary = await recordSummary(deps.delivery, merged);
+    let figures: MetricPoint[] = [];
+    if (summary?.changed) {
+      const { delivery } = await deps.settings.settings();
+      const policy = deliveryPolicy(delivery, t.pipeline);
+      const since = new Date(Date.parse(summary.after.anchorAt) - LOOK_AROUND_MS).toISOString();
+      const until = new Date(now.getTime() + 60_000).toISOString();
+      figures = await newFigures(
+        summary.before,
+        summary.after,
+        () => deps.delivery.list(t.pipeline, since, until),
+        policy,
+      );
+    }
     let teardown: 'started' | 'stopped' | 'none' = 'none';
     let notification: NotificationOutcome = { status: 'stale' };
     if (merged.advanced) {
@@ -81,7 +105,15 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
       );
     }
     await deps.ledger.complete(t.eventId, deps.clock.now());
-    return { status: 'processed', eventId: t.eventId, advanced: merged.advanced, teardown, notification };
+    return {
+      status: 'processed',
+      eventId: t.eventId,
+      pipeline: t.pipeline,
+      advanced: merged.advanced,
+      teardown,
+      notification,
+      figures,
+    };
   } catch (err) {
     await deps.ledger.release(t.eventId).catch((releaseErr: unknown) => {
       // The lease expires on its own; the original error is the one to surface.

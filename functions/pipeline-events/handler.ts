@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
+import { DynamoDeliveryStore } from '#core/adapters/delivery-store';
 import { StepFunctionsTeardown } from '#core/adapters/stepfunctions';
 import { DynamoEventLedger, DynamoRateLimiter, DynamoTimelineStore } from '#core/adapters/timeline-store';
 import { requireEnv } from '#core/config';
@@ -9,6 +10,7 @@ import { logger, metrics } from '#core/powertools';
 import { planTeardown } from '#core/teardown/trigger';
 import { codePipeline, documents, sesMailer, settingsStore, slackApi, stepFunctions } from '#core/wiring';
 import { handlePipelineEvent, type PipelineEventsDeps } from './handle.ts';
+import { publishFigures } from './metrics.ts';
 
 // Composition root: clients and configuration built once per container; required env fails at init.
 const tableName = requireEnv('STATE_TABLE_NAME');
@@ -16,6 +18,7 @@ const doc = documents();
 
 const deps: PipelineEventsDeps = {
   timeline: new DynamoTimelineStore(doc, tableName),
+  delivery: new DynamoDeliveryStore(doc, tableName),
   ledger: new DynamoEventLedger(doc, tableName),
   rateLimiter: new DynamoRateLimiter(doc, tableName),
   pipelines: new CodePipelineGateway(codePipeline()),
@@ -45,6 +48,7 @@ export const handler = lambdaHandler(
         metrics.addMetric('NotificationsSent', MetricUnit.Count, outcome.notification.delivered.length);
       }
       if (outcome.teardown === 'started') metrics.addMetric('TeardownsStarted', MetricUnit.Count, 1);
+      publishFigures(metrics, outcome.pipeline, outcome.figures);
     }
     return outcome;
   },

@@ -2,6 +2,8 @@
  * In-memory implementations of the pipeline-events ports, with the same semantics as the DynamoDB adapters
  * (revision-checked writes, leased claims, fixed-window counters). Used by unit tests and bench/pipeline-events.ts.
  */
+import type { DeliveryStore, StoredSummary } from '#core/delivery/ports';
+import type { DeliverySummary } from '#core/delivery/summary';
 import { ConflictError, UnavailableError } from '#core/errors';
 import type { Quota, RateLimiter } from '#core/notify/ports';
 import type {
@@ -53,6 +55,31 @@ export class MemoryTimelineStore implements TimelineStore {
 
   record(key: RecordKey): TimelineRecord | undefined {
     return this.items.get(keyString(key))?.record;
+  }
+}
+
+/** Same semantics as DynamoDeliveryStore: revision-checked writes; a window is by anchor time, oldest first. */
+export class MemoryDeliveryStore implements DeliveryStore {
+  readonly items = new Map<string, StoredSummary>();
+
+  async get(executionId: string): Promise<StoredSummary | undefined> {
+    const s = this.items.get(executionId);
+    return s ? { summary: structuredClone(s.summary), revision: s.revision } : undefined;
+  }
+
+  async put(summary: DeliverySummary, expectedRevision: number | undefined): Promise<void> {
+    const current = this.items.get(summary.executionId);
+    if (current?.revision !== expectedRevision) throw new ConflictError(`conflict on ${summary.executionId}`);
+    this.items.set(summary.executionId, { summary: structuredClone(summary), revision: (expectedRevision ?? 0) + 1 });
+  }
+
+  async list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]> {
+    return [...this.items.values()]
+      .map((s) => structuredClone(s.summary))
+      .filter((s) => s.pipeline === pipeline && s.anchorAt >= from && s.anchorAt < to)
+      .sort((a, b) =>
+        a.anchorAt !== b.anchorAt ? (a.anchorAt < b.anchorAt ? -1 : 1) : a.executionId < b.executionId ? -1 : 1,
+      );
   }
 }
 
@@ -200,6 +227,7 @@ export const testSettings = (overrides: Partial<Settings['notifications']> = {})
 export type World = {
   deps: PipelineEventsDeps;
   timeline: MemoryTimelineStore;
+  delivery: MemoryDeliveryStore;
   ledger: MemoryEventLedger;
   rateLimiter: MemoryRateLimiter;
   slack: FakeSlack;
@@ -212,6 +240,7 @@ export type World = {
 
 export const makeWorld = (settings: Settings = testSettings()): World => {
   const timeline = new MemoryTimelineStore();
+  const delivery = new MemoryDeliveryStore();
   const ledger = new MemoryEventLedger();
   const rateLimiter = new MemoryRateLimiter();
   const slack = new FakeSlack();
@@ -228,6 +257,7 @@ export const makeWorld = (settings: Settings = testSettings()): World => {
   const settingsBox = { value: settings };
   const deps: PipelineEventsDeps = {
     timeline,
+    delivery,
     ledger,
     rateLimiter,
     slack,
@@ -241,7 +271,19 @@ export const makeWorld = (settings: Settings = testSettings()): World => {
     clock,
     logger: silentLogger,
   };
-  return { deps, timeline, ledger, rateLimiter, slack, mailer, pipelines, starter, clock, settings: settingsBox };
+  return {
+    deps,
+    timeline,
+    delivery,
+    ledger,
+    rateLimiter,
+    slack,
+    mailer,
+    pipelines,
+    starter,
+    clock,
+    settings: settingsBox,
+  };
 };
 
 /** Fails every call with a retryable error (a throttled dependency). */

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-codepipeline';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -38,6 +38,7 @@ describe('pipeline-events handler (composition root)', () => {
     ddb.on(UpdateCommand).resolves({ Attributes: {} });
     ddb.on(GetCommand).resolves({});
     ddb.on(PutCommand).resolves({});
+    ddb.on(QueryCommand).resolves({ Items: [] });
     sfn.on(StartExecutionCommand).resolves({});
     cp.on(GetPipelineExecutionCommand).resolves({});
     cp.on(ListActionExecutionsCommand).resolves({});
@@ -50,6 +51,13 @@ describe('pipeline-events handler (composition root)', () => {
       advanced: true,
       teardown: 'started',
       notification: { status: 'no-route' },
+      figures: [{ name: 'Failures', unit: 'Count', value: 1, stage: '(execution)' }],
+    });
+    // The execution's delivery summary, indexed under its pipeline by its anchor time.
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'state',
+      Item: expect.objectContaining({ sk: 'DELIVERY', gsi1pk: 'DELIVERY#myPipeline', type: 'delivery-summary' }),
+      ConditionExpression: 'attribute_not_exists(pk)',
     });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: 'state',

@@ -1,0 +1,108 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeliveryStore, StoredSummary } from '../delivery/ports.ts';
+import type { DeliverySummary } from '../delivery/summary.ts';
+import { ConflictError, toDomainError } from '../errors.ts';
+import { isConditionalCheckFailed } from './dynamodb.ts';
+
+/**
+ * Execution summaries for the delivery figures, in the state table beside the execution's timeline records:
+ *
+ * | item              | pk          | sk         | gsi1pk              | gsi1sk                    |
+ * |-------------------|-------------|------------|---------------------|---------------------------|
+ * | delivery summary  | `EXEC#<id>` | `DELIVERY` | `DELIVERY#<name>`   | `<anchorAt>#<id>`         |
+ *
+ * A window of a pipeline is one gsi1 query on a key range. The anchor time only moves earlier (an earlier event
+ * arrives late); the index key is an attribute of the item, so the item moves with it.
+ */
+const SK = 'DELIVERY';
+
+const fromItem = (item: Record<string, unknown>): DeliverySummary => ({
+  pipeline: String(item.pipeline),
+  executionId: String(item.executionId),
+  anchorAt: String(item.anchorAt),
+  ...(item.execution ? { execution: item.execution as DeliverySummary['execution'] } : {}),
+  stages: (item.stages ?? {}) as DeliverySummary['stages'],
+  approvals: (item.approvals ?? {}) as DeliverySummary['approvals'],
+});
+
+export class DynamoDeliveryStore implements DeliveryStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #now: () => Date;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()) {
+    this.#doc = doc;
+    this.#table = tableName;
+    this.#now = now;
+  }
+
+  async get(executionId: string): Promise<StoredSummary | undefined> {
+    try {
+      const out = await this.#doc.send(
+        new GetCommand({ TableName: this.#table, Key: { pk: `EXEC#${executionId}`, sk: SK }, ConsistentRead: true }),
+      );
+      if (!out.Item) return undefined;
+      return { summary: fromItem(out.Item), revision: Number(out.Item.revision ?? 0) };
+    } catch (err) {
+      throw toDomainError(err, 'delivery summary GetItem');
+    }
+  }
+
+  async put(summary: DeliverySummary, expectedRevision: number | undefined): Promise<void> {
+    const condition =
+      expectedRevision === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: '#revision = :revision',
+            ExpressionAttributeNames: { '#revision': 'revision' },
+            ExpressionAttributeValues: { ':revision': expectedRevision },
+          };
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: `EXEC#${summary.executionId}`,
+            sk: SK,
+            gsi1pk: `DELIVERY#${summary.pipeline}`,
+            gsi1sk: `${summary.anchorAt}#${summary.executionId}`,
+            type: 'delivery-summary',
+            ...summary,
+            revision: (expectedRevision ?? 0) + 1,
+            updatedAt: this.#now().toISOString(),
+          },
+          ...condition,
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new ConflictError(`delivery summary of ${summary.executionId} changed concurrently`, { cause: err });
+      }
+      throw toDomainError(err, 'delivery summary PutItem');
+    }
+  }
+
+  async list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.#doc.send(
+          new QueryCommand({
+            TableName: this.#table,
+            IndexName: 'gsi1',
+            // `#` sorts below every character of an ISO time and of an execution id, so `to#` ends the range.
+            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': `DELIVERY#${pipeline}`, ':from': from, ':to': `${to}#` },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...(out.Items ?? []));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw toDomainError(err, 'delivery summary Query');
+    }
+    return items.map(fromItem).filter((s) => s.anchorAt >= from && s.anchorAt < to);
+  }
+}
