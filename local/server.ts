@@ -5,7 +5,7 @@ import { decodeQuery, parseForm, queryError, queryResponse } from './protocols/a
 import { restJsonError, restXmlError } from './protocols/rest.ts';
 import { type CredentialScope, credentialScope } from './protocols/sigv4.ts';
 import { type FaultRule, type Faults, faultError } from './runtime/faults.ts';
-import { fromHttpApiResult, type HttpRoute, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
+import { fromHttpApiResult, type HttpRoute, iamAuthorizer, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
 import { FunctionError, FunctionNotFoundError, type Invoker } from './runtime/invoker.ts';
 import type { Meter } from './runtime/meter.ts';
 import type { DynamoDb } from './services/dynamodb/index.ts';
@@ -178,7 +178,8 @@ export const createRequestHandler = (d: Dispatcher) => {
         run,
       };
     }
-    if (!scope) return undefined;
+    // A signed request to the app's own HTTP API (an AWS_IAM route) is not an AWS service call.
+    if (!scope || scope.service === 'execute-api') return undefined;
     if (scope.service === 'lambda') {
       const invoke = /\/invocations\/?$/.test(raw.path) && raw.method === 'POST';
       return {
@@ -408,6 +409,13 @@ export const createRequestHandler = (d: Dispatcher) => {
       body: JSON.stringify({ message }),
     });
     if (!match) return jsonMessage(404, 'Not Found');
+    let authorizer: Record<string, unknown> | undefined;
+    if (match.route.auth === 'AWS_IAM') {
+      // API Gateway refuses an unsigned request before the function runs (403, its own JSON message).
+      const scope = credentialScope(req.headers, raw.query);
+      if (scope?.service !== 'execute-api') return jsonMessage(403, 'Forbidden');
+      authorizer = iamAuthorizer(scope.accessKeyId, d.ctx.accountId);
+    }
     const event = toHttpApiEvent(
       {
         method: raw.method,
@@ -417,7 +425,7 @@ export const createRequestHandler = (d: Dispatcher) => {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       },
       match,
-      { accountId: d.ctx.accountId, apiId: 'local' },
+      { accountId: d.ctx.accountId, apiId: 'local', ...(authorizer ? { authorizer } : {}) },
     );
     try {
       const result = await d.invoker.invoke(match.route.functionName, event, 'RequestResponse');

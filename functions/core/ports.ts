@@ -57,6 +57,8 @@ export type SourceRevision = {
   revisionId?: string;
   revisionSummary?: string;
   revisionUrl?: string;
+  /** When the revision was created (a commit's time), ISO 8601. */
+  created?: string;
 };
 
 export type PipelineExecutionInfo = {

@@ -1,8 +1,9 @@
 import type { SettingsSource } from '#core/adapters/settings-store';
-import { LOOK_AROUND_MS } from '#core/delivery/figures';
+import { type DeliveryPolicy, deploymentOf, LOOK_AROUND_MS } from '#core/delivery/figures';
 import type { DeliveryStore } from '#core/delivery/ports';
-import { recordSummary } from '#core/delivery/record-summary';
+import { recordSourceTime, recordSummary } from '#core/delivery/record-summary';
 import { type MetricPoint, newFigures } from '#core/delivery/signals';
+import type { DeliverySummary } from '#core/delivery/summary';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
 import type { Clock, Log } from '#core/ports';
@@ -86,14 +87,10 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
     if (summary?.changed) {
       const { delivery } = await deps.settings.settings();
       const policy = deliveryPolicy(delivery, t.pipeline);
-      const since = new Date(Date.parse(summary.after.anchorAt) - LOOK_AROUND_MS).toISOString();
+      const after = await withSourceTime(summary.after, policy, deps);
+      const since = new Date(Date.parse(after.anchorAt) - LOOK_AROUND_MS).toISOString();
       const until = new Date(now.getTime() + 60_000).toISOString();
-      figures = await newFigures(
-        summary.before,
-        summary.after,
-        () => deps.delivery.list(t.pipeline, since, until),
-        policy,
-      );
+      figures = await newFigures(summary.before, after, () => deps.delivery.list(t.pipeline, since, until), policy);
     }
     let teardown: 'started' | 'stopped' | 'none' = 'none';
     let notification: NotificationOutcome = { status: 'stale' };
@@ -120,6 +117,34 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
       deps.logger.warn('event claim release failed', { error: String(releaseErr) });
     });
     throw err;
+  }
+};
+
+/**
+ * A deployment whose trigger named no commit (polling, a manual start, a V1 pipeline) is measured from its source
+ * revision's creation time: one GetPipelineExecution when the deployment appears. If that read fails the lead
+ * time falls back to the execution's start; the event is not failed for it.
+ */
+const withSourceTime = async (
+  s: DeliverySummary,
+  policy: DeliveryPolicy,
+  deps: PipelineEventsDeps,
+): Promise<DeliverySummary> => {
+  if (s.execution?.commitAt !== undefined || s.sourceAt !== undefined || !deploymentOf(s, policy)) return s;
+  try {
+    const execution = await deps.pipelines.getPipelineExecution(s.pipeline, s.executionId);
+    const created = execution.sourceRevisions
+      .map((r) => r.created)
+      .filter((c): c is string => c !== undefined)
+      .sort()[0];
+    if (created === undefined) return s;
+    return (await recordSourceTime(deps.delivery, s.executionId, created)) ?? s;
+  } catch (err) {
+    deps.logger.warn('source revision time not read; lead time counts from the execution start', {
+      executionId: s.executionId,
+      error: String(err),
+    });
+    return s;
   }
 };
 

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudFormationTeardown } from '#core/adapters/cloudformation';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
@@ -6,7 +7,7 @@ import { requireEnv } from '#core/config';
 import { ConfigError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
-import { logger } from '#core/powertools';
+import { logger, metrics } from '#core/powertools';
 import { deployedStacks } from '#core/teardown/discover';
 import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
 import {
@@ -60,5 +61,19 @@ const deps: DispatchDeps = {
 export const handler = lambdaHandler(async (event: unknown) => {
   const action = typeof event === 'object' && event !== null && 'action' in event ? String(event.action) : 'unknown';
   logger.appendKeys({ teardownAction: action });
-  return dispatch(event, deps);
+  const result = await dispatch(event, deps);
+  if (action === 'finish') publishOutcomes(result);
+  return result;
 });
+
+/** Stacks per teardown outcome, for the weekly dashboard widget (dimension `outcome`: a closed set of values). */
+const publishOutcomes = (result: unknown): void => {
+  const r = result as { status?: string; dryRun?: boolean; counts?: Record<string, number> };
+  if (r.status !== 'FINISHED' || r.dryRun) return;
+  for (const [outcome, n] of Object.entries(r.counts ?? {})) {
+    if (!n) continue;
+    const m = metrics.singleMetric();
+    m.addDimensions({ outcome });
+    m.addMetric('TeardownStacks', MetricUnit.Count, n);
+  }
+};

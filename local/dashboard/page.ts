@@ -48,6 +48,10 @@ const HTML = `<!doctype html>
   .msg pre { white-space: pre-wrap; margin: .2rem 0; font-family: inherit; }
   a { color: #1f5fd1; word-break: break-all; }
   #notes { color: #a3461b; font-size: .8rem; padding: 0 1rem; }
+  .delivery { margin: .5rem 0 .8rem; }
+  .figures { display: flex; flex-wrap: wrap; gap: .4rem 1rem; font-size: .85rem; margin-bottom: .3rem; }
+  .figures b { font-weight: 600; }
+  .chart { width: 100%; height: 90px; }
 </style>
 </head>
 <body>
@@ -80,6 +84,45 @@ const status = (s) => el('span', { class: 'status ' + String(s).replace(/[^A-Za-
 const when = (t) => { if (t === undefined || t === null || t === '') return ''; const d = typeof t === 'number' ? new Date(t < 1e12 ? t * 1000 : t) : new Date(t); return isNaN(d) ? String(t) : d.toLocaleString(); };
 const table = (head, rows) => rows.length === 0 ? el('p', { class: 'empty' }, 'nothing yet')
   : el('table', {}, el('thead', {}, el('tr', {}, head.map((h) => el('th', {}, h)))), el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c))))));
+const svg = (tag, attrs, ...children) => {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+};
+const duration = (ms) => {
+  if (ms === undefined || ms === null) return '–';
+  const m = Math.round(ms / 60000);
+  if (m < 60) return m + ' min';
+  const h = Math.floor(m / 60);
+  return h < 48 ? h + ' h ' + (m % 60) + ' min' : Math.round(h / 24) + ' d';
+};
+const percent = (r) => r === null || r === undefined ? '–' : Math.round(r * 1000) / 10 + ' %';
+/** Deployments (green) and failures (red) per day over the window, drawn as SVG through DOM calls only. */
+const chart = (days) => {
+  const max = Math.max(1, ...days.map((d) => Math.max(d.deployments, d.failures)));
+  const w = 10, gap = 2, h = 80;
+  const bars = days.flatMap((d, i) => {
+    const x = i * (2 * w + gap * 2);
+    const dh = Math.round((d.deployments / max) * h), fh = Math.round((d.failures / max) * h);
+    const label = d.day + ': ' + d.deployments + ' deployments, ' + d.failures + ' failures' + (d.leadTimeP50Ms !== undefined ? ', lead time p50 ' + duration(d.leadTimeP50Ms) : '');
+    return [
+      svg('rect', { x, y: h - dh, width: w, height: dh, fill: '#2f9e57', 'data-day': d.day, 'data-deployments': d.deployments }, svg('title', {}, label)),
+      svg('rect', { x: x + w, y: h - fh, width: w, height: fh, fill: '#d64545', 'data-day': d.day, 'data-failures': d.failures }, svg('title', {}, label)),
+    ];
+  });
+  const width = Math.max(1, days.length * (2 * w + gap * 2));
+  return svg('svg', { class: 'chart', viewBox: '0 0 ' + width + ' ' + (h + 2), preserveAspectRatio: 'none', role: 'img', 'aria-label': 'deployments and failures per day, last ' + days.length + ' days' }, svg('line', { x1: 0, y1: h + 1, x2: width, y2: h + 1, stroke: '#c5cad3' }), ...bars);
+};
+const delivery = (f) => !f ? null : el('div', { class: 'delivery', 'data-pipeline': f.pipeline },
+  el('div', { class: 'figures' },
+    el('span', {}, 'Deployments ', el('b', { 'data-figure': 'deployments' }, f.deployments.count), ' (' + f.deployments.perDay + '/day)'),
+    el('span', {}, 'Lead time p50 ', el('b', { 'data-figure': 'lead-time' }, duration(f.leadTimeMs.p50))),
+    el('span', {}, 'Change failure rate ', el('b', { 'data-figure': 'change-failure-rate' }, percent(f.changeFailureRate.rate))),
+    el('span', {}, 'Time to restore p50 ', el('b', { 'data-figure': 'time-to-restore' }, duration(f.timeToRestoreMs.p50))),
+    el('span', {}, 'Approval wait p50 ', el('b', { 'data-figure': 'approval-wait' }, duration(f.approvalWaitMs.p50)))),
+  chart(f.days),
+  el('small', { class: 'empty' }, 'last ' + f.days.length + ' days · production: ' + (f.productionStage || 'an execution succeeding') + ' · JSON: /_local/delivery/' + encodeURIComponent(f.pipeline)));
 const fill = (id, node) => { const body = document.querySelector('#' + id + ' .body'); body.replaceChildren(node); };
 
 const render = (s) => {
@@ -97,6 +140,7 @@ const render = (s) => {
     el('h3', {}, 'Decided (' + decided.length + ')'), table(head, approvalRows(decided))));
   fill('pipelines', s.pipelines.length === 0 ? el('p', { class: 'empty' }, 'no pipelines') : el('div', {}, s.pipelines.map((p) => el('div', {},
     el('h3', {}, p.name),
+    delivery(p.delivery),
     el('div', { class: 'stages' }, (p.stages || []).map((st) => el('span', {}, st.stageName + ' ', status((st.latestExecution && st.latestExecution.status) || 'NotRun')))),
     table(['execution', 'status', 'started', 'updated'], (p.executions || []).map((e) => [e.pipelineExecutionId, status(e.status), when(e.startTime), when(e.lastUpdateTime)]))))));
   fill('stacks', table(['stack', 'status', 'updated', 'reason'], s.stacks.map((k) => [k.name, status(k.status), when(k.updatedAt), k.reason || ''])));

@@ -4,6 +4,7 @@ import type { Scheduler } from '../runtime/scheduler.ts';
 import type { LocalModel } from '../runtime/wiring.ts';
 import type { DynamoDb } from '../services/dynamodb/index.ts';
 import type { LocalContext } from '../services/types.ts';
+import type { PipelineDelivery } from './delivery.ts';
 
 /**
  * What the dashboard shows, gathered from the services through their own operations (so it sees what a client
@@ -23,7 +24,7 @@ export type Approval = {
 
 export type DashboardState = {
   generatedAt: string;
-  pipelines: Array<{ name: string; stages: unknown[]; executions: unknown[] }>;
+  pipelines: Array<{ name: string; stages: unknown[]; executions: unknown[]; delivery?: PipelineDelivery }>;
   approvals: Approval[];
   stacks: Array<{ name: string; status: string; updatedAt?: string; reason?: string }>;
   teardownRuns: Array<{
@@ -67,6 +68,8 @@ export const gatherState = async (deps: {
   scheduler: Scheduler;
   invoker: Invoker;
   has: (id: string) => boolean;
+  /** The last 30 days' delivery figures of a pipeline (delivery.ts). */
+  delivery?: (pipeline: string) => Promise<PipelineDelivery>;
 }): Promise<DashboardState> => {
   const { ctx, model, dynamodb } = deps;
   const notes: string[] = [];
@@ -129,10 +132,17 @@ export const gatherState = async (deps: {
             const execs = (await ctx
               .call('codepipeline', 'ListPipelineExecutions', { pipelineName: p.name, maxResults: 10 })
               .catch(() => ({}))) as { pipelineExecutionSummaries?: unknown[] };
+            const delivery = deps.delivery
+              ? await deps.delivery(p.name).catch((err: unknown) => {
+                  notes.push(`delivery figures of ${p.name}: ${(err as Error).message}`);
+                  return undefined;
+                })
+              : undefined;
             return {
               name: p.name,
               stages: state.stageStates ?? [],
               executions: execs.pipelineExecutionSummaries ?? [],
+              ...(delivery ? { delivery } : {}),
             };
           }),
         );

@@ -1,3 +1,4 @@
+import { localDelivery } from '../dashboard/delivery.ts';
 import { dashboardPage } from '../dashboard/page.ts';
 import { gatherState } from '../dashboard/state.ts';
 import type { DynamoDb } from '../services/dynamodb/index.ts';
@@ -31,6 +32,7 @@ const json = (status: number, body: unknown): RawResponse => ({
 
 export const createControl = (d: ControlDeps) => {
   const ids = new Set(d.services.map((s) => s.id));
+  const delivery = localDelivery(d.ctx, d.model);
   return async (request: RawRequest): Promise<RawResponse> => {
     const { method, path } = request;
     if (method === 'GET' && (path === '/_local' || path === '/_local/')) {
@@ -82,8 +84,20 @@ export const createControl = (d: ControlDeps) => {
           scheduler: d.scheduler,
           invoker: d.invoker,
           has: (id) => ids.has(id),
+          delivery: (pipeline) => delivery.figures(pipeline),
         }),
       );
+    }
+    // The delivery figures as JSON, without the read API's IAM signature (the dashboard's own feed).
+    const figures = /^\/_local\/delivery\/([^/]+)$/.exec(path);
+    if (figures && method === 'GET') {
+      const days = Number(request.query.get('days') ?? 30);
+      try {
+        return json(200, await delivery.figures(decodeURIComponent(figures[1] as string), days));
+      } catch (err) {
+        if (err instanceof RangeError) return json(400, { error: err.message });
+        throw err;
+      }
     }
     if (method === 'GET' && path === '/_local/schedules') return json(200, d.scheduler.list());
     const schedule = /^\/_local\/schedules\/([^/]+)$/.exec(path);

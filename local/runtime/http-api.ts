@@ -6,7 +6,32 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxySt
  * API Gateway HTTP API (payload format 2.0) on the local endpoint: route matching for the template's
  * `HttpApi` events and the exact event shape Lambda receives, so handlers run unmodified.
  */
-export type HttpRoute = { method: string; path: string; functionName: string };
+export type HttpRoute = {
+  method: string;
+  path: string;
+  functionName: string;
+  /** `AWS_IAM`: API Gateway requires a SigV4-signed request (service `execute-api`) before the function runs. */
+  auth?: 'AWS_IAM';
+};
+
+/**
+ * The caller identity an `AWS_IAM` route passes in `requestContext.authorizer.iam` (the documented payload 2.0
+ * shape). The local cloud does not check signatures: the identity is the signing access key in the local account.
+ */
+export const iamAuthorizer = (accessKey: string, accountId: string) => {
+  const userId = `AIDA${Buffer.from(accessKey).toString('hex').toUpperCase().slice(0, 17).padEnd(17, '0')}`;
+  return {
+    iam: {
+      accessKey,
+      accountId,
+      callerId: userId,
+      cognitoIdentity: null,
+      principalOrgId: null,
+      userArn: `arn:aws:iam::${accountId}:user/local`,
+      userId,
+    },
+  };
+};
 
 export type RouteMatch = { route: HttpRoute; pathParameters: Record<string, string> };
 
@@ -79,7 +104,7 @@ export type HttpRequestInfo = {
 export const toHttpApiEvent = (
   req: HttpRequestInfo,
   match: RouteMatch,
-  options: { accountId: string; apiId: string; stage?: string; now?: Date },
+  options: { accountId: string; apiId: string; stage?: string; now?: Date; authorizer?: Record<string, unknown> },
 ): APIGatewayProxyEventV2 => {
   const now = options.now ?? new Date();
   const url = new URL(req.url, 'http://local');
@@ -107,6 +132,7 @@ export const toHttpApiEvent = (
     requestContext: {
       accountId: options.accountId,
       apiId: options.apiId,
+      ...(options.authorizer ? { authorizer: options.authorizer } : {}),
       domainName: headers.host ?? 'localhost',
       domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
       http: {

@@ -462,6 +462,9 @@ const addFunction = (
           method: String(p.Method ?? 'ANY').toUpperCase() === 'ANY' ? 'ANY' : String(p.Method).toUpperCase(),
           path: String(p.Path ?? '/{proxy+}'),
           functionName: name,
+          ...((p.Auth as { Authorizer?: unknown } | undefined)?.Authorizer === 'AWS_IAM'
+            ? { auth: 'AWS_IAM' as const }
+            : {}),
         });
         break;
     }

@@ -48,23 +48,28 @@ const reference = (truths: Truth[], from: number, to: number, failureWindowMs: n
     (t) => t.execution.start >= Date.parse(range.from) && t.execution.start < Date.parse(range.to),
   );
   const inside = (at: number | undefined): at is number => at !== undefined && at >= from && at < to;
+  // Points of different executions in the same second: the one that started later is later, then by id.
+  const cmp = (a: [number, Truth], b: [number, Truth]) =>
+    a[0] - b[0] ||
+    a[1].execution.start - b[1].execution.start ||
+    (a[1].execution.id < b[1].execution.id ? -1 : a[1].execution.id > b[1].execution.id ? 1 : 0);
   const deployments = seen
     .filter((t) => t.deployedAt !== undefined)
-    .sort((a, b) => (a.deployedAt as number) - (b.deployedAt as number));
+    .sort((a, b) => cmp([a.deployedAt as number, a], [b.deployedAt as number, b]));
   const deployedInside = deployments.filter((t) => inside(t.deployedAt));
   const lead = deployedInside.map((t) => (t.deployedAt as number) - (t.execution.commitAt ?? t.execution.start));
 
   let failed = 0;
   for (const d of deployedInside) {
     const i = deployments.indexOf(d);
-    const next = deployments[i + 1]?.deployedAt;
+    const next = deployments[i + 1];
     const at = d.deployedAt as number;
     const hit = seen.some(
       (t) =>
         t.failure &&
-        t.failure.at > at &&
+        cmp([t.failure.at, t], [at, d]) > 0 &&
         t.failure.at <= at + failureWindowMs &&
-        (next === undefined || t.failure.at < next),
+        (next === undefined || cmp([t.failure.at, t], [next.deployedAt as number, next]) < 0),
     );
     if (hit) failed++;
   }
@@ -72,10 +77,10 @@ const reference = (truths: Truth[], from: number, to: number, failureWindowMs: n
   // Replay failures and restores in time order (a failure first at equal times, then by execution id).
   const marks = seen
     .flatMap((t) => [
-      ...(t.failure ? [{ at: t.failure.at, failure: true, id: t.execution.id }] : []),
-      ...(t.restoreAt !== undefined ? [{ at: t.restoreAt, failure: false, id: t.execution.id }] : []),
+      ...(t.failure ? [{ at: t.failure.at, failure: true, t }] : []),
+      ...(t.restoreAt !== undefined ? [{ at: t.restoreAt, failure: false, t }] : []),
     ])
-    .sort((a, b) => a.at - b.at || Number(b.failure) - Number(a.failure) || (a.id < b.id ? -1 : 1));
+    .sort((a, b) => cmp([a.at, a.t], [b.at, b.t]) || Number(b.failure) - Number(a.failure));
   const restored: number[] = [];
   let open = 0;
   let openedAt: number | undefined;

@@ -181,3 +181,12 @@ export const REACHABLE_NOT_CALLED: Record<string, Record<string, string>> = {
 /** The AWS calls a function really makes: what its bundle reaches, less what is reviewed as never called. */
 export const actualCalls = (fn: string): string[] =>
   [...codeCalls(FUNCTION_ENTRIES[fn] ?? '').keys()].filter((a) => !(a in (REACHABLE_NOT_CALLED[fn] ?? {}))).sort();
+
+/**
+ * Whether a function's code queries the table itself (a key condition on `pk`), not only the gsi1 index: IAM
+ * authorizes a Query against the table's ARN or the index's ARN, whichever the request names.
+ */
+export const queriesTable = (fn: string): boolean =>
+  reachable(FUNCTION_ENTRIES[fn] ?? '').some((file) =>
+    /KeyConditionExpression:[^,]*'pk = /.test(readFileSync(file, 'utf8')),
+  );

@@ -13,6 +13,7 @@ const BUDGET_KIB: Record<string, number> = {
   ApprovalRequestFunction: 890,
   ApprovalApiFunction: 850,
   ApprovalRemindersFunction: 850,
+  DeliveryApiFunction: 700,
   PipelineEventsFunction: 920,
   InvokeActionFunction: 940,
   TeardownTaskFunction: 1185,

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { actualCalls, FUNCTION_ENTRIES } from '../helpers/iam-calls.ts';
+import { actualCalls, FUNCTION_ENTRIES, queriesTable } from '../helpers/iam-calls.ts';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -161,7 +161,7 @@ const rolePolicies = (t: ReturnType<typeof transformed>, role: string, params: R
 type Request = { action: string; resource: string; context?: Record<string, string> };
 
 /** The resource each call names in Stagecrew's requests, for a pipeline `web` and the stack's own resources. */
-const requestsFor = (action: string, t: ReturnType<typeof transformed>): Request[] => {
+const requestsFor = (action: string, t: ReturnType<typeof transformed>, fn?: string): Request[] => {
   const p = physical(t.Resources);
   const pipeline = `arn:aws:codepipeline:${REGION}:${ACCOUNT}:web`;
   const stack = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/web-test-1/0a1b2c3d-0000-1111-2222-333344445555`;
@@ -169,9 +169,9 @@ const requestsFor = (action: string, t: ReturnType<typeof transformed>): Request
   const one = (resource: string): Request[] => [{ action, resource }];
   switch (action) {
     case 'dynamodb:Query':
-      // Stores query both the table and its gsi1 index.
+      // Stores query the table (by pk) and its gsi1 index; a reader that only queries the index asks only for it.
       return [
-        { action, resource: table },
+        ...(fn === undefined || queriesTable(fn) ? [{ action, resource: table }] : []),
         { action, resource: `${table}/index/gsi1` },
       ];
     case 'dynamodb:GetItem':
@@ -299,10 +299,16 @@ describe('IAM as AWS evaluates it (SAM-transformed template, AWS authorization d
     const requests = [
       ...actualCalls(fn)
         .filter((a) => !(UNSCOPED_CALLS[fn] ?? []).includes(a))
-        .flatMap((a) => requestsFor(a, t)),
+        .flatMap((a) => requestsFor(a, t, fn)),
       ...platformCalls(t),
     ];
     expect(await verdicts(t, fn, requests, UNSCOPED_CALLS[fn])).toEqual([]);
+  });
+
+  it('asks for the table in a Query only where the code queries it by pk (the read API reads gsi1 alone)', () => {
+    expect(queriesTable('DeliveryApiFunction')).toBe(false);
+    expect(queriesTable('PipelineEventsFunction')).toBe(true);
+    expect(queriesTable('ApprovalApiFunction')).toBe(true);
   });
 
   it('TeardownStateMachine: invokes the teardown function (and only that) and delivers its logs', async () => {

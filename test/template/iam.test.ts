@@ -110,6 +110,8 @@ const EXPECTED: Record<string, string[]> = {
     'lambda:InvokeFunction',
   ],
   ApprovalRemindersFunction: [...ITEMS, 'dynamodb:Query', ...SETTINGS, ...SECRETS, 'ses:SendEmail'],
+  // Reads only: index queries (timeline, delivery summaries, teardown runs) and the settings.
+  DeliveryApiFunction: ['dynamodb:Query', ...SETTINGS],
   ApprovalRequestFunction: [
     ...ITEMS,
     'dynamodb:Query',

@@ -133,6 +133,7 @@ export class CodePipelineGateway implements PipelineGateway {
           revisionId: r.revisionId,
           revisionSummary: r.revisionSummary,
           revisionUrl: r.revisionUrl,
+          ...(r.created ? { created: r.created.toISOString() } : {}),
         })),
       };
     } catch (err) {

@@ -1,8 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryStore, StoredSummary } from '../delivery/ports.ts';
 import type { DeliverySummary } from '../delivery/summary.ts';
 import { ConflictError, toDomainError } from '../errors.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
+import { queryDeliverySummaries, toDeliverySummary } from './read-models.ts';
 
 /**
  * Execution summaries for the delivery figures, in the state table beside the execution's timeline records:
@@ -11,19 +12,12 @@ import { isConditionalCheckFailed } from './dynamodb.ts';
  * |-------------------|-------------|------------|---------------------|---------------------------|
  * | delivery summary  | `EXEC#<id>` | `DELIVERY` | `DELIVERY#<name>`   | `<anchorAt>#<id>`         |
  *
- * A window of a pipeline is one gsi1 query on a key range. The anchor time only moves earlier (an earlier event
+ * A window of a pipeline is one gsi1 query on a key range (read-models.ts). The anchor time only moves earlier (an earlier event
  * arrives late); the index key is an attribute of the item, so the item moves with it.
  */
 const SK = 'DELIVERY';
 
-const fromItem = (item: Record<string, unknown>): DeliverySummary => ({
-  pipeline: String(item.pipeline),
-  executionId: String(item.executionId),
-  anchorAt: String(item.anchorAt),
-  ...(item.execution ? { execution: item.execution as DeliverySummary['execution'] } : {}),
-  stages: (item.stages ?? {}) as DeliverySummary['stages'],
-  approvals: (item.approvals ?? {}) as DeliverySummary['approvals'],
-});
+const fromItem = toDeliverySummary;
 
 export class DynamoDeliveryStore implements DeliveryStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -82,27 +76,7 @@ export class DynamoDeliveryStore implements DeliveryStore {
     }
   }
 
-  async list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        const out = await this.#doc.send(
-          new QueryCommand({
-            TableName: this.#table,
-            IndexName: 'gsi1',
-            // `#` sorts below every character of an ISO time and of an execution id, so `to#` ends the range.
-            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': `DELIVERY#${pipeline}`, ':from': from, ':to': `${to}#` },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        items.push(...(out.Items ?? []));
-        start = out.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw toDomainError(err, 'delivery summary Query');
-    }
-    return items.map(fromItem).filter((s) => s.anchorAt >= from && s.anchorAt < to);
+  list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]> {
+    return queryDeliverySummaries(this.#doc, this.#table, pipeline, from, to);
   }
 }

@@ -137,8 +137,11 @@ export class DynamoTeardownStore implements TeardownStore {
   }
 
   async putRun(r: RunRecord): Promise<void> {
+    // A finished run of a pipeline is also indexed under the pipeline by its end, for the weekly teardown figures.
+    const index =
+      r.pipeline && r.finishedAt ? { gsi1pk: `TEARDOWN-RUNS#${r.pipeline}`, gsi1sk: `${r.finishedAt}#${r.runId}` } : {};
     await this.#put(
-      { ...runKey(r), type: 'teardown-run', ...r, ttl: epoch(r.startedAt) + OUTCOME_RETENTION_SECONDS },
+      { ...runKey(r), ...index, type: 'teardown-run', ...r, ttl: epoch(r.startedAt) + OUTCOME_RETENTION_SECONDS },
       'writing the teardown run record',
     );
   }

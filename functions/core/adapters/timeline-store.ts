@@ -11,6 +11,7 @@ import type { Quota, RateLimiter } from '../notify/ports.ts';
 import type { Claim, EventLedger, StoredRecord, TimelineStore } from '../timeline/ports.ts';
 import type { RecordKey, TimelineRecord } from '../timeline/record.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
+import { queryPipelineExecutions, toTimelineRecord } from './read-models.ts';
 
 /**
  * The execution timeline, the event ledger (dedupe) and the notification rate limiter, all in the single state
@@ -39,13 +40,7 @@ export const timelineKeys = (key: RecordKey): { pk: string; sk: string } => {
   }
 };
 
-const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'revision', 'updatedAt'] as const;
-
-const toRecord = (item: Record<string, unknown>): TimelineRecord => {
-  const copy = { ...item };
-  for (const k of KEY_ATTRIBUTES) delete copy[k];
-  return copy as TimelineRecord;
-};
+const toRecord = toTimelineRecord;
 
 export class DynamoTimelineStore implements TimelineStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -109,22 +104,8 @@ export class DynamoTimelineStore implements TimelineStore {
     }
   }
 
-  async listExecutions(pipeline: string, options: { limit?: number } = {}): Promise<TimelineRecord[]> {
-    try {
-      const out = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': `PIPELINE#${pipeline}`, ':prefix': 'EXEC#' },
-          ScanIndexForward: false,
-          Limit: options.limit ?? 25,
-        }),
-      );
-      return (out.Items ?? []).map(toRecord);
-    } catch (err) {
-      throw toDomainError(err, 'timeline Query executions');
-    }
+  listExecutions(pipeline: string, options: { limit?: number } = {}): Promise<TimelineRecord[]> {
+    return queryPipelineExecutions(this.#doc, this.#table, pipeline, options.limit ?? 25);
   }
 
   async listExecution(executionId: string): Promise<TimelineRecord[]> {

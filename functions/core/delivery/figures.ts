@@ -1,3 +1,4 @@
+import type { RunRecord } from '../teardown/ports.ts';
 import type { DeliverySummary } from './summary.ts';
 
 /**
@@ -18,14 +19,32 @@ export type Deployment = {
   executionId: string;
   at: string;
   leadTimeMs: number;
-  /** `commit`: from the trigger's commit time; `start`: the trigger named none, so from the execution's start. */
+  /**
+   * `commit`: from the commit's time (the trigger's author date, else the source revision's creation time);
+   * `start`: neither is known, so from the execution's start.
+   */
   leadTimeFrom: 'commit' | 'start';
+  /** The execution's anchor time: orders points that share a second (event times have second precision). */
+  anchorAt: string;
 };
 
-export type FailureSignal = { executionId: string; at: string; cause: 'failed' | 'rejected' | 'rollback' };
+export type FailureSignal = {
+  executionId: string;
+  at: string;
+  anchorAt: string;
+  cause: 'failed' | 'rejected' | 'rollback';
+};
 
 /** What ends a failure: a deployment, or a rollback execution that succeeded. */
-export type Restore = { executionId: string; at: string };
+export type Restore = { executionId: string; at: string; anchorAt: string };
+
+/**
+ * Time order of points from different executions. Event times have second precision, so a fast run's failure can
+ * share its second with the previous run's deployment: at equal times the execution that started later is later,
+ * then the execution id decides, so the order never depends on arrival.
+ */
+export const orderKey = (p: { at: string; anchorAt: string; executionId: string }): string =>
+  `${p.at}|${p.anchorAt}|${p.executionId}`;
 
 const isRollback = (s: DeliverySummary): boolean => ROLLBACK_TRIGGERS.has(s.execution?.triggerType ?? '');
 
@@ -40,10 +59,11 @@ export const deploymentOf = (s: DeliverySummary, policy: Pick<DeliveryPolicy, 'p
     at = s.execution.endedAt;
   }
   if (at === undefined) return undefined;
-  const commitAt = s.execution?.commitAt;
+  const commitAt = s.execution?.commitAt ?? s.sourceAt;
   const from = commitAt ?? s.execution?.startedAt ?? s.anchorAt;
   const deployment: Deployment = {
     executionId: s.executionId,
+    anchorAt: s.anchorAt,
     at,
     leadTimeMs: Math.max(0, Date.parse(at) - Date.parse(from)),
     leadTimeFrom: commitAt !== undefined ? 'commit' : 'start',
@@ -56,21 +76,32 @@ export const deploymentOf = (s: DeliverySummary, policy: Pick<DeliveryPolicy, 'p
  * a failed execution, at the earliest of the rejection and the execution's failure.
  */
 export const failureOf = (s: DeliverySummary): FailureSignal | undefined => {
-  if (isRollback(s)) return { executionId: s.executionId, at: s.execution?.startedAt ?? s.anchorAt, cause: 'rollback' };
+  if (isRollback(s))
+    return {
+      executionId: s.executionId,
+      anchorAt: s.anchorAt,
+      at: s.execution?.startedAt ?? s.anchorAt,
+      cause: 'rollback',
+    };
   const rejections = Object.values(s.approvals)
     .filter((a) => a.state === 'FAILED' && a.decidedAt !== undefined)
     .map((a) => a.decidedAt as string);
   const failedAt = s.execution?.state === 'FAILED' ? s.execution.endedAt : undefined;
   const times = [...rejections, ...(failedAt ? [failedAt] : [])].sort();
   if (times.length === 0) return undefined;
-  return { executionId: s.executionId, at: times[0] as string, cause: rejections.length > 0 ? 'rejected' : 'failed' };
+  return {
+    executionId: s.executionId,
+    anchorAt: s.anchorAt,
+    at: times[0] as string,
+    cause: rejections.length > 0 ? 'rejected' : 'failed',
+  };
 };
 
 export const restoreOf = (s: DeliverySummary, policy: Pick<DeliveryPolicy, 'productionStage'>) => {
   const d = deploymentOf(s, policy);
-  if (d) return { executionId: d.executionId, at: d.at } satisfies Restore;
+  if (d) return { executionId: d.executionId, at: d.at, anchorAt: s.anchorAt } satisfies Restore;
   if (isRollback(s) && s.execution?.state === 'SUCCEEDED' && s.execution.endedAt)
-    return { executionId: s.executionId, at: s.execution.endedAt } satisfies Restore;
+    return { executionId: s.executionId, at: s.execution.endedAt, anchorAt: s.anchorAt } satisfies Restore;
   return undefined;
 };
 
@@ -100,23 +131,11 @@ const distribution = (values: readonly number[]): Distribution => {
 
 export type Episode = { openedAt: string; openedBy: string; restoredAt?: string; restoredBy?: string; ms?: number };
 
-type Mark = { at: string; kind: 'failure' | 'restore'; executionId: string };
+type Mark = { at: string; kind: 'failure' | 'restore'; executionId: string; key: string };
 
-/** Time order; at equal times a failure comes before a restore, then by execution id, so ties are stable. */
+/** {@link orderKey} order; within one execution (a rollback that failed, then succeeded) the failure comes first. */
 const byTime = (a: Mark, b: Mark): number =>
-  a.at !== b.at
-    ? a.at < b.at
-      ? -1
-      : 1
-    : a.kind !== b.kind
-      ? a.kind === 'failure'
-        ? -1
-        : 1
-      : a.executionId < b.executionId
-        ? -1
-        : a.executionId > b.executionId
-          ? 1
-          : 0;
+  a.key !== b.key ? (a.key < b.key ? -1 : 1) : a.kind === b.kind ? 0 : a.kind === 'failure' ? -1 : 1;
 
 /**
  * Failure episodes in time order: the first failure after a healthy state opens one, the next restore closes it.
@@ -126,9 +145,9 @@ export const episodes = (summaries: readonly DeliverySummary[], policy: Pick<Del
   const marks: Mark[] = [];
   for (const s of summaries) {
     const f = failureOf(s);
-    if (f) marks.push({ at: f.at, kind: 'failure', executionId: s.executionId });
+    if (f) marks.push({ at: f.at, kind: 'failure', executionId: s.executionId, key: orderKey(f) });
     const r = restoreOf(s, policy);
-    if (r) marks.push({ at: r.at, kind: 'restore', executionId: s.executionId });
+    if (r) marks.push({ at: r.at, kind: 'restore', executionId: s.executionId, key: orderKey(r) });
   }
   marks.sort(byTime);
   const out: Episode[] = [];
@@ -148,21 +167,26 @@ export const episodes = (summaries: readonly DeliverySummary[], policy: Pick<Del
 };
 
 /**
- * Deployments followed by a failure signal within the failure window and before the next deployment. A failure
- * exactly at a deployment's time is not after it.
+ * Deployments followed by a failure signal within the failure window and before the next deployment, in
+ * {@link orderKey} order. The deploying execution's own failure counts when it comes later (a stage after the
+ * production stage failed).
  */
 export const changeFailures = (
   deployments: readonly Deployment[],
   failures: readonly FailureSignal[],
   failureWindowMs: number,
 ): Set<string> => {
-  const sorted = [...deployments].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const sorted = [...deployments].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
   const failed = new Set<string>();
   sorted.forEach((d, i) => {
-    const next = sorted[i + 1]?.at;
+    const after = orderKey(d);
+    const next = sorted[i + 1];
+    const before = next ? orderKey(next) : undefined;
     const until = Date.parse(d.at) + failureWindowMs;
-    if (failures.some((f) => f.at > d.at && Date.parse(f.at) <= until && (next === undefined || f.at < next)))
-      failed.add(d.executionId);
+    const hit = failures.some(
+      (f) => orderKey(f) > after && Date.parse(f.at) <= until && (before === undefined || orderKey(f) < before),
+    );
+    if (hit) failed.add(d.executionId);
   });
   return failed;
 };
@@ -278,4 +302,39 @@ export const deliveryFigures = (
     },
     days: byDay,
   };
+};
+
+export type TeardownWeek = {
+  /** Monday (UTC) the week starts on. */
+  week: string;
+  runs: number;
+  /** Runs that deleted nothing because the execution was retried or is still running. */
+  cancelled: number;
+  dryRuns: number;
+  /** Stacks per outcome (DELETED, DELETE_FAILED, …) of the runs that were not dry runs. */
+  stacks: Record<string, number>;
+};
+
+const mondayOf = (iso: string): string => {
+  const d = new Date(`${iso.slice(0, 10)}T00:00:00.000Z`);
+  const back = (d.getUTCDay() + 6) % 7;
+  return new Date(d.getTime() - back * DAY_MS).toISOString().slice(0, 10);
+};
+
+/** Teardown outcomes per week (weeks start on Monday, UTC), oldest first. */
+export const teardownWeeks = (runs: readonly RunRecord[]): TeardownWeek[] => {
+  const weeks = new Map<string, TeardownWeek>();
+  for (const r of runs) {
+    if (r.finishedAt === undefined) continue;
+    const week = mondayOf(r.finishedAt);
+    const w = weeks.get(week) ?? { week, runs: 0, cancelled: 0, dryRuns: 0, stacks: {} };
+    w.runs++;
+    if (r.status === 'CANCELLED') w.cancelled++;
+    if (r.dryRun) w.dryRuns++;
+    else
+      for (const [outcome, n] of Object.entries(r.counts ?? {}))
+        w.stacks[outcome] = (w.stacks[outcome] ?? 0) + (n ?? 0);
+    weeks.set(week, w);
+  }
+  return [...weeks.values()].sort((a, b) => (a.week < b.week ? -1 : 1));
 };

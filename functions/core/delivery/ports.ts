@@ -1,3 +1,4 @@
+import type { RunRecord } from '../teardown/ports.ts';
 import type { DeliverySummary } from './summary.ts';
 
 /** A stored summary with its revision, for optimistic concurrency. */
@@ -13,4 +14,9 @@ export type DeliveryStore = {
   put(summary: DeliverySummary, expectedRevision: number | undefined): Promise<void>;
   /** A pipeline's summaries whose anchor time is in `[from, to)`, oldest first. */
   list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]>;
+};
+
+/** Finished teardown runs of a pipeline by their end (DynamoTeardownStore). */
+export type TeardownRuns = {
+  finishedRuns(pipeline: string, from: string, to: string): Promise<RunRecord[]>;
 };

@@ -32,3 +32,29 @@ export const recordSummary = async (
     cause: lastConflict,
   });
 };
+
+/**
+ * Sets the source revision's creation time once (the first value read wins; it is a fact of the execution, the
+ * same on every read). Returns the summary as stored.
+ */
+export const recordSourceTime = async (
+  store: DeliveryStore,
+  executionId: string,
+  sourceAt: string,
+): Promise<DeliverySummary | undefined> => {
+  let lastConflict: unknown;
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const stored = await store.get(executionId);
+    if (!stored) return undefined;
+    if (stored.summary.sourceAt !== undefined) return stored.summary;
+    const summary = { ...stored.summary, sourceAt };
+    try {
+      await store.put(summary, stored.revision);
+      return summary;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      lastConflict = err;
+    }
+  }
+  throw new UnavailableError(`delivery summary write for ${executionId} kept conflicting`, { cause: lastConflict });
+};

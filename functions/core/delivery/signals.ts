@@ -1,4 +1,12 @@
-import { type DeliveryPolicy, deploymentOf, episodes, type FailureSignal, failureOf, restoreOf } from './figures.ts';
+import {
+  type DeliveryPolicy,
+  deploymentOf,
+  episodes,
+  type FailureSignal,
+  failureOf,
+  orderKey,
+  restoreOf,
+} from './figures.ts';
 import type { ApprovalPart, DeliverySummary } from './summary.ts';
 
 /**
@@ -72,17 +80,14 @@ const isFirstFailureAfterDeployment = (
   summaries: readonly DeliverySummary[],
   policy: DeliveryPolicy,
 ): boolean => {
+  const at = orderKey(failure);
   const previous = summaries
     .flatMap((s) => deploymentOf(s, policy) ?? [])
-    .filter((d) => d.at < failure.at)
-    .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+    .filter((d) => orderKey(d) < at)
+    .sort((a, b) => (orderKey(a) < orderKey(b) ? 1 : -1))[0];
   if (!previous || Date.parse(failure.at) - Date.parse(previous.at) > policy.failureWindowMs) return false;
+  const since = orderKey(previous);
   return !summaries
     .flatMap((s) => failureOf(s) ?? [])
-    .some(
-      (f) =>
-        f.executionId !== failure.executionId &&
-        f.at > previous.at &&
-        (f.at < failure.at || (f.at === failure.at && f.executionId < failure.executionId)),
-    );
+    .some((f) => f.executionId !== failure.executionId && orderKey(f) > since && orderKey(f) < at);
 };

@@ -18,6 +18,11 @@ export type DeliverySummary = {
   stages: Record<string, StagePart>;
   /** Manual approval actions, by `stage/action`. */
   approvals: Record<string, ApprovalPart>;
+  /**
+   * When the execution's source revision was created (GetPipelineExecution's `artifactRevisions[].created`, the
+   * earliest): the commit time when the trigger names none. Read once, when the execution deploys.
+   */
+  sourceAt?: string;
 };
 
 export type ExecutionPart = {

@@ -60,5 +60,8 @@ export const executionView = async (store: TimelineStore, executionId: string): 
 };
 
 /** A pipeline's most recent executions, newest first (one index query). */
-export const pipelineHistory = (store: TimelineStore, pipeline: string, limit = 25): Promise<TimelineRecord[]> =>
-  store.listExecutions(pipeline, { limit: Math.min(Math.max(1, limit), 100) });
+export const pipelineHistory = (
+  store: Pick<TimelineStore, 'listExecutions'>,
+  pipeline: string,
+  limit = 25,
+): Promise<TimelineRecord[]> => store.listExecutions(pipeline, { limit: Math.min(Math.max(1, limit), 100) });

@@ -95,7 +95,14 @@ export type StageStatus = 'InProgress' | 'Stopping' | 'Stopped' | 'Succeeded' | 
 export type ActionStatus = 'InProgress' | 'Abandoned' | 'Succeeded' | 'Failed';
 
 export type S3Location = { bucket: string; key: string };
-export type ArtifactLocation = { name: string; s3location: S3Location; revisionId?: string; revisionSummary?: string };
+export type ArtifactLocation = {
+  name: string;
+  s3location: S3Location;
+  revisionId?: string;
+  revisionSummary?: string;
+  /** ISO 8601: when the revision was created (a commit's committer date). */
+  revisionCreated?: string;
+};
 
 export type ActionRun = {
   actionExecutionId: string;

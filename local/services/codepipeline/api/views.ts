@@ -104,7 +104,12 @@ export function executionView(exec: ExecutionRecord): Record<string, unknown> {
     ...(exec.statusSummary ? { statusSummary: exec.statusSummary } : {}),
     artifactRevisions: Object.values(exec.artifacts)
       .filter((a) => a.revisionId)
-      .map((a) => ({ name: a.name, revisionId: a.revisionId, revisionSummary: a.revisionSummary })),
+      .map((a) => ({
+        name: a.name,
+        revisionId: a.revisionId,
+        revisionSummary: a.revisionSummary,
+        ...(a.revisionCreated ? { created: epochSeconds(Date.parse(a.revisionCreated)) } : {}),
+      })),
     variables: Object.entries(exec.variables).map(([name, resolvedValue]) => ({ name, resolvedValue })),
     trigger: exec.trigger,
     executionMode: exec.executionMode,

@@ -560,7 +560,11 @@ export class Engine {
       exec.artifacts[loc.name] = {
         ...loc,
         ...(result.revision
-          ? { revisionId: result.revision.revisionId, revisionSummary: result.revision.revisionSummary }
+          ? {
+              revisionId: result.revision.revisionId,
+              revisionSummary: result.revision.revisionSummary,
+              ...(result.revision.created ? { revisionCreated: result.revision.created } : {}),
+            }
           : {}),
       };
     }

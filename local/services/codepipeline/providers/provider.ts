@@ -12,7 +12,12 @@ export type ActionResult =
       /** Bytes of output artifacts by name; the engine stores them at the locations in `run.outputArtifacts`. */
       outputs?: Record<string, Uint8Array>;
       /** Source actions: the revision this execution used. */
-      revision?: { revisionId: string; revisionSummary: string; revisionUrl?: string };
+      revision?: {
+        revisionId: string;
+        revisionSummary: string;
+        revisionUrl?: string /** ISO 8601 */;
+        created?: string;
+      };
     }
   | { status: 'Failed'; code: string; message: string; externalExecutionId?: string; externalExecutionUrl?: string };
 

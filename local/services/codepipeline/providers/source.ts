@@ -70,7 +70,12 @@ async function fromGit(p: ProviderContext, repo: string, branch: string) {
     externalExecutionId: commit,
     outputVariables: variables,
     outputs: { [outputName(p)]: new Uint8Array(archive.stdout) },
-    revision: { revisionId: commit, revisionSummary: message ?? '' },
+    // `created`: when the revision was made; for a commit, its committer date (GetPipelineExecution's artifactRevisions).
+    revision: {
+      revisionId: commit,
+      revisionSummary: message ?? '',
+      ...(committerDate ? { created: committerDate } : {}),
+    },
   };
 }
 

@@ -1,0 +1,215 @@
+/**
+ * Delivery figures end to end on a started local cloud: the seed tutorial pipeline (Source → Build → Deploy) runs
+ * a few dozen times, with commits that break the build and commits that fix it. CodePipeline's state-change
+ * events reach PipelineEventsFunction through the template's rule; the read API (an AWS_IAM route, called with a
+ * SigV4-signed request) and the dashboard (in Chromium) then show the figures the plan implies.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CodePipelineClient, CreatePipelineCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, launchBrowser } from '../helpers/browser.ts';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { signedFetch } from '../helpers/signed-fetch.ts';
+import { type GitFixture, gitFixture, seedApp } from '../unit/local/codepipeline/git-fixture.ts';
+
+const PIPELINE = 'awscicd-pipeline';
+/** After the first run (from the pipeline's creation): `ok` commits deploy, `fail` commits break the build. */
+const PLAN = [
+  'ok',
+  'ok',
+  'fail',
+  'ok',
+  'ok',
+  'ok',
+  'fail',
+  'fail',
+  'ok',
+  'ok',
+  'fail',
+  'ok',
+  'ok',
+  'ok',
+  'ok',
+  'fail',
+  'fail',
+  'fail',
+  'ok',
+  'ok',
+  'ok',
+  'fail',
+  'ok',
+  'ok',
+] as const;
+
+let cloud: TestCloud;
+let client: CodePipelineClient;
+let repo: GitFixture;
+const saved = { sources: process.env.STAGECREW_SOURCES, deploy: process.env.STAGECREW_DEPLOY_DIR };
+
+beforeAll(async () => {
+  repo = gitFixture(seedApp('v1'));
+  const sources = join(repo.root, 'sources.json');
+  writeFileSync(sources, JSON.stringify({ 'awscicd-demo-app': repo.repo }));
+  process.env.STAGECREW_SOURCES = sources;
+  process.env.STAGECREW_DEPLOY_DIR = join(repo.root, 'deploy');
+  cloud = await startTestCloud();
+  client = new CodePipelineClient(cloud.clientConfig);
+}, 60_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+  repo?.cleanup();
+  process.env.STAGECREW_SOURCES = saved.sources;
+  process.env.STAGECREW_DEPLOY_DIR = saved.deploy;
+});
+
+const seed = () => JSON.parse(readFileSync('test/fixtures/pipelines/seed-three-stage.json', 'utf8'));
+
+const executions = async () =>
+  (await client.send(new ListPipelineExecutionsCommand({ pipelineName: PIPELINE, maxResults: 100 })))
+    .pipelineExecutionSummaries ?? [];
+
+/** Waits until `count` executions exist and the newest has ended. */
+const settled = (count: number) =>
+  waitFor(async () => {
+    const list = await executions();
+    return list.length === count && /Succeeded|Failed/.test(list[0]?.status ?? '') ? list[0] : undefined;
+  }, 30_000);
+
+/** What the plan implies, counted the way docs/METRICS.md defines the figures. */
+const expected = () => {
+  const outcomes = ['ok', ...PLAN];
+  let failedDeployments = 0;
+  let episodes = 0;
+  outcomes.forEach((o, i) => {
+    if (o === 'ok' && outcomes[i + 1] === 'fail') failedDeployments++;
+    if (o === 'fail' && outcomes[i - 1] !== 'fail') episodes++;
+  });
+  return {
+    runs: outcomes.length,
+    deployments: outcomes.filter((o) => o === 'ok').length,
+    failed: outcomes.filter((o) => o === 'fail').length,
+    failedDeployments,
+    episodes,
+  };
+};
+
+type Figures = {
+  deployments: { count: number; leadTimeFromCommit: number };
+  leadTimeMs: { count: number; p50?: number; p90?: number };
+  changeFailureRate: { deployments: number; failed: number; rate: number | null };
+  timeToRestoreMs: { count: number; open: number; p50?: number };
+  executions: { started: number; succeeded: number; failed: number };
+  days: Array<{ day: string; deployments: number; failures: number }>;
+};
+
+describe('delivery figures from real pipeline runs on the local cloud', () => {
+  it('runs the plan, and the read API and the dashboard show the figures it implies', {
+    timeout: 240_000,
+  }, async () => {
+    const from = new Date(Date.now() - 60_000).toISOString();
+    await client.send(new CreatePipelineCommand(seed()));
+    await settled(1);
+    const good = seedApp('v1')['buildspec.yml'] as string;
+    const broken = good.replace('      - echo installing', '      - echo installing\n      - exit 3');
+    let n = 1;
+    for (const [i, step] of PLAN.entries()) {
+      // Events carry whole seconds: start each run in a later second than the previous one ended, as real runs
+      // (minutes long) always do, so the figures' order is the runs' order.
+      await new Promise((r) => setTimeout(r, 1_010 - (Date.now() % 1_000)));
+      repo.commit(
+        step === 'ok'
+          ? { 'buildspec.yml': good, 'index.html': `<h1>awscicd demo app — v${i + 2}</h1>\n` }
+          : { 'buildspec.yml': broken, 'CHANGES.md': `attempt ${i + 2}\n` },
+        `${step} ${i + 2}`,
+      );
+      n++;
+      const latest = await settled(n);
+      expect(latest?.status, `run ${n} (${step})`).toBe(step === 'ok' ? 'Succeeded' : 'Failed');
+    }
+    const want = expected();
+
+    // The events reach the function asynchronously: wait until every execution is in the figures.
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const url = `${cloud.url}/pipelines/${PIPELINE}/metrics?from=${from}&to=${to}`;
+    const figures = (await waitFor(async () => {
+      const res = await signedFetch(url);
+      if (res.status !== 200) return undefined;
+      const f = (await res.json()) as Figures;
+      return f.executions.succeeded + f.executions.failed === want.runs ? f : undefined;
+    }, 30_000)) as Figures;
+
+    expect(figures.executions).toEqual({
+      started: want.runs,
+      succeeded: want.deployments,
+      failed: want.failed,
+      rollbacks: 0,
+    });
+    expect(figures.deployments.count).toBe(want.deployments);
+    expect(figures.leadTimeMs.count).toBe(want.deployments);
+    // Measured from each commit: the source revision's creation time, read once per deployment.
+    expect(figures.deployments.leadTimeFromCommit).toBe(want.deployments);
+    expect(figures.leadTimeMs.p90).toBeLessThan(60_000);
+    expect(figures.changeFailureRate).toEqual({
+      deployments: want.deployments,
+      failed: want.failedDeployments,
+      rate: Math.round((want.failedDeployments / want.deployments) * 10_000) / 10_000,
+    });
+    expect(figures.timeToRestoreMs.count).toBe(want.episodes);
+    expect(figures.timeToRestoreMs.open).toBe(0);
+    const perDay = (key: 'deployments' | 'failures') => figures.days.reduce((sum, d) => sum + d[key], 0);
+    expect([perDay('deployments'), perDay('failures')]).toEqual([want.deployments, want.failed]);
+
+    // The timeline through the same API; an unsigned request never reaches the function.
+    const history = await signedFetch(`${cloud.url}/pipelines/${PIPELINE}/executions?limit=100`);
+    expect(history.status).toBe(200);
+    const body = (await history.json()) as { executions: Array<{ state: string }> };
+    expect(body.executions).toHaveLength(want.runs);
+    expect(body.executions.filter((e) => e.state === 'FAILED')).toHaveLength(want.failed);
+    const unsigned = await fetch(url);
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.json()).toEqual({ message: 'Forbidden' });
+    const bad = await signedFetch(`${cloud.url}/pipelines/${PIPELINE}/metrics?days=400`);
+    expect(bad.status).toBe(400);
+
+    // The dashboard's feed is the same computation.
+    const local = (await (await fetch(`${cloud.url}/_local/delivery/${PIPELINE}?days=2`)).json()) as Figures;
+    expect(local.deployments).toEqual(figures.deployments);
+    expect(local.changeFailureRate).toEqual(figures.changeFailureRate);
+
+    // The chart in a real browser: today's bars carry the counts, the figures read as the API says.
+    let launched: Browser | undefined;
+    try {
+      launched = await launchBrowser();
+      const page = await launched.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${cloud.url}/_local/`);
+      const block = page.locator(`.delivery[data-pipeline="${PIPELINE}"]`);
+      await block.waitFor({ timeout: 15_000 });
+      expect(await block.locator('[data-figure="deployments"]').textContent()).toBe(String(want.deployments));
+      expect(await block.locator('[data-figure="change-failure-rate"]').textContent()).toBe(
+        `${Math.round((want.failedDeployments / want.deployments) * 1000) / 10} %`,
+      );
+      const bars = block.locator('svg.chart rect[data-deployments]');
+      expect(await bars.count()).toBe(30);
+      const sum = async (attr: string) =>
+        (
+          await block
+            .locator(`svg.chart rect[${attr}]`)
+            .evaluateAll((nodes, a) => nodes.map((n) => n.getAttribute(a)), attr)
+        )
+          .map(Number)
+          .reduce((x, y) => x + y, 0);
+      expect(await sum('data-deployments')).toBe(want.deployments);
+      expect(await sum('data-failures')).toBe(want.failed);
+      // The tallest bar fills the chart's 80 units: the busiest day's deployments.
+      const heights = await bars.evaluateAll((nodes) => nodes.map((n) => Number(n.getAttribute('height'))));
+      expect(Math.max(...heights)).toBe(80);
+      expect(errors).toEqual([]);
+    } finally {
+      await launched?.close();
+    }
+  });
+});
