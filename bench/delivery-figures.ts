@@ -128,12 +128,12 @@ failures, rejections, failed and retried deploys, rollbacks; ${events} published
 
 | Call | Per execution | On AWS |
 |---|---:|---|
-| summary read (\`GetItem\`, consistent) | ${perExec(calls.get)} | one per event for an execution, stage or approval record |
+| summary read (\`GetItem\`, consistent) | ${perExec(calls.get)} | one per event of the execution, of a stage that succeeded, or of an approval |
 | summary write (\`PutItem\`, conditional; table + gsi1) | ${perExec(calls.put)} | only when a part changed |
 | recent summaries (\`Query\` on gsi1, 8 days back) | ${perExec(calls.list)} | only when a deployment or failure appears |
 | CloudWatch points (EMF log lines ×2) | ${perExec(points)} | no API call |
 
-Events without a delivery part (the Build action here) cost nothing more. Wall time for all ${events} events:
+Events without a delivery part (a stage starting or failing, an action that is not an approval) cost nothing more. Wall time for all ${events} events:
 ${writeMs.toFixed(0)} ms (${((writeMs * 1000) / events).toFixed(1)} µs/event including the timeline's own work).
 
 **Read side.** A pipeline with ${PER_DAY} executions a day; a 30-day window reads ${summaries.length} summaries

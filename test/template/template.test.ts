@@ -138,3 +138,51 @@ describe('template.yaml', () => {
     expect(template.Outputs?.InvokeActionFunctionName?.Export).toBeDefined();
   });
 });
+
+describe('delivery dashboard and alarm', () => {
+  const dashboard = template.Resources.DeliveryDashboard?.Properties?.DashboardBody as { 'Fn::Sub': [string, unknown] };
+  // Every `${…}` the body names, filled with a stand-in of the right kind: the rest must be JSON.
+  const body = JSON.parse(
+    dashboard['Fn::Sub'][0].replace(/\$\{([^}]+)\}/g, (_m, name: string) =>
+      name === 'LeadTimeAlarmHours' ? '48' : `stand-in-${name.replace(/\W/g, '-')}`,
+    ),
+  ) as { widgets: Array<{ type: string; properties: Record<string, unknown> }> };
+
+  /** The metric names the code publishes (functions/core/delivery/signals.ts and the teardown task). */
+  const PUBLISHED = new Set([
+    'Deployments',
+    'LeadTime',
+    'Failures',
+    'ChangeFailures',
+    'TimeToRestore',
+    'ApprovalWait',
+    'TeardownStacks',
+  ]);
+
+  it('is valid JSON once substituted, and every widget reads a metric the functions publish', () => {
+    const text = JSON.stringify(body.widgets);
+    const names = [...text.matchAll(/MetricName=\\"(\w+)\\"|"Stagecrew","(\w+)"/g)].map((m) => m[1] ?? m[2]);
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) expect(PUBLISHED, String(name)).toContain(name);
+    // The per-pipeline searches name every dimension the points carry (service, pipeline, stage).
+    for (const m of text.matchAll(/SEARCH\('\{Stagecrew,([^}]+)\}/g)) {
+      expect(['outcome,service', 'pipeline,service,stage']).toContain(m[1]);
+    }
+  });
+
+  it('alarms on the service-wide lead time, converted to hours by metric math', () => {
+    const alarm = template.Resources.LeadTimeAlarm?.Properties as {
+      Metrics: Array<{
+        Id: string;
+        Expression?: string;
+        MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } };
+      }>;
+    };
+    const stat = alarm.Metrics.find((m) => m.MetricStat)?.MetricStat;
+    expect(stat?.Metric).toMatchObject({
+      MetricName: 'LeadTime',
+      Dimensions: [{ Name: 'service', Value: 'stagecrew' }],
+    });
+    expect(alarm.Metrics.find((m) => m.Expression)?.Expression).toBe('leadTime / 3600000');
+  });
+});

@@ -176,20 +176,34 @@ export const changeFailures = (
   failures: readonly FailureSignal[],
   failureWindowMs: number,
 ): Set<string> => {
-  const sorted = [...deployments].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  const keyed = <T extends Deployment | FailureSignal>(xs: readonly T[]) =>
+    xs.map((x) => ({ x, key: orderKey(x) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const ds = keyed(deployments);
+  const fs = keyed(failures);
   const failed = new Set<string>();
-  sorted.forEach((d, i) => {
-    const after = orderKey(d);
-    const next = sorted[i + 1];
-    const before = next ? orderKey(next) : undefined;
-    const until = Date.parse(d.at) + failureWindowMs;
-    const hit = failures.some(
-      (f) => orderKey(f) > after && Date.parse(f.at) <= until && (before === undefined || orderKey(f) < before),
-    );
-    if (hit) failed.add(d.executionId);
+  // One pass: the first failure after a deployment is the only candidate (any later one is later still, so if the
+  // first is past the window or past the next deployment, every later one is too).
+  let j = 0;
+  ds.forEach(({ x: d, key }, i) => {
+    while (j < fs.length && (fs[j]?.key as string) <= key) j++;
+    const first = fs[j];
+    if (!first) return;
+    const next = ds[i + 1]?.key;
+    if (Date.parse(first.x.at) <= Date.parse(d.at) + failureWindowMs && (next === undefined || first.key < next))
+      failed.add(d.executionId);
   });
   return failed;
 };
+
+export type ApprovalWaits = Distribution & { approved: number; rejected: number };
+
+type Decided = { key: string; state: string; waitMs: number };
+
+const approvalWaits = (decided: readonly Decided[]): ApprovalWaits => ({
+  ...distribution(decided.map((d) => d.waitMs)),
+  approved: decided.filter((a) => a.state === 'SUCCEEDED').length,
+  rejected: decided.filter((a) => a.state === 'FAILED').length,
+});
 
 export type DayFigures = { day: string; deployments: number; failures: number; leadTimeP50Ms?: number };
 
@@ -202,7 +216,12 @@ export type DeliveryFigures = {
   leadTimeMs: Distribution;
   changeFailureRate: { deployments: number; failed: number; rate: number | null };
   timeToRestoreMs: Distribution & { open: number };
-  approvalWaitMs: Distribution & { approved: number; rejected: number; pending: number };
+  approvalWaitMs: ApprovalWaits & { pending: number };
+  /**
+   * The same per approval action (`stage/action`): each action is routed to its own approvers by the settings'
+   * approval rules (pipeline, stage and action globs), so this is the wait per approver group.
+   */
+  approvalWaitByAction: Record<string, ApprovalWaits>;
   executions: { started: number; succeeded: number; failed: number; rollbacks: number };
   days: DayFigures[];
 };
@@ -243,29 +262,40 @@ export const deliveryFigures = (
   const failedInside = inside.filter((d) => failedDeployments.has(d.executionId)).length;
   const eps = episodes(own, policy).filter((e) => inWindow(e.openedAt, from, to));
   const restored = eps.flatMap((e) => (e.ms !== undefined ? [e.ms] : []));
-  const approvals = own.flatMap((s) => Object.values(s.approvals));
+  const approvals = own.flatMap((s) => Object.entries(s.approvals).map(([key, a]) => ({ key, ...a })));
   // Decided by a person: approved or rejected (an abandoned or superseded approval was decided by nobody).
-  const decided = approvals.filter(
-    (a) => inWindow(a.decidedAt, from, to) && (a.state === 'SUCCEEDED' || a.state === 'FAILED'),
-  );
-  const waits = decided.map((a) =>
-    Math.max(0, Date.parse(a.decidedAt as string) - Date.parse(a.requestedAt ?? a.seenAt)),
-  );
+  const decided: Decided[] = approvals
+    .filter((a) => inWindow(a.decidedAt, from, to) && (a.state === 'SUCCEEDED' || a.state === 'FAILED'))
+    .map((a) => ({
+      key: a.key,
+      state: a.state,
+      waitMs: Math.max(0, Date.parse(a.decidedAt as string) - Date.parse(a.requestedAt ?? a.seenAt)),
+    }));
+  const byAction: Record<string, ApprovalWaits> = {};
+  for (const key of [...new Set(decided.map((d) => d.key))].sort()) {
+    byAction[key] = approvalWaits(decided.filter((d) => d.key === key));
+  }
   const started = own.filter((s) => inWindow(s.anchorAt, from, to));
   const days = Math.max(1, Math.round((window.to.getTime() - window.from.getTime()) / DAY_MS));
 
+  const leadByDay = new Map<string, number[]>();
+  for (const d of inside) {
+    const day = d.at.slice(0, 10);
+    leadByDay.set(day, [...(leadByDay.get(day) ?? []), d.leadTimeMs]);
+  }
+  const failuresByDay = new Map<string, number>();
+  for (const f of failures) {
+    if (inWindow(f.at, from, to)) failuresByDay.set(f.at.slice(0, 10), (failuresByDay.get(f.at.slice(0, 10)) ?? 0) + 1);
+  }
   const byDay: DayFigures[] = [];
   for (let t = Date.parse(`${from.slice(0, 10)}T00:00:00.000Z`); t < window.to.getTime(); t += DAY_MS) {
     const day = new Date(t).toISOString().slice(0, 10);
-    const deps = inside.filter((d) => d.at.startsWith(day));
-    const p50 = percentile(
-      deps.map((d) => d.leadTimeMs).sort((a, b) => a - b),
-      50,
-    );
+    const leads = (leadByDay.get(day) ?? []).sort((a, b) => a - b);
+    const p50 = percentile(leads, 50);
     byDay.push({
       day,
-      deployments: deps.length,
-      failures: failures.filter((f) => inWindow(f.at, from, to) && f.at.startsWith(day)).length,
+      deployments: leads.length,
+      failures: failuresByDay.get(day) ?? 0,
       ...(p50 !== undefined ? { leadTimeP50Ms: p50 } : {}),
     });
   }
@@ -287,10 +317,9 @@ export const deliveryFigures = (
       rate: inside.length === 0 ? null : Math.round((failedInside / inside.length) * 10_000) / 10_000,
     },
     timeToRestoreMs: { ...distribution(restored), open: eps.filter((e) => e.ms === undefined).length },
+    approvalWaitByAction: byAction,
     approvalWaitMs: {
-      ...distribution(waits),
-      approved: decided.filter((a) => a.state === 'SUCCEEDED').length,
-      rejected: decided.filter((a) => a.state === 'FAILED').length,
+      ...approvalWaits(decided),
       pending: approvals.filter((a) => a.decidedAt === undefined && inWindow(a.requestedAt ?? a.seenAt, from, to))
         .length,
     },

@@ -1,4 +1,3 @@
-import { canonicalJson } from '../canonical-json.ts';
 import type { State } from '../schemas/codepipeline-events.ts';
 import type { TimelineRecord } from '../timeline/record.ts';
 
@@ -14,7 +13,11 @@ export type DeliverySummary = {
   /** The execution's earliest known time (STARTED, or else the first event seen): the summary's sort key. */
   anchorAt: string;
   execution?: ExecutionPart;
-  /** Every stage seen, by name; which one is "production" is decided when figures are computed (settings). */
+  /**
+   * Every stage that succeeded, by name (the only stage fact the figures use; which stage is "production" is
+   * decided when figures are computed, from the settings). A stage that failed and was retried appears once its
+   * retry succeeds; a succeeded stage never runs again in the same execution.
+   */
   stages: Record<string, StagePart>;
   /** Manual approval actions, by `stage/action`. */
   approvals: Record<string, ApprovalPart>;
@@ -36,7 +39,7 @@ export type ExecutionPart = {
   commitAt?: string;
 };
 
-export type StagePart = { rev: number; state: State; at: string; startedAt?: string };
+export type StagePart = { rev: number; state: State; at: string };
 
 /**
  * `requestedAt` is the approval's STARTED time; until that event arrives (events are not ordered) the wait is
@@ -50,9 +53,9 @@ export type RecordVersion = { record: TimelineRecord; revision: number };
 const isApproval = (r: TimelineRecord): boolean =>
   r.type === 'action-execution' && r.actionType?.category === 'Approval';
 
-/** Whether a record has anything to say to the delivery figures. */
+/** Whether a record has anything to say to the delivery figures (others cost no read and no write). */
 export const isDeliveryRecord = (r: TimelineRecord): boolean =>
-  r.type === 'execution' || r.type === 'stage-execution' || isApproval(r);
+  r.type === 'execution' || (r.type === 'stage-execution' && r.state === 'SUCCEEDED') || isApproval(r);
 
 const validTime = (s: string | undefined): string | undefined => {
   if (s === undefined) return undefined;
@@ -87,8 +90,11 @@ export const projectRecord = (
     stages: { ...base.stages },
     approvals: { ...base.approvals },
   };
+  // A part is replaced only by a newer revision, so a replaced part always differs (its `rev` at least).
+  let replaced = false;
   if (r.type === 'execution') {
     if ((base.execution?.rev ?? 0) < revision) {
+      replaced = true;
       next.execution = defined({
         rev: revision,
         state: r.state,
@@ -101,16 +107,13 @@ export const projectRecord = (
   } else if (r.type === 'stage-execution') {
     const name = r.stage ?? '';
     if ((base.stages[name]?.rev ?? 0) < revision) {
-      next.stages[name] = defined({
-        rev: revision,
-        state: r.state,
-        at: r.endedAt ?? r.stateAt,
-        startedAt: r.startedAt,
-      });
+      replaced = true;
+      next.stages[name] = { rev: revision, state: r.state, at: r.endedAt ?? r.stateAt };
     }
   } else {
     const key = `${r.stage}/${r.action}`;
     if ((base.approvals[key]?.rev ?? 0) < revision) {
+      replaced = true;
       next.approvals[key] = defined({
         rev: revision,
         state: r.state,
@@ -120,6 +123,6 @@ export const projectRecord = (
       });
     }
   }
-  const changed = current === undefined || canonicalJson(next) !== canonicalJson(current);
+  const changed = current === undefined || replaced || next.anchorAt !== base.anchorAt;
   return { summary: changed ? next : base, changed };
 };

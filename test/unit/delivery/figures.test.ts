@@ -228,3 +228,44 @@ describe('teardown outcomes per week', () => {
     ]);
   });
 });
+
+describe('approval waits', () => {
+  it('reports the wait overall and per approval action (each routed to its own approvers)', () => {
+    const approval = (requestedAt: string, decidedAt: string, state: 'SUCCEEDED' | 'FAILED') => ({
+      rev: 2,
+      state,
+      seenAt: requestedAt,
+      requestedAt,
+      decidedAt,
+    });
+    const s: DeliverySummary = {
+      ...run('a', '2026-03-02T10:00:00.000Z', { deployAt: '2026-03-02T12:00:00.000Z' }),
+      approvals: {
+        'QA/Signoff': approval('2026-03-02T10:10:00.000Z', '2026-03-02T10:40:00.000Z', 'SUCCEEDED'),
+        'Prod/Approve': approval('2026-03-02T11:00:00.000Z', '2026-03-02T11:10:00.000Z', 'SUCCEEDED'),
+      },
+    };
+    const t: DeliverySummary = {
+      ...run('b', '2026-03-02T13:00:00.000Z', { failAt: '2026-03-02T14:00:00.000Z' }),
+      approvals: { 'QA/Signoff': approval('2026-03-02T13:10:00.000Z', '2026-03-02T14:00:00.000Z', 'FAILED') },
+    };
+    const window = { from: new Date('2026-03-02T00:00:00Z'), to: new Date('2026-03-03T00:00:00Z') };
+    const f = deliveryFigures('web', [s, t], window, policy);
+    const MIN = 60_000;
+    expect(f.approvalWaitMs).toEqual({
+      count: 3,
+      p50: 30 * MIN,
+      p90: 50 * MIN,
+      mean: 30 * MIN,
+      approved: 2,
+      rejected: 1,
+      pending: 0,
+    });
+    expect(f.approvalWaitByAction).toEqual({
+      'Prod/Approve': { count: 1, p50: 10 * MIN, p90: 10 * MIN, mean: 10 * MIN, approved: 1, rejected: 0 },
+      'QA/Signoff': { count: 2, p50: 30 * MIN, p90: 50 * MIN, mean: 40 * MIN, approved: 1, rejected: 1 },
+    });
+    // The rejection is the failed execution's failure signal.
+    expect(failureOf(t)).toMatchObject({ cause: 'rejected', at: '2026-03-02T14:00:00.000Z' });
+  });
+});

@@ -75,8 +75,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
   async list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]> {
     return [...this.items.values()]
+      .filter(({ summary: s }) => s.pipeline === pipeline && s.anchorAt >= from && s.anchorAt < to)
       .map((s) => structuredClone(s.summary))
-      .filter((s) => s.pipeline === pipeline && s.anchorAt >= from && s.anchorAt < to)
       .sort((a, b) =>
         a.anchorAt !== b.anchorAt ? (a.anchorAt < b.anchorAt ? -1 : 1) : a.executionId < b.executionId ? -1 : 1,
       );
