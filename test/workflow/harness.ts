@@ -125,29 +125,45 @@ export class FakeCloud implements TeardownStacks {
   }
 }
 
+/**
+ * The TeardownStore fake, with DynamoTeardownStore's semantics (test/adapters/teardown/teardown-store.contract.test.ts
+ * runs both): a wait per stack and token, replaced by a second put and gone once deleted; a run record per run id,
+ * replaced by putRun. `runWrites` keeps every run write in order, for the workflow tests' history assertions.
+ */
 export class MemoryStore implements TeardownStore {
   readonly regs: Array<Registration & { pipeline: string; executionId: string }> = [];
-  readonly waits: WaitRecord[] = [];
-  readonly runs: RunRecord[] = [];
+  readonly #waits = new Map<string, WaitRecord>();
+  readonly #runs = new Map<string, RunRecord>();
+  readonly runWrites: RunRecord[] = [];
   readonly outcomes: StackOutcomeRecord[] = [];
+  get waits(): WaitRecord[] {
+    return [...this.#waits.values()];
+  }
+  run(runId: string): RunRecord | undefined {
+    return this.#runs.get(runId);
+  }
   async registrations(pipeline: string, executionId: string) {
     return this.regs.filter((r) => r.pipeline === pipeline && r.executionId === executionId);
   }
   async putWait(r: WaitRecord) {
-    this.waits.push(r);
+    this.#waits.set(`${r.stackId}|${r.clientRequestToken}`, { ...r });
   }
   async waitsFor(stackId: string, crt?: string) {
     return this.waits.filter((w) => w.stackId === stackId && (crt === undefined || w.clientRequestToken === crt));
   }
-  async deleteWait() {}
+  async deleteWait(stackId: string, clientRequestToken: string) {
+    this.#waits.delete(`${stackId}|${clientRequestToken}`);
+  }
   async startRun(r: RunRecord) {
-    const first = this.runs.find((x) => x.runId === r.runId);
+    const first = this.#runs.get(r.runId);
     if (first) return { startedAt: first.startedAt };
-    this.runs.push(r);
+    this.#runs.set(r.runId, { ...r });
+    this.runWrites.push(r);
     return { startedAt: r.startedAt };
   }
   async putRun(r: RunRecord) {
-    this.runs.push(r);
+    this.#runs.set(r.runId, { ...r });
+    this.runWrites.push(r);
   }
   async putStackOutcome(r: StackOutcomeRecord) {
     this.outcomes.push(r);

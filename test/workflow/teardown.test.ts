@@ -48,7 +48,7 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     expect(out).toMatchObject({ status: 'FINISHED', counts: { DELETED: 1 } });
     expect(w.published[0]?.detailType).toBe('Stagecrew Teardown Finished');
     expect(w.slack[0]).toContain('1 deleted');
-    expect(w.store.runs.map((r) => r.status)).toEqual(['RUNNING', 'FINISHED']);
+    expect(w.store.runWrites.map((r) => r.status)).toEqual(['RUNNING', 'FINISHED']);
     expect(w.transitions.get(0)).toBeLessThanOrEqual(12);
   });
 
@@ -142,11 +142,11 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     w.cloud.add({ stackName: 'test-a', tags: ownerTags(EXECUTION) });
     register(w, 'test-a');
     await runTeardown(w, executionInput(), runId);
-    const first = w.store.runs[0]?.startedAt;
+    const first = w.store.runWrites[0]?.startedAt;
     w.now += 3_600_000; // the execution is started again an hour later from the same input
     await runTeardown(w, executionInput(), runId);
-    expect(w.store.runs.map((r) => r.status)).toEqual(['RUNNING', 'FINISHED', 'FINISHED']);
-    expect(new Set(w.store.runs.map((r) => r.startedAt))).toEqual(new Set([first]));
+    expect(w.store.runWrites.map((r) => r.status)).toEqual(['RUNNING', 'FINISHED', 'FINISHED']);
+    expect(new Set(w.store.runWrites.map((r) => r.startedAt))).toEqual(new Set([first]));
   });
 
   it('refuses a stack tagged for another execution (name reuse) and one with no ownership at all', async () => {
@@ -327,7 +327,7 @@ describe('teardown workflow (real ASL, aws-local-stepfunctions)', () => {
     expect(out).toMatchObject({ status: 'CANCELLED' });
     expect(w.cloud.deletes).toEqual([]);
     expect(w.store.outcomes).toEqual([]);
-    expect(w.store.runs.at(-1)?.status).toBe('CANCELLED');
+    expect(w.store.runWrites.at(-1)?.status).toBe('CANCELLED');
   });
 
   it('malformed input fails the execution fast, with nothing looked at or deleted', async () => {

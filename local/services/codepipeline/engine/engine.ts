@@ -13,18 +13,15 @@ import type { EventEntry, LocalContext } from '../../types.ts';
 import {
   type ActionDeclaration,
   type ActionRun,
-  type ArtifactLocation,
   type ExecutionRecord,
   type JobRecord,
   NS,
-  newId,
   type PipelineRecord,
   TERMINAL,
 } from '../model.ts';
-import type { ActionResult, EnvironmentOptions, Provider, ProviderContext, Waiting } from '../providers/provider.ts';
-import { artifactKey, getArtifact, putArtifact } from './artifacts.ts';
+import type { ActionResult, EnvironmentOptions, Provider } from '../providers/provider.ts';
+import { ActionRunner } from './actions.ts';
 import { actionEvent, pipelineEvent, stageEvent } from './events.ts';
-import { resolveConfiguration } from './variables.ts';
 
 export type EngineOptions = {
   now?: () => number;
@@ -42,7 +39,7 @@ export class Engine {
   readonly env: EnvironmentOptions;
   readonly providers: Record<string, Provider>;
   readonly #tasks = new Set<Promise<unknown>>();
-  readonly #aborts = new Map<string, AbortController>();
+  readonly actions: ActionRunner = new ActionRunner(this);
   #seq = 0;
   /** Set while the local cloud shuts down: in-flight provider results are dropped, so the work re-runs on start. */
   #closing = false;
@@ -66,9 +63,14 @@ export class Engine {
    */
   async close(graceMs = 2000): Promise<void> {
     this.#closing = true;
-    for (const abort of this.#aborts.values()) abort.abort();
+    this.actions.abortAll();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.ctx = undefined;
+  }
+
+  /** True while the local cloud shuts down: provider results arriving now are dropped and re-run on start. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   bind(ctx: LocalContext): LocalContext {
@@ -189,11 +191,11 @@ export class Engine {
     if (inProgress) return;
     const order = Math.min(...pending.map((r) => r.decl.runOrder ?? 1));
     const batch = pending.filter((r) => (r.decl.runOrder ?? 1) === order && !r.run);
-    for (const { decl } of batch) this.#startAction(exec, stage.name, decl);
+    for (const { decl } of batch) this.actions.start(exec, stage.name, decl);
     this.save(exec);
     for (const { decl } of batch) {
       const run = exec.stages[stage.name]?.actions[decl.name];
-      if (run?.status === 'InProgress') this.#runProvider(exec.pipelineExecutionId, stage.name, decl, run);
+      if (run?.status === 'InProgress') this.actions.run(exec.pipelineExecutionId, stage.name, decl, run);
     }
     if (batch.some(({ decl }) => exec.stages[stage.name]?.actions[decl.name]?.status === 'Failed'))
       this.advance(executionId);
@@ -310,7 +312,7 @@ export class Engine {
     run.status = 'Abandoned';
     run.lastUpdateTime = this.now();
     run.summary = 'The action was abandoned because the pipeline execution was stopped';
-    this.#aborts.get(run.actionExecutionId)?.abort();
+    this.actions.abort(run.actionExecutionId);
     this.#closeJob(run);
     events.push(actionEvent(exec, stageName, decl, run, 'ABANDONED', this.context.region, this.now()));
   }
@@ -332,46 +334,7 @@ export class Engine {
     }
   }
 
-  // ---- actions -------------------------------------------------------------------------------------------
-
-  #startAction(exec: ExecutionRecord, stageName: string, decl: ActionDeclaration): void {
-    const stageRun = exec.stages[stageName];
-    if (!stageRun) return;
-    const now = this.now();
-    const bucket =
-      exec.pipeline.artifactStore?.location ?? Object.values(exec.pipeline.artifactStores ?? {})[0]?.location ?? '';
-    const run: ActionRun = {
-      actionExecutionId: newId(),
-      status: 'InProgress',
-      runOrder: decl.runOrder ?? 1,
-      startTime: now,
-      lastUpdateTime: now,
-      resolvedConfiguration: {},
-      inputArtifacts: (decl.inputArtifacts ?? []).flatMap((a) => {
-        const loc = exec.artifacts[a.name];
-        return loc ? [loc] : [];
-      }),
-      outputArtifacts: (decl.outputArtifacts ?? []).map((a) => ({
-        name: a.name,
-        s3location: { bucket, key: artifactKey(exec.pipelineName, a.name) },
-      })),
-    };
-    stageRun.actions[decl.name] = run;
-    const events = [actionEvent(exec, stageName, decl, run, 'STARTED', this.context.region, now)];
-    try {
-      run.resolvedConfiguration = resolveConfiguration(decl.configuration ?? {}, exec);
-    } catch (err) {
-      this.#applyResult(
-        exec,
-        stageName,
-        decl,
-        run,
-        { status: 'Failed', code: 'JobFailed', message: (err as Error).message },
-        events,
-      );
-    }
-    this.emit(events);
-  }
+  // ---- actions (engine/actions.ts) -----------------------------------------------------------------------
 
   /** A job succeeded with a continuation token: the provider starts the next job (AWS re-invokes with a new job id). */
   continueJob(
@@ -379,196 +342,18 @@ export class Engine {
     continuationToken: string,
     details?: { summary?: string; externalExecutionId?: string },
   ): void {
-    const exec = this.execution(job.pipelineExecutionId);
-    const stage = exec?.pipeline.stages.find((s) => s.name === job.stageName);
-    const decl = stage?.actions.find((a) => a.name === job.actionName);
-    const run = exec?.stages[job.stageName]?.actions[job.actionName];
-    if (!exec || !decl || !run || run.status !== 'InProgress') return;
-    if (details?.summary) run.summary = details.summary;
-    if (details?.externalExecutionId) run.externalExecutionId = details.externalExecutionId;
-    this.save(exec);
-    this.#runProvider(exec.pipelineExecutionId, job.stageName, decl, run, (provider, pc) =>
-      provider.continue
-        ? provider.continue(pc, job, continuationToken)
-        : Promise.resolve({
-            status: 'Failed',
-            code: 'JobFailed',
-            message: 'This action type does not support continuation tokens',
-          }),
-    );
-  }
-
-  #runProvider(
-    executionId: string,
-    stageName: string,
-    decl: ActionDeclaration,
-    run: ActionRun,
-    runner: (provider: Provider, pc: ProviderContext) => Promise<ActionResult | Waiting> = (provider, pc) =>
-      provider.run(pc),
-  ): void {
-    const key = `${decl.actionTypeId.category}/${decl.actionTypeId.owner}/${decl.actionTypeId.provider}`;
-    const provider = this.providers[key];
-    const exec = this.execution(executionId);
-    if (!exec) return;
-    if (!provider) {
-      this.complete(executionId, stageName, decl.name, run.actionExecutionId, {
-        status: 'Failed',
-        code: 'ConfigurationError',
-        message: `The local cloud has no provider for action type ${key} (version ${decl.actionTypeId.version})`,
-      });
-      return;
-    }
-    const abort = new AbortController();
-    this.#aborts.set(run.actionExecutionId, abort);
-    const pc: ProviderContext = {
-      ctx: this.context,
-      exec,
-      stageName,
-      action: decl,
-      run,
-      env: this.env,
-      readInput: async (name) => {
-        const loc = name ? run.inputArtifacts.find((a) => a.name === name) : run.inputArtifacts[0];
-        if (!loc) throw new Error(`Action ${decl.name} has no input artifact${name ? ` named ${name}` : ''}`);
-        return getArtifact(this.context, loc);
-      },
-      log: (line) => this.appendLog(run.actionExecutionId, line),
-      now: this.now,
-      sleep: this.sleep,
-      signal: abort.signal,
-      createJob: (data) => {
-        const job: JobRecord = {
-          jobId: newId(),
-          pipelineExecutionId: executionId,
-          stageName,
-          actionName: decl.name,
-          status: 'InProgress',
-          data,
-          nonce: newId(),
-        };
-        this.context.store.put(NS.jobs, job.jobId, job);
-        return job;
-      },
-    };
-    this.background(
-      runner(provider, pc)
-        .catch(
-          (err): ActionResult => ({
-            status: 'Failed',
-            code: 'JobFailed',
-            message: (err as Error).message ?? String(err),
-          }),
-        )
-        .then(async (result) => {
-          this.#aborts.delete(run.actionExecutionId);
-          if (result.status === 'Waiting') {
-            this.#patch(executionId, stageName, decl.name, run.actionExecutionId, result.patch);
-            return;
-          }
-          await this.complete(executionId, stageName, decl.name, run.actionExecutionId, result);
-        }),
-    );
-  }
-
-  #patch(
-    executionId: string,
-    stageName: string,
-    actionName: string,
-    actionExecutionId: string,
-    patch: Partial<ActionRun>,
-  ): void {
-    const exec = this.execution(executionId);
-    const run = exec?.stages[stageName]?.actions[actionName];
-    if (!exec || !run || run.actionExecutionId !== actionExecutionId || run.status !== 'InProgress') return;
-    Object.assign(run, patch, { lastUpdateTime: this.now() });
-    this.save(exec);
+    this.actions.continueJob(job, continuationToken, details);
   }
 
   /** Records an action's outcome (from a provider or a job/approval API call) and advances the execution. */
-  async complete(
+  complete(
     executionId: string,
     stageName: string,
     actionName: string,
     actionExecutionId: string,
     result: ActionResult,
   ): Promise<boolean> {
-    if (this.#closing) return false;
-    let outputs: ArtifactLocation[] = [];
-    if (result.status === 'Succeeded' && result.outputs) {
-      const produced = result.outputs;
-      const exec = this.execution(executionId);
-      const run = exec?.stages[stageName]?.actions[actionName];
-      if (!exec || !run) return false;
-      try {
-        outputs = await Promise.all(
-          run.outputArtifacts.map(async (loc) => {
-            const bytes = produced[loc.name];
-            if (!bytes) throw new Error(`The action produced no output artifact ${loc.name}`);
-            return putArtifact(this.context, loc.s3location, loc.name, bytes);
-          }),
-        );
-      } catch (err) {
-        result = {
-          status: 'Failed',
-          code: 'JobFailed',
-          message: `Could not store output artifacts: ${(err as Error).message}`,
-        };
-      }
-    }
-    if (this.#closing) return false;
-    const exec = this.execution(executionId);
-    const stage = exec?.pipeline.stages.find((s) => s.name === stageName);
-    const decl = stage?.actions.find((a) => a.name === actionName);
-    const run = exec?.stages[stageName]?.actions[actionName];
-    if (!exec || !decl || !run || run.actionExecutionId !== actionExecutionId || run.status !== 'InProgress')
-      return false;
-    if (outputs.length) run.outputArtifacts = outputs;
-    const events: EventEntry[] = [];
-    this.#applyResult(exec, stageName, decl, run, result, events);
-    this.save(exec);
-    this.emit(events);
-    this.advance(executionId);
-    return true;
-  }
-
-  #applyResult(
-    exec: ExecutionRecord,
-    stageName: string,
-    decl: ActionDeclaration,
-    run: ActionRun,
-    result: ActionResult,
-    events: EventEntry[],
-  ): void {
-    run.lastUpdateTime = this.now();
-    run.deadline = undefined;
-    run.externalExecutionId = result.externalExecutionId ?? run.externalExecutionId;
-    run.externalExecutionUrl = result.externalExecutionUrl ?? run.externalExecutionUrl;
-    if (result.status === 'Failed') {
-      run.status = 'Failed';
-      run.summary = result.message.slice(0, 2048);
-      run.errorDetails = { code: result.code, message: result.message.slice(0, 5000) };
-      events.push(actionEvent(exec, stageName, decl, run, 'FAILED', this.context.region, this.now()));
-      return;
-    }
-    run.status = 'Succeeded';
-    if (result.summary !== undefined) run.summary = result.summary.slice(0, 2048);
-    if (result.outputVariables) {
-      run.outputVariables = result.outputVariables;
-      if (decl.namespace) exec.namespaces[decl.namespace] = result.outputVariables;
-    }
-    for (const loc of run.outputArtifacts) {
-      exec.artifacts[loc.name] = {
-        ...loc,
-        ...(result.revision
-          ? {
-              revisionId: result.revision.revisionId,
-              revisionSummary: result.revision.revisionSummary,
-              ...(result.revision.created ? { revisionCreated: result.revision.created } : {}),
-            }
-          : {}),
-      };
-    }
-    events.push(actionEvent(exec, stageName, decl, run, 'SUCCEEDED', this.context.region, this.now()));
+    return this.actions.complete(executionId, stageName, actionName, actionExecutionId, result);
   }
 
   // ---- timers and restart --------------------------------------------------------------------------------
@@ -609,7 +394,7 @@ export class Engine {
             run.actionExecutionId,
             '[local] the local cloud restarted while this action ran; running it again',
           );
-          this.#runProvider(exec.pipelineExecutionId, stage.name, decl, run);
+          this.actions.run(exec.pipelineExecutionId, stage.name, decl, run);
         }
       }
       this.advance(exec.pipelineExecutionId);
