@@ -1,17 +1,10 @@
-/**
- * Delivery figures end to end on a started local cloud: the seed tutorial pipeline (Source → Build → Deploy) runs
- * a few dozen times, with commits that break the build and commits that fix it. CodePipeline's state-change
- * events reach PipelineEventsFunction through the template's rule; the read API (an AWS_IAM route, called with a
- * SigV4-signed request) and the dashboard (in Chromium) then show the figures the plan implies.
- */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CodePipelineClient, CreatePipelineCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreatePipelineCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import { describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../helpers/browser.ts';
-import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+import { waitFor } from '../helpers/local-cloud.ts';
+import { seedPipeline, useSeedPipeline } from '../helpers/seed-pipeline.ts';
 import { signedFetch } from '../helpers/signed-fetch.ts';
-import { type GitFixture, gitFixture, seedApp } from '../unit/local/codepipeline/git-fixture.ts';
+import { seedApp } from '../unit/local/codepipeline/git-fixture.ts';
 
 const PIPELINE = 'awscicd-pipeline';
 /** After the first run (from the pipeline's creation): `ok` commits deploy, `fail` commits break the build. */
@@ -42,32 +35,10 @@ const PLAN = [
   'ok',
 ] as const;
 
-let cloud: TestCloud;
-let client: CodePipelineClient;
-let repo: GitFixture;
-const saved = { sources: process.env.STAGECREW_SOURCES, deploy: process.env.STAGECREW_DEPLOY_DIR };
-
-beforeAll(async () => {
-  repo = gitFixture(seedApp('v1'));
-  const sources = join(repo.root, 'sources.json');
-  writeFileSync(sources, JSON.stringify({ 'awscicd-demo-app': repo.repo }));
-  process.env.STAGECREW_SOURCES = sources;
-  process.env.STAGECREW_DEPLOY_DIR = join(repo.root, 'deploy');
-  cloud = await startTestCloud();
-  client = new CodePipelineClient(cloud.clientConfig);
-}, 60_000);
-
-afterAll(async () => {
-  await cloud?.stop();
-  repo?.cleanup();
-  process.env.STAGECREW_SOURCES = saved.sources;
-  process.env.STAGECREW_DEPLOY_DIR = saved.deploy;
-});
-
-const seed = () => JSON.parse(readFileSync('test/fixtures/pipelines/seed-three-stage.json', 'utf8'));
+const world = useSeedPipeline();
 
 const executions = async () =>
-  (await client.send(new ListPipelineExecutionsCommand({ pipelineName: PIPELINE, maxResults: 100 })))
+  (await world().client.send(new ListPipelineExecutionsCommand({ pipelineName: PIPELINE, maxResults: 100 })))
     .pipelineExecutionSummaries ?? [];
 
 /** Waits until `count` executions exist and the newest has ended. */
@@ -108,8 +79,9 @@ describe('delivery figures from real pipeline runs on the local cloud', () => {
   it('runs the plan, and the read API and the dashboard show the figures it implies', {
     timeout: 240_000,
   }, async () => {
+    const { cloud, client, repo } = world();
     const from = new Date(Date.now() - 60_000).toISOString();
-    await client.send(new CreatePipelineCommand(seed()));
+    await client.send(new CreatePipelineCommand(seedPipeline()));
     await settled(1);
     const good = seedApp('v1')['buildspec.yml'] as string;
     const broken = good.replace('      - echo installing', '      - echo installing\n      - exit 3');

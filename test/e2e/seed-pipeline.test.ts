@@ -3,10 +3,10 @@
  * real CodePipeline SDK client: a local git repository stands in for CodeCommit, the buildspec runs real
  * commands, CodeDeploy copies into a local directory; a commit on the watched branch starts the next run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CodePipelineClient,
+  type CodePipelineClient,
   CreatePipelineCommand,
   DeletePipelineCommand,
   GetPipelineCommand,
@@ -15,33 +15,19 @@ import {
   ListPipelineExecutionsCommand,
   PipelineNotFoundException,
 } from '@aws-sdk/client-codepipeline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
-import { type GitFixture, gitFixture, seedApp } from '../unit/local/codepipeline/git-fixture.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/local-cloud.ts';
+import { seedPipeline, useSeedPipeline } from '../helpers/seed-pipeline.ts';
+import type { GitFixture } from '../unit/local/codepipeline/git-fixture.ts';
 
-let cloud: TestCloud;
+const world = useSeedPipeline();
 let client: CodePipelineClient;
 let repo: GitFixture;
-const saved = { sources: process.env.STAGECREW_SOURCES, deploy: process.env.STAGECREW_DEPLOY_DIR };
-
-beforeAll(async () => {
-  repo = gitFixture(seedApp('v1'));
-  const sources = join(repo.root, 'sources.json');
-  writeFileSync(sources, JSON.stringify({ 'awscicd-demo-app': repo.repo }));
-  process.env.STAGECREW_SOURCES = sources;
-  process.env.STAGECREW_DEPLOY_DIR = join(repo.root, 'deploy');
-  cloud = await startTestCloud();
-  client = new CodePipelineClient(cloud.clientConfig);
+beforeAll(() => {
+  ({ client, repo } = world());
 });
 
-afterAll(async () => {
-  await cloud?.stop();
-  repo?.cleanup();
-  process.env.STAGECREW_SOURCES = saved.sources;
-  process.env.STAGECREW_DEPLOY_DIR = saved.deploy;
-});
-
-const seed = () => JSON.parse(readFileSync('test/fixtures/pipelines/seed-three-stage.json', 'utf8'));
+const seed = seedPipeline;
 const site = () => join(repo.root, 'deploy/codedeploy/awscicd-demo/awscicd-demo-dg/var/www/html');
 
 describe('seed tutorial pipeline on the local cloud', () => {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { afterAll, beforeAll } from 'vitest';
 import { createDocumentClient } from '#core/adapters/dynamodb';
 import { loadTemplate } from '#local/runtime/template';
 
@@ -45,5 +46,20 @@ export const startDynalite = async (tableName = 'stagecrew-state') => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+};
+
+/** Starts dynalite before the file's tests and stops it after them; the getter returns the running one. */
+export const useDynalite = (tableName?: string): (() => Dynalite) => {
+  let db: Dynalite | undefined;
+  beforeAll(async () => {
+    db = await startDynalite(tableName);
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+  return () => {
+    if (!db) throw new Error('dynalite is not started (use it inside a test)');
+    return db;
   };
 };

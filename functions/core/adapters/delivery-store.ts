@@ -1,9 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryStore, StoredSummary } from '../delivery/ports.ts';
 import type { DeliverySummary } from '../delivery/summary.ts';
-import { ConflictError, toDomainError } from '../errors.ts';
-import { isConditionalCheckFailed } from './dynamodb.ts';
+import { toDomainError } from '../errors.ts';
 import { queryDeliverySummaries, toDeliverySummary } from './read-models.ts';
+import { putRevisioned } from './revisioned.ts';
 
 /**
  * Execution summaries for the delivery figures, in the state table beside the execution's timeline records:
@@ -42,38 +42,16 @@ export class DynamoDeliveryStore implements DeliveryStore {
     }
   }
 
-  async put(summary: DeliverySummary, expectedRevision: number | undefined): Promise<void> {
-    const condition =
-      expectedRevision === undefined
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : {
-            ConditionExpression: '#revision = :revision',
-            ExpressionAttributeNames: { '#revision': 'revision' },
-            ExpressionAttributeValues: { ':revision': expectedRevision },
-          };
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: `EXEC#${summary.executionId}`,
-            sk: SK,
-            gsi1pk: `DELIVERY#${summary.pipeline}`,
-            gsi1sk: `${summary.anchorAt}#${summary.executionId}`,
-            type: 'delivery-summary',
-            ...summary,
-            revision: (expectedRevision ?? 0) + 1,
-            updatedAt: this.#now().toISOString(),
-          },
-          ...condition,
-        }),
-      );
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        throw new ConflictError(`delivery summary of ${summary.executionId} changed concurrently`, { cause: err });
-      }
-      throw toDomainError(err, 'delivery summary PutItem');
-    }
+  put(summary: DeliverySummary, expectedRevision: number | undefined): Promise<void> {
+    const item = {
+      pk: `EXEC#${summary.executionId}`,
+      sk: SK,
+      gsi1pk: `DELIVERY#${summary.pipeline}`,
+      gsi1sk: `${summary.anchorAt}#${summary.executionId}`,
+      type: 'delivery-summary',
+      ...summary,
+    };
+    return putRevisioned(this.#doc, this.#table, item, expectedRevision, this.#now(), 'delivery summary');
   }
 
   list(pipeline: string, from: string, to: string): Promise<DeliverySummary[]> {

@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { ConflictError, toDomainError } from '../errors.ts';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { toDomainError } from '../errors.ts';
 import type { Quota, RateLimiter } from '../notify/ports.ts';
 import type { Claim, EventLedger, StoredRecord, TimelineStore } from '../timeline/ports.ts';
 import type { RecordKey, TimelineRecord } from '../timeline/record.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
 import { queryPipelineExecutions, toTimelineRecord } from './read-models.ts';
+import { putRevisioned } from './revisioned.ts';
 
 /**
  * The execution timeline, the event ledger (dedupe) and the notification rate limiter, all in the single state
@@ -65,8 +60,7 @@ export class DynamoTimelineStore implements TimelineStore {
     }
   }
 
-  async put(record: TimelineRecord, expectedRevision: number | undefined): Promise<void> {
-    const keys = timelineKeys(record);
+  put(record: TimelineRecord, expectedRevision: number | undefined): Promise<void> {
     const index =
       record.type === 'execution'
         ? {
@@ -74,34 +68,8 @@ export class DynamoTimelineStore implements TimelineStore {
             gsi1sk: `EXEC#${record.startedAt ?? record.firstSeenAt}#${record.executionId}`,
           }
         : {};
-    const condition =
-      expectedRevision === undefined
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : {
-            ConditionExpression: '#revision = :revision',
-            ExpressionAttributeNames: { '#revision': 'revision' },
-            ExpressionAttributeValues: { ':revision': expectedRevision },
-          };
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            ...keys,
-            ...index,
-            ...record,
-            revision: (expectedRevision ?? 0) + 1,
-            updatedAt: this.#now().toISOString(),
-          },
-          ...condition,
-        }),
-      );
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        throw new ConflictError(`timeline record ${keys.pk} ${keys.sk} changed concurrently`, { cause: err });
-      }
-      throw toDomainError(err, 'timeline PutItem');
-    }
+    const item = { ...timelineKeys(record), ...index, ...record };
+    return putRevisioned(this.#doc, this.#table, item, expectedRevision, this.#now(), 'timeline record');
   }
 
   listExecutions(pipeline: string, options: { limit?: number } = {}): Promise<TimelineRecord[]> {

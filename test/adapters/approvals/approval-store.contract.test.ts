@@ -3,23 +3,17 @@
  * must answer every step of the approval state machine the same way, so the fake cannot drift from the conditions
  * the adapter writes (it once lost the DECIDING owner). Each case observes the store only through the port.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
 import type { ApprovalStore } from '#core/approvals/store';
-import { startDynalite } from '../../helpers/dynalite.ts';
+import { useDynalite } from '../../helpers/dynalite.ts';
 import { MemoryApprovalStore, pendingRecord } from '../../unit/approvals/fakes.ts';
 
-let db: Awaited<ReturnType<typeof startDynalite>>;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db?.stop();
-});
+const dynamo = useDynalite();
 
 const STORES: Array<[string, () => ApprovalStore]> = [
   ['MemoryApprovalStore (the unit-test fake)', () => new MemoryApprovalStore()],
-  ['DynamoApprovalStore (dynalite)', () => new DynamoApprovalStore(db.doc, db.tableName)],
+  ['DynamoApprovalStore (dynalite)', () => new DynamoApprovalStore(dynamo().doc, dynamo().tableName)],
 ];
 
 let n = 0;

@@ -3,27 +3,21 @@
  * (on dynalite, the template's table shape) must answer the same, so the property tests that run on the fake
  * speak for the adapter: revision-checked writes, and a window read by anchor time on gsi1, oldest first.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDeliveryStore } from '#core/adapters/delivery-store';
 import { DynamoReadModels } from '#core/adapters/read-models';
 import { DynamoTeardownStore } from '#core/adapters/teardown-store';
 import type { DeliveryStore } from '#core/delivery/ports';
 import type { DeliverySummary } from '#core/delivery/summary';
 import { ConflictError } from '#core/errors';
-import { startDynalite } from '../../helpers/dynalite.ts';
+import { useDynalite } from '../../helpers/dynalite.ts';
 import { MemoryDeliveryStore } from '../../unit/timeline/fakes.ts';
 
-let db: Awaited<ReturnType<typeof startDynalite>>;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db?.stop();
-});
+const dynamo = useDynalite();
 
 const STORES: Array<[string, () => DeliveryStore]> = [
   ['MemoryDeliveryStore (the unit-test fake)', () => new MemoryDeliveryStore()],
-  ['DynamoDeliveryStore (dynalite)', () => new DynamoDeliveryStore(db.doc, db.tableName)],
+  ['DynamoDeliveryStore (dynalite)', () => new DynamoDeliveryStore(dynamo().doc, dynamo().tableName)],
 ];
 
 let n = 0;
@@ -74,13 +68,13 @@ describe.each(STORES)('DeliveryStore contract: %s', (_name, make) => {
 
 describe('the read API’s queries (dynalite)', () => {
   it('reads summaries, executions and finished teardown runs with index queries only', async () => {
-    const reads = new DynamoReadModels(db.doc, db.tableName);
-    const writer = new DynamoDeliveryStore(db.doc, db.tableName);
+    const reads = new DynamoReadModels(dynamo().doc, dynamo().tableName);
+    const writer = new DynamoDeliveryStore(dynamo().doc, dynamo().tableName);
     const s = summary('reads', '2026-03-02T10:00:00.000Z');
     await writer.put(s, undefined);
     expect(await reads.list('reads', '2026-03-01T00:00:00.000Z', '2026-03-03T00:00:00.000Z')).toEqual([s]);
 
-    const teardown = new DynamoTeardownStore(db.doc, db.tableName);
+    const teardown = new DynamoTeardownStore(dynamo().doc, dynamo().tableName);
     const run = {
       runId: 'run-1',
       pipeline: 'reads',

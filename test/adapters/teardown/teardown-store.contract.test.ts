@@ -3,23 +3,17 @@
  * DynamoDB adapter on dynalite. The fake once kept waits after they were deleted and appended runs instead of
  * replacing them; here both answer every step the same way, through the port only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoTeardownStore } from '#core/adapters/teardown-store';
 import type { RunRecord, TeardownStore, WaitRecord } from '#core/teardown/ports';
-import { startDynalite } from '../../helpers/dynalite.ts';
+import { useDynalite } from '../../helpers/dynalite.ts';
 import { MemoryStore } from '../../workflow/harness.ts';
 
-let db: Awaited<ReturnType<typeof startDynalite>>;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db?.stop();
-});
+const dynamo = useDynalite();
 
 const STORES: Array<[string, () => TeardownStore]> = [
   ['MemoryStore (the workflow tests’ fake)', () => new MemoryStore()],
-  ['DynamoTeardownStore (dynalite)', () => new DynamoTeardownStore(db.doc, db.tableName)],
+  ['DynamoTeardownStore (dynalite)', () => new DynamoTeardownStore(dynamo().doc, dynamo().tableName)],
 ];
 
 let n = 0;

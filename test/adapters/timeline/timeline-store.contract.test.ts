@@ -3,25 +3,19 @@
  * run on, and the DynamoDB adapter on dynalite (the template's table shape), so the fake cannot drift from the
  * adapter's revision conditions and index order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoTimelineStore } from '#core/adapters/timeline-store';
 import { ConflictError } from '#core/errors';
 import type { TimelineStore } from '#core/timeline/ports';
 import type { TimelineRecord } from '#core/timeline/record';
-import { startDynalite } from '../../helpers/dynalite.ts';
+import { useDynalite } from '../../helpers/dynalite.ts';
 import { MemoryTimelineStore } from '../../unit/timeline/fakes.ts';
 
-let db: Awaited<ReturnType<typeof startDynalite>>;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db?.stop();
-});
+const dynamo = useDynalite();
 
 const STORES: Array<[string, () => TimelineStore]> = [
   ['MemoryTimelineStore (the unit-test fake)', () => new MemoryTimelineStore()],
-  ['DynamoTimelineStore (dynalite)', () => new DynamoTimelineStore(db.doc, db.tableName)],
+  ['DynamoTimelineStore (dynalite)', () => new DynamoTimelineStore(dynamo().doc, dynamo().tableName)],
 ];
 
 let n = 0;
