@@ -3,6 +3,7 @@ import { type DeliveryPolicy, deploymentOf, LOOK_AROUND_MS } from '#core/deliver
 import type { DeliveryStore } from '#core/delivery/ports';
 import { recordSourceTime, recordSummary } from '#core/delivery/record-summary';
 import { type MetricPoint, newFigures } from '#core/delivery/signals';
+import { sourceTimeFrom } from '#core/delivery/source-time';
 import type { DeliverySummary } from '#core/delivery/summary';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
@@ -132,11 +133,7 @@ const withSourceTime = async (
 ): Promise<DeliverySummary> => {
   if (s.execution?.commitAt !== undefined || s.sourceAt !== undefined || !deploymentOf(s, policy)) return s;
   try {
-    const execution = await deps.pipelines.getPipelineExecution(s.pipeline, s.executionId);
-    const created = execution.sourceRevisions
-      .map((r) => r.created)
-      .filter((c): c is string => c !== undefined)
-      .sort()[0];
+    const created = await sourceTimeFrom(deps.pipelines)(s.pipeline, s.executionId);
     if (created === undefined) return s;
     return (await recordSourceTime(deps.delivery, s.executionId, created)) ?? s;
   } catch (err) {

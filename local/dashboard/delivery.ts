@@ -1,9 +1,16 @@
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CodePipelineGateway } from '../../functions/core/adapters/codepipeline.ts';
+import { DynamoDeliveryStore } from '../../functions/core/adapters/delivery-store.ts';
 import { createDocumentClient } from '../../functions/core/adapters/dynamodb.ts';
 import { DynamoReadModels } from '../../functions/core/adapters/read-models.ts';
+import { DynamoTimelineStore } from '../../functions/core/adapters/timeline-store.ts';
 import type { DeliveryFigures, TeardownWeek } from '../../functions/core/delivery/figures.ts';
 import { lastDays, MAX_WINDOW_DAYS, pipelineFigures } from '../../functions/core/delivery/query.ts';
-import { parseSettings } from '../../functions/core/settings.ts';
+import { rebuildSummaries } from '../../functions/core/delivery/rebuild.ts';
+import { sourceTimeFrom } from '../../functions/core/delivery/source-time.ts';
+import { deliveryPolicy, parseSettings } from '../../functions/core/settings.ts';
 import type { LocalModel } from '../runtime/wiring.ts';
 import type { LocalContext } from '../services/types.ts';
 
@@ -17,22 +24,30 @@ export type PipelineDelivery = DeliveryFigures & { teardownWeeks: TeardownWeek[]
 export const localDelivery = (ctx: LocalContext, model: LocalModel) => {
   const table = model.tables.find((t) => t.logicalId === 'StateTable') ?? model.tables[0];
   const parameter = model.parameters.find((p) => p.logicalId === 'SettingsParameter');
-  let reads: DynamoReadModels | undefined;
-  const readModels = () => {
-    if (!table) throw new Error('the template has no state table');
-    reads ??= new DynamoReadModels(
-      createDocumentClient(
-        new DynamoDBClient({
-          endpoint: ctx.baseUrl,
-          region: ctx.region,
-          credentials: { accessKeyId: 'local-dashboard', secretAccessKey: 'local' },
-          maxAttempts: 2,
-        }),
-      ),
-      table.name,
+  let doc: DynamoDBDocumentClient | undefined;
+  const documents = () => {
+    doc ??= createDocumentClient(
+      new DynamoDBClient({
+        endpoint: ctx.baseUrl,
+        region: ctx.region,
+        credentials: { accessKeyId: 'local-dashboard', secretAccessKey: 'local' },
+        maxAttempts: 2,
+      }),
     );
-    return reads;
+    return doc;
   };
+  const tableName = () => {
+    if (!table) throw new Error('the template has no state table');
+    return table.name;
+  };
+  const readModels = () => new DynamoReadModels(documents(), tableName());
+  const pipelinesClient = () =>
+    new CodePipelineClient({
+      endpoint: ctx.baseUrl,
+      region: ctx.region,
+      credentials: { accessKeyId: 'local-dashboard', secretAccessKey: 'local' },
+      maxAttempts: 2,
+    });
   const settings = async () => {
     if (!parameter) return parseSettings({});
     const out = (await ctx.call('ssm', 'GetParameter', { Name: parameter.name })) as { Parameter?: { Value?: string } };
@@ -46,6 +61,24 @@ export const localDelivery = (ctx: LocalContext, model: LocalModel) => {
       }
       const r = readModels();
       return pipelineFigures({ delivery: r, teardown: r }, (await settings()).delivery, pipeline, lastDays(now, days));
+    },
+    /** Rebuilds the summaries of the pipeline's executions of the last `days` days from the timeline. */
+    rebuild: async (pipeline: string, days = 30, now = new Date()) => {
+      if (!Number.isInteger(days) || days < 1 || days > 3660) throw new RangeError('days must be from 1 to 3660');
+      const range = { from: new Date(now.getTime() - days * 86_400_000).toISOString(), to: now.toISOString() };
+      const out = await rebuildSummaries(
+        new DynamoTimelineStore(documents(), tableName()),
+        new DynamoDeliveryStore(documents(), tableName()),
+        pipeline,
+        range,
+        {
+          sourceTime: {
+            read: sourceTimeFrom(new CodePipelineGateway(pipelinesClient())),
+            policy: deliveryPolicy((await settings()).delivery, pipeline),
+          },
+        },
+      );
+      return { pipeline, ...range, ...out };
     },
   };
 };

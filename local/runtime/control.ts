@@ -89,6 +89,17 @@ export const createControl = (d: ControlDeps) => {
       );
     }
     // The delivery figures as JSON, without the read API's IAM signature (the dashboard's own feed).
+    const rebuild = /^\/_local\/delivery\/([^/]+)\/rebuild$/.exec(path);
+    if (rebuild) {
+      if (method !== 'POST') return json(405, { error: 'use POST to rebuild the delivery summaries' });
+      try {
+        const days = Number(request.query.get('days') ?? 30);
+        return json(200, await delivery.rebuild(decodeURIComponent(rebuild[1] as string), days));
+      } catch (err) {
+        if (err instanceof RangeError) return json(400, { error: err.message });
+        throw err;
+      }
+    }
     const figures = /^\/_local\/delivery\/([^/]+)$/.exec(path);
     if (figures && method === 'GET') {
       const days = Number(request.query.get('days') ?? 30);

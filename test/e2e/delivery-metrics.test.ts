@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CreatePipelineCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
@@ -136,7 +140,7 @@ describe('delivery figures from real pipeline runs on the local cloud', () => {
     // The timeline through the same API; an unsigned request never reaches the function.
     const history = await signedFetch(`${cloud.url}/pipelines/${PIPELINE}/executions?limit=100`);
     expect(history.status).toBe(200);
-    const body = (await history.json()) as { executions: Array<{ state: string }> };
+    const body = (await history.json()) as { executions: Array<{ state: string; executionId: string }> };
     expect(body.executions).toHaveLength(want.runs);
     expect(body.executions.filter((e) => e.state === 'FAILED')).toHaveLength(want.failed);
     const unsigned = await fetch(url);
@@ -149,6 +153,37 @@ describe('delivery figures from real pipeline runs on the local cloud', () => {
     const local = (await (await fetch(`${cloud.url}/_local/delivery/${PIPELINE}?days=2`)).json()) as Figures;
     expect(local.deployments).toEqual(figures.deployments);
     expect(local.changeFailureRate).toEqual(figures.changeFailureRate);
+
+    // Lose one summary: rebuilding from the timeline (the local route, then the script against the same endpoint)
+    // writes it again and nothing else, and the figures come back the same.
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient(cloud.clientConfig));
+    const table = (await new DynamoDBClient(cloud.clientConfig).send(new ListTablesCommand({}))).TableNames?.find((t) =>
+      t.includes('StateTable'),
+    ) as string;
+    const lost = body.executions[3] as { executionId: string };
+    await doc.send(new DeleteCommand({ TableName: table, Key: { pk: `EXEC#${lost.executionId}`, sk: 'DELIVERY' } }));
+    const viaRoute = await fetch(`${cloud.url}/_local/delivery/${PIPELINE}/rebuild?days=2`, { method: 'POST' });
+    expect(await viaRoute.json()).toMatchObject({ executions: want.runs, written: 1, unchanged: want.runs - 1 });
+    // The script runs in its own process; this one serves the local cloud meanwhile (so no spawnSync).
+    const script = await promisify(execFile)(
+      process.execPath,
+      ['scripts/rebuild-delivery.ts', '--table', table, '--pipeline', PIPELINE, '--days', '2'],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: cloud.url,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+        },
+      },
+    );
+    expect(JSON.parse(script.stdout)).toMatchObject({ executions: want.runs, written: 0, unchanged: want.runs });
+    const again = (await (await signedFetch(url)).json()) as Figures;
+    expect(again.deployments).toEqual(figures.deployments);
+    expect(again.changeFailureRate).toEqual(figures.changeFailureRate);
+    expect(again.timeToRestoreMs).toEqual(figures.timeToRestoreMs);
 
     // The chart in a real browser: today's bars carry the counts, the figures read as the API says.
     let launched: Browser | undefined;

@@ -33,7 +33,7 @@ export const toDeliverySummary = (item: Record<string, unknown>): DeliverySummar
 });
 
 /** Every page of a gsi1 query on one partition and a sort-key range. */
-const queryIndex = async (
+export const queryIndex = async (
   doc: DynamoDBDocumentClient,
   table: string,
   pk: string,

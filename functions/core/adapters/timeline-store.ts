@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { TimelineVersions } from '../delivery/rebuild.ts';
+import type { RecordVersion } from '../delivery/summary.ts';
 import { toDomainError } from '../errors.ts';
 import type { Quota, RateLimiter } from '../notify/ports.ts';
 import type { Claim, EventLedger, StoredRecord, TimelineStore } from '../timeline/ports.ts';
 import type { RecordKey, TimelineRecord } from '../timeline/record.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
-import { queryPipelineExecutions, toTimelineRecord } from './read-models.ts';
+import { queryIndex, queryPipelineExecutions, toTimelineRecord } from './read-models.ts';
 import { putRevisioned } from './revisioned.ts';
 
 /**
@@ -37,7 +39,7 @@ export const timelineKeys = (key: RecordKey): { pk: string; sk: string } => {
 
 const toRecord = toTimelineRecord;
 
-export class DynamoTimelineStore implements TimelineStore {
+export class DynamoTimelineStore implements TimelineStore, TimelineVersions {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #now: () => Date;
@@ -76,7 +78,34 @@ export class DynamoTimelineStore implements TimelineStore {
     return queryPipelineExecutions(this.#doc, this.#table, pipeline, options.limit ?? 25);
   }
 
+  /** Ids of a pipeline's executions whose start (or first event) is in `[from, to)`: one gsi1 query, paged. */
+  async executionsBetween(pipeline: string, from: string, to: string): Promise<string[]> {
+    const items = await queryIndex(
+      this.#doc,
+      this.#table,
+      `PIPELINE#${pipeline}`,
+      `EXEC#${from}`,
+      `EXEC#${to}#`,
+      'timeline Query executions between',
+    );
+    return items
+      .filter((i) => String(i.gsi1sk) < `EXEC#${to}`)
+      .map((i) => String(i.executionId))
+      .filter((id) => id !== 'undefined');
+  }
+
+  /** Every timeline record of an execution with its stored revision (for rebuilding derived data). */
+  async versionsOf(executionId: string): Promise<RecordVersion[]> {
+    const items = await this.#executionItems(executionId);
+    return items.map((i) => ({ record: toRecord(i), revision: Number(i.revision ?? 0) }));
+  }
+
   async listExecution(executionId: string): Promise<TimelineRecord[]> {
+    return (await this.#executionItems(executionId)).map(toRecord);
+  }
+
+  /** The execution's timeline items (one query on its pk, paged); other features' items under it are left out. */
+  async #executionItems(executionId: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     try {
@@ -95,10 +124,7 @@ export class DynamoTimelineStore implements TimelineStore {
     } catch (err) {
       throw toDomainError(err, 'timeline Query execution');
     }
-    // Other features may keep items under the execution's pk; the timeline is only its own three types.
-    return items
-      .filter((i) => i.type === 'execution' || i.type === 'stage-execution' || i.type === 'action-execution')
-      .map(toRecord);
+    return items.filter((i) => i.type === 'execution' || i.type === 'stage-execution' || i.type === 'action-execution');
   }
 }
 

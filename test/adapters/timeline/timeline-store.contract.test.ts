@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoTimelineStore } from '#core/adapters/timeline-store';
+import type { TimelineVersions } from '#core/delivery/rebuild';
 import { ConflictError } from '#core/errors';
 import type { TimelineStore } from '#core/timeline/ports';
 import type { TimelineRecord } from '#core/timeline/record';
@@ -13,7 +14,7 @@ import { MemoryTimelineStore } from '../../unit/timeline/fakes.ts';
 
 const dynamo = useDynalite();
 
-const STORES: Array<[string, () => TimelineStore]> = [
+const STORES: Array<[string, () => TimelineStore & TimelineVersions]> = [
   ['MemoryTimelineStore (the unit-test fake)', () => new MemoryTimelineStore()],
   ['DynamoTimelineStore (dynalite)', () => new DynamoTimelineStore(dynamo().doc, dynamo().tableName)],
 ];
@@ -72,5 +73,21 @@ describe.each(STORES)('TimelineStore contract: %s', (_name, make) => {
     const rows = await store.listExecution(older.executionId);
     expect(rows.map((r) => r.type).sort()).toEqual(['action-execution', 'execution', 'stage-execution']);
     expect(rows.find((r) => r.type === 'action-execution')).toEqual(action);
+  });
+
+  it('finds a pipeline’s executions started in [from, to) and reads each one’s records with their revisions', async () => {
+    const store = make();
+    const p = `contract-versions-${n}`;
+    const a = execution(p, '2026-03-02T10:00:00.000Z');
+    const b = execution(p, '2026-03-03T00:00:00.000Z');
+    for (const r of [a, b, execution(p, '2026-03-01T23:59:59.000Z')]) await store.put(r, undefined);
+    await store.put({ ...a, state: 'FAILED', endedAt: '2026-03-02T10:01:00.000Z' }, 1);
+    const stage: TimelineRecord = { ...a, type: 'stage-execution', stage: 'Deploy', lastEventId: 's' };
+    await store.put(stage, undefined);
+    expect(await store.executionsBetween(p, '2026-03-02T00:00:00.000Z', '2026-03-03T00:00:00.000Z')).toEqual([
+      a.executionId,
+    ]);
+    const versions = await store.versionsOf(a.executionId);
+    expect(versions.map((v) => `${v.record.type}@${v.revision}`).sort()).toEqual(['execution@2', 'stage-execution@1']);
   });
 });

@@ -3,7 +3,7 @@
  * (revision-checked writes, leased claims, fixed-window counters). Used by unit tests and bench/pipeline-events.ts.
  */
 import type { DeliveryStore, StoredSummary } from '#core/delivery/ports';
-import type { DeliverySummary } from '#core/delivery/summary';
+import type { DeliverySummary, RecordVersion } from '#core/delivery/summary';
 import { ConflictError, UnavailableError } from '#core/errors';
 import type { Quota, RateLimiter } from '#core/notify/ports';
 import type {
@@ -51,6 +51,20 @@ export class MemoryTimelineStore implements TimelineStore {
 
   async listExecution(executionId: string): Promise<TimelineRecord[]> {
     return [...this.items.values()].map((s) => s.record).filter((r) => r.executionId === executionId);
+  }
+
+  async executionsBetween(pipeline: string, from: string, to: string): Promise<string[]> {
+    return [...this.items.values()]
+      .map((s) => s.record)
+      .filter((r) => r.type === 'execution' && r.pipeline === pipeline)
+      .filter((r) => (r.startedAt ?? r.firstSeenAt) >= from && (r.startedAt ?? r.firstSeenAt) < to)
+      .map((r) => r.executionId);
+  }
+
+  async versionsOf(executionId: string): Promise<RecordVersion[]> {
+    return [...this.items.values()]
+      .filter((s) => s.record.executionId === executionId)
+      .map((s) => ({ record: structuredClone(s.record), revision: s.revision }));
   }
 
   record(key: RecordKey): TimelineRecord | undefined {
