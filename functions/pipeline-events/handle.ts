@@ -4,7 +4,7 @@ import type { DeliveryStore } from '#core/delivery/ports';
 import { recordSourceTime, recordSummary } from '#core/delivery/record-summary';
 import { type MetricPoint, newFigures } from '#core/delivery/signals';
 import { sourceTimeFrom } from '#core/delivery/source-time';
-import type { DeliverySummary } from '#core/delivery/summary';
+import type { DeliverySummary, RecordVersion } from '#core/delivery/summary';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
 import type { Clock, Log } from '#core/ports';
@@ -82,17 +82,6 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
       advanced: merged.advanced,
       recordState: merged.record.state,
     });
-    // Every change of a record goes into its execution's summary, advanced or not (a late STARTED moves the start).
-    const summary = await recordSummary(deps.delivery, merged);
-    let figures: MetricPoint[] = [];
-    if (summary?.changed) {
-      const { delivery } = await deps.settings.settings();
-      const policy = deliveryPolicy(delivery, t.pipeline);
-      const after = await withSourceTime(summary.after, policy, deps);
-      const since = new Date(Date.parse(after.anchorAt) - LOOK_AROUND_MS).toISOString();
-      const until = new Date(now.getTime() + 60_000).toISOString();
-      figures = await newFigures(summary.before, after, () => deps.delivery.list(t.pipeline, since, until), policy);
-    }
     let teardown: 'started' | 'stopped' | 'none' = 'none';
     let notification: NotificationOutcome = { status: 'stale' };
     if (merged.advanced) {
@@ -102,6 +91,13 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
         (err: unknown) => notRetried(err, deps),
       );
     }
+    // Last, so the figures never hold up a teardown or a notification: every change of a record goes into its
+    // execution's summary, advanced or not (a late STARTED moves the start). A retryable failure fails the event
+    // (the retry repeats the steps above idempotently); a defect is logged and the event completes.
+    const figures = await updateDelivery(merged, now, deps).catch((err: unknown) => {
+      notRetried(err, deps, 'delivery summary');
+      return [];
+    });
     await deps.ledger.complete(t.eventId, deps.clock.now());
     return {
       status: 'processed',
@@ -119,6 +115,18 @@ export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps
     });
     throw err;
   }
+};
+
+/** Folds the stored record into its execution's delivery summary; returns the figures that became known. */
+const updateDelivery = async (merged: RecordVersion, now: Date, deps: PipelineEventsDeps): Promise<MetricPoint[]> => {
+  const summary = await recordSummary(deps.delivery, merged);
+  if (!summary?.changed) return [];
+  const pipeline = merged.record.pipeline;
+  const policy = deliveryPolicy((await deps.settings.settings()).delivery, pipeline);
+  const after = await withSourceTime(summary.after, policy, deps);
+  const since = new Date(Date.parse(after.anchorAt) - LOOK_AROUND_MS).toISOString();
+  const until = new Date(now.getTime() + 60_000).toISOString();
+  return newFigures(summary.before, after, () => deps.delivery.list(pipeline, since, until), policy);
 };
 
 /**
@@ -149,15 +157,19 @@ const withSourceTime = async (
 const DEFECTS = [TypeError, RangeError, URIError, SyntaxError, ReferenceError];
 
 /**
- * Notifying comes last, after the timeline write and the teardown trigger. A defect there (say, rendering a forged
- * name) would fail the event on every retry, restarting the teardown each time and never notifying: it is logged
- * and the event completes. Every other error (a retryable delivery failure above all) fails the event as before,
- * so the platform's retry sends what is missing.
+ * Notifying and the delivery summary come after the timeline write and the teardown trigger. A defect there (say,
+ * rendering a forged name) would fail the event on every retry, restarting the teardown each time and never
+ * notifying: it is logged and the event completes. Every other error (a retryable delivery failure above all)
+ * fails the event as before, so the platform's retry does what is missing.
  */
-const notRetried = (err: unknown, deps: PipelineEventsDeps): { status: 'failed'; error: string } => {
+const notRetried = (
+  err: unknown,
+  deps: PipelineEventsDeps,
+  step = 'notification',
+): { status: 'failed'; error: string } => {
   if (!DEFECTS.some((defect) => err instanceof defect)) throw err;
   const error = `${(err as Error).name}: ${(err as Error).message}`;
-  deps.logger.error('notification failed; not retried', { error });
+  deps.logger.error(`${step} failed; not retried`, { error });
   return { status: 'failed', error };
 };
 

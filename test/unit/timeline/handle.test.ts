@@ -152,6 +152,35 @@ describe('handlePipelineEvent', () => {
     expect(w.starter.started).toHaveLength(1);
   });
 
+  it('the delivery summary never holds up teardown: a defect there is logged, a throttled write is retried', async () => {
+    const w = makeWorld();
+    const errors: unknown[] = [];
+    w.deps.logger = { ...w.deps.logger, error: (...args: unknown[]) => errors.push(args) };
+    const put = w.delivery.put.bind(w.delivery);
+    w.delivery.put = async () => {
+      throw new TypeError('a defect in the summary projection');
+    };
+    const out = await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
+    expect(out).toMatchObject({ status: 'processed', teardown: 'started', figures: [] });
+    expect(errors).toHaveLength(1);
+    expect(w.starter.started).toHaveLength(1);
+
+    // Throttled past the SDK's retries: the event fails after teardown started, and the platform's retry completes
+    // the summary; its second start of the same execution name is one Step Functions answers `already-exists`.
+    const event = fixture('pipeline-failed');
+    event.id = 'another-delivery';
+    event.detail['execution-id'] = '22222222-1234-5678-abcd-12345678abcd';
+    w.delivery.put = async () => {
+      throw unavailable('delivery summary PutItem');
+    };
+    await expect(handlePipelineEvent(event, w.deps)).rejects.toMatchObject({ name: 'UnavailableError' });
+    w.delivery.put = put;
+    const retried = await handlePipelineEvent(structuredClone(event), w.deps);
+    expect(retried).toMatchObject({ status: 'processed', figures: [{ name: 'Failures' }] });
+    expect(w.starter.started.filter((s) => s.name.includes('22222222'))).toHaveLength(2);
+    expect(await w.delivery.get('22222222-1234-5678-abcd-12345678abcd')).toMatchObject({ revision: 1 });
+  });
+
   it('a claim held by another invocation fails a redelivery (the retry comes back); an expired lease does not', async () => {
     const w = makeWorld();
     const event = fixture('pipeline-failed');
