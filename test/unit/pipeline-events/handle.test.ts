@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ValidationError } from '#core/errors';
 import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
-import { makeWorld, unavailable } from './fakes.ts';
-import { fixture } from './fixtures.ts';
+import { makeWorld, unavailable } from '../timeline/fakes.ts';
+import { fixture } from '../timeline/fixtures.ts';
 
 const EXEC = '12345678-1234-5678-abcd-12345678abcd';
 
@@ -47,7 +47,7 @@ describe('handlePipelineEvent', () => {
 
   it('a stale STARTED after FAILED neither notifies nor touches teardown', async () => {
     const w = makeWorld(
-      (await import('./fakes.ts')).testSettings({
+      (await import('../timeline/fakes.ts')).testSettings({
         rules: [{ pipeline: '*', states: ['*'], scope: ['pipeline'], slackChannels: ['C1'], emails: [] }],
       }),
     );
@@ -85,7 +85,7 @@ describe('handlePipelineEvent', () => {
   it('releases the claim when a step fails, so the retry processes the event without repeating deliveries', async () => {
     // Prepare: Slack for one channel is throttled, the other channel and the email succeed.
     const w = makeWorld(
-      (await import('./fakes.ts')).testSettings({
+      (await import('../timeline/fakes.ts')).testSettings({
         rules: [
           {
             pipeline: '*',

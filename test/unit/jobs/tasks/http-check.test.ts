@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideJob } from '../../../functions/core/jobs/runner.ts';
-import { makeJob, T0, world } from './fakes.ts';
+import { decideJob } from '../../../../functions/core/jobs/runner.ts';
+import { makeJob, T0, world } from '../fakes.ts';
 
 const API = 'https://api.test.example/health';
 const WEB = 'https://www.test.example/';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors';
 import { parseCodePipelineEvent, STATES } from '#core/schemas/codepipeline-events';
 import { toTransition } from '#core/timeline/transition';
-import { fixture, fixtureNames } from './fixtures.ts';
+import { fixture, fixtureNames } from '../timeline/fixtures.ts';
 
 type Raw = ReturnType<typeof fixture>;
 

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { zonedToEpoch } from '../../../functions/core/jobs/calendar.ts';
-import { decideJob } from '../../../functions/core/jobs/runner.ts';
-import { evaluateGate, GATE_DWELL_MS, type GateOptions, nextOpening } from '../../../functions/core/jobs/tasks/gate.ts';
-import { FakeClock, makeJob, world } from './fakes.ts';
+import { zonedToEpoch } from '../../../../functions/core/jobs/calendar.ts';
+import { decideJob } from '../../../../functions/core/jobs/runner.ts';
+import {
+  evaluateGate,
+  GATE_DWELL_MS,
+  type GateOptions,
+  nextOpening,
+} from '../../../../functions/core/jobs/tasks/gate.ts';
+import { FakeClock, makeJob, world } from '../fakes.ts';
 
 const opts = (o: Partial<GateOptions>): GateOptions => ({
   timezone: 'UTC',
