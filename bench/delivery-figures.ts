@@ -13,9 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { deliveryFigures, summaryRange } from '../functions/core/delivery/figures.ts';
 import type { DeliverySummary } from '../functions/core/delivery/summary.ts';
 import { deliveryPolicy, parseSettings } from '../functions/core/settings.ts';
-import { handlePipelineEvent } from '../functions/pipeline-events/handle.ts';
 import { type Execution, eventsOf, type Kind, PIPELINE } from '../test/helpers/pipeline-history.ts';
-import { makeWorld } from '../test/unit/timeline/fakes.ts';
+import { handleRaw, makeWorld } from '../test/unit/timeline/fakes.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const PER_DAY = Number(process.env.BENCH_PER_DAY ?? 50);
@@ -74,7 +73,7 @@ let points = 0;
 const t0 = performance.now();
 for (const e of writeSample.flatMap(eventsOf)) {
   world.clock.set(new Date(e.time + 2_000));
-  const out = await handlePipelineEvent(e.body, world.deps);
+  const out = await handleRaw(e.body, world.deps);
   events++;
   if (out.status === 'processed') points += out.figures.length;
 }
@@ -92,7 +91,7 @@ for (const e of executions(Math.round((span / DAY) * PER_DAY), Date.parse(range.
   eventsOf,
 )) {
   busy.clock.set(new Date(e.time + 2_000));
-  await handlePipelineEvent(e.body, busy.deps);
+  await handleRaw(e.body, busy.deps);
 }
 const summaries = await busy.delivery.list(PIPELINE, range.from, range.to);
 const sizes = summaries.map((s) => {

@@ -10,8 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseSettings } from '../functions/core/settings.ts';
-import { handlePipelineEvent } from '../functions/pipeline-events/handle.ts';
-import { makeWorld } from '../test/unit/timeline/fakes.ts';
+import { handleRaw, makeWorld } from '../test/unit/timeline/fakes.ts';
 
 const EXECUTIONS = Number(process.env.BENCH_EXECUTIONS ?? 150);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -140,7 +139,7 @@ const runs = workload();
 // Warm the JIT on the whole workload first, so the first scenario is not measured cold.
 for (let i = 0; i < 3; i++) {
   const w = makeWorld(settings);
-  for (const e of runs.flat()) await handlePipelineEvent(e, w.deps);
+  for (const e of runs.flat()) await handleRaw(e, w.deps);
 }
 const rows: string[] = [];
 let checked = false;
@@ -152,7 +151,7 @@ for (const [name, build] of Object.entries(scenarios)) {
   for (let r = 0; r < RUNS + 1; r++) {
     const w = makeWorld(settings);
     const t0 = performance.now();
-    for (const e of events) await handlePipelineEvent(e, w.deps);
+    for (const e of events) await handleRaw(e, w.deps);
     const ms = performance.now() - t0;
     if (r === 0) {
       // Warm-up run; also checks the workload did what it claims.

@@ -10,6 +10,7 @@ import { UnavailableError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
+import { parseHttpApiEvent } from '#core/schemas/http-api';
 import { asyncInvoker, codePipeline, documents, eventBridge, secretsStore, slackApi } from '#core/wiring';
 import { type ApiDeps, BASELINE_HEADERS, type DeferredSlack, handleApprovalHttp, handleDeferredSlack } from './http.ts';
 import { SlackWebDirectory } from './slack-directory.ts';
@@ -68,12 +69,18 @@ const depsFor = (secrets: StagecrewSecrets): ApiDeps => ({
   respond,
 });
 
-const isDeferred = (event: unknown): event is { stagecrewDeferredSlack: DeferredSlack } =>
+type Deferred = { stagecrewDeferredSlack: DeferredSlack };
+
+const isDeferred = (event: unknown): event is Deferred =>
   typeof event === 'object' && event !== null && 'stagecrewDeferredSlack' in event;
+
+/** The boundary: the asynchronous half of a Slack interaction (its own invocation), or an HTTP API request. */
+const parseApiEvent = (raw: unknown): APIGatewayProxyEventV2 | Deferred =>
+  isDeferred(raw) ? raw : parseHttpApiEvent(raw);
 
 /** Approval page, signed decisions and Slack interactions (HTTP API payload 2.0). */
 export const handler = lambdaHandler(
-  async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  async (event: APIGatewayProxyEventV2 | Deferred): Promise<APIGatewayProxyStructuredResultV2> => {
     if (isDeferred(event)) {
       // The asynchronous half of a Slack interaction; a throw makes Lambda retry it.
       await handleDeferredSlack(event.stagecrewDeferredSlack, depsFor(await params.secrets()));
@@ -96,5 +103,5 @@ export const handler = lambdaHandler(
       };
     }
   },
-  { correlationIdPath: 'requestContext.requestId' },
+  { correlationIdPath: 'requestContext.requestId', parse: parseApiEvent },
 );

@@ -21,28 +21,36 @@ const baseUrl = requireEnv('PUBLIC_BASE_URL');
 const warn = (message: string, extra?: Record<string, unknown>) => logger.warn(message, extra ?? {});
 
 /** SNS approval notifications and CodePipeline EventBridge events (discovery and lifecycle sync). */
-export const handler = lambdaHandler(async (event: unknown) => {
-  const parsed = RequestFunctionEvent.safeParse(event);
+export const handler = lambdaHandler(
+  async (event: RequestFunctionEvent) => {
+    const [current, secret] = await Promise.all([settings.settings(), secrets.secrets()]);
+    const sender = current.notifications.emailSender;
+    const outcomes = await handleRequestEvent(event, {
+      store,
+      pipelines,
+      slack: secret.slackBotToken ? slack : undefined,
+      mailer: sender ? sesMailer(sender) : undefined,
+      keys: async () => linkKeysFrom(secret),
+      baseUrl,
+      clock: systemClock,
+      warn,
+      settings: async () => current,
+    });
+    for (const o of outcomes) metrics.addMetric(`Approval_${o.kind}`, MetricUnit.Count, 1);
+    logger.info('approval event handled', { outcomes });
+    return { outcomes };
+  },
+  { parse: parseRequestEvent },
+);
+
+/** The boundary: an SNS batch of approval notifications, or a CodePipeline EventBridge event. */
+function parseRequestEvent(raw: unknown): RequestFunctionEvent {
+  const parsed = RequestFunctionEvent.safeParse(raw);
   if (!parsed.success) {
     throw new ValidationError(
       'unexpected event for approval-request',
       parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
     );
   }
-  const [current, secret] = await Promise.all([settings.settings(), secrets.secrets()]);
-  const sender = current.notifications.emailSender;
-  const outcomes = await handleRequestEvent(parsed.data, {
-    store,
-    pipelines,
-    slack: secret.slackBotToken ? slack : undefined,
-    mailer: sender ? sesMailer(sender) : undefined,
-    keys: async () => linkKeysFrom(secret),
-    baseUrl,
-    clock: systemClock,
-    warn,
-    settings: async () => current,
-  });
-  for (const o of outcomes) metrics.addMetric(`Approval_${o.kind}`, MetricUnit.Count, 1);
-  logger.info('approval event handled', { outcomes });
-  return { outcomes };
-});
+  return parsed.data;
+}

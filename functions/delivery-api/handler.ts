@@ -4,6 +4,7 @@ import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger } from '#core/powertools';
+import { parseHttpApiEvent } from '#core/schemas/http-api';
 import { documents, settingsStore } from '#core/wiring';
 import { type DeliveryApiDeps, handleDeliveryRequest } from './http.ts';
 
@@ -24,4 +25,5 @@ const deps: DeliveryApiDeps = {
 /** `GET /pipelines/{name}/executions` and `GET /pipelines/{name}/metrics`, behind IAM authorization. */
 export const handler = lambdaHandler((event: APIGatewayProxyEventV2) => handleDeliveryRequest(event, deps), {
   correlationIdPath: 'requestContext.requestId',
+  parse: parseHttpApiEvent,
 });

@@ -8,6 +8,7 @@ import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { type JobHandlerDeps, makeJobHandler } from '#core/jobs/job-handler';
 import { TASKS } from '#core/jobs/registry';
+import { parseJobInput } from '#core/jobs/schema';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
 import { cloudFormation, codePipeline, documents, dynamoDb } from '#core/wiring';
@@ -39,7 +40,7 @@ const persistenceStore = new RetrySafeDynamoDBPersistenceLayer({
 
 /** The deployed handler around any set of ports (the benchmark passes in-memory ones). */
 export const makeInvokeActionHandler = (deps: JobHandlerDeps) =>
-  lambdaHandler(makeJobHandler(deps), { correlationIdPath: '"CodePipeline.job".id' });
+  lambdaHandler(makeJobHandler(deps), { correlationIdPath: '"CodePipeline.job".id', parse: parseJobInput });
 
 export const handler = makeInvokeActionHandler({
   tasks: TASKS,

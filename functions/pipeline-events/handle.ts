@@ -8,7 +8,7 @@ import type { DeliverySummary, RecordVersion } from '#core/delivery/summary';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
 import type { Clock, Log } from '#core/ports';
-import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
+import type { CodePipelineEvent } from '#core/schemas/codepipeline-events';
 import { deliveryPolicy, type Settings } from '#core/settings';
 import type { TeardownStarter } from '#core/teardown/ports';
 import type { EventLedger, TimelineStore } from '#core/timeline/ports';
@@ -53,15 +53,18 @@ export type PipelineEventOutcome =
 export type NotificationOutcome = NotifyOutcome | { status: 'stale' } | { status: 'failed'; error: string };
 
 /**
- * One CodePipeline state-change event: validate → claim the event id (at-least-once delivery) → fold into the
- * timeline → teardown trigger (pipeline level) → routed notifications. Only an event that advanced its record
+ * One CodePipeline state-change event (parsed at the boundary, handler.ts): claim the event id (at-least-once
+ * delivery) → fold into the timeline → teardown trigger (pipeline level) → routed notifications → delivery summary. Only an event that advanced its record
  * acts: a stale FAILED arriving after RESUMED neither starts teardown nor notifies. Any failure releases the claim
  * and rethrows, so the platform's retry processes the event again (each step is idempotent); the one exception is a
  * defect while notifying, which a retry would only repeat (see {@link notRetried}).
  */
-export const handlePipelineEvent = async (raw: unknown, deps: PipelineEventsDeps): Promise<PipelineEventOutcome> => {
+export const handlePipelineEvent = async (
+  event: CodePipelineEvent,
+  deps: PipelineEventsDeps,
+): Promise<PipelineEventOutcome> => {
   const now = deps.clock.now();
-  const t = toTransition(parseCodePipelineEvent(raw, now));
+  const t = toTransition(event);
   const claim = await deps.ledger.claim(t.eventId, now);
   if (!claim.claimed && claim.reason === 'in-progress') {
     // Another invocation holds the claim: a concurrent delivery, or one that crashed (the lease runs until it

@@ -7,6 +7,7 @@ import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
+import { type CodePipelineEvent, parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
 import { planTeardown } from '#core/teardown/trigger';
 import { codePipeline, documents, sesMailer, settingsStore, slackApi, stepFunctions } from '#core/wiring';
 import { handlePipelineEvent, type PipelineEventsDeps } from './handle.ts';
@@ -34,7 +35,7 @@ const deps: PipelineEventsDeps = {
 };
 
 export const handler = lambdaHandler(
-  async (event: unknown) => {
+  async (event: CodePipelineEvent) => {
     const outcome = await handlePipelineEvent(event, deps);
     if (outcome.status === 'duplicate') {
       metrics.addMetric('DuplicateEvents', MetricUnit.Count, 1);
@@ -52,5 +53,5 @@ export const handler = lambdaHandler(
     }
     return outcome;
   },
-  { correlationIdPath: 'id' },
+  { correlationIdPath: 'id', parse: (raw) => parseCodePipelineEvent(raw) },
 );

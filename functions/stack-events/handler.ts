@@ -4,7 +4,7 @@ import { DynamoTeardownStore } from '#core/adapters/teardown-store';
 import { requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { logger } from '#core/powertools';
-import { handleStackEvent } from '#core/teardown/stack-events';
+import { handleStackEvent, parseStackStatusChange, type StackStatusChange } from '#core/teardown/stack-events';
 import { cloudFormation, documents, stepFunctions } from '#core/wiring';
 
 // Built once per container.
@@ -14,10 +14,10 @@ const tasks = new StepFunctionsTeardown(stepFunctions(), requireEnv('TEARDOWN_ST
 const stacks = new CloudFormationTeardown(cloudFormation());
 
 export const handler = lambdaHandler(
-  async (event: unknown) => {
+  async (event: StackStatusChange) => {
     const outcome = await handleStackEvent(event, { store, tasks, stacks });
     logger.info('stack status change handled', { outcome });
     return outcome;
   },
-  { correlationIdPath: 'id' },
+  { correlationIdPath: 'id', parse: parseStackStatusChange },
 );

@@ -9,7 +9,7 @@ import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
 import { deployedStacks } from '#core/teardown/discover';
-import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
+import { type DispatchDeps, dispatch, parseTaskEvent, type TaskEvent } from '#core/teardown/dispatch';
 import {
   bucketCleaner,
   cloudFormation,
@@ -58,13 +58,15 @@ const deps: DispatchDeps = {
 };
 
 /** One entry point for every Task state of statemachines/teardown.asl.json; the event's `action` names the step. */
-export const handler = lambdaHandler(async (event: unknown) => {
-  const action = typeof event === 'object' && event !== null && 'action' in event ? String(event.action) : 'unknown';
-  logger.appendKeys({ teardownAction: action });
-  const result = await dispatch(event, deps);
-  if (action === 'finish') publishOutcomes(result);
-  return result;
-});
+export const handler = lambdaHandler(
+  async (event: TaskEvent) => {
+    logger.appendKeys({ teardownAction: event.action });
+    const result = await dispatch(event, deps);
+    if (event.action === 'finish') publishOutcomes(result);
+    return result;
+  },
+  { parse: parseTaskEvent },
+);
 
 /** Stacks per teardown outcome, for the weekly dashboard widget (dimension `outcome`: a closed set of values). */
 const publishOutcomes = (result: unknown): void => {

@@ -11,7 +11,6 @@ import type { DeliveryStore } from '#core/delivery/ports';
 import { rebuildSummaries } from '#core/delivery/rebuild';
 import type { MetricPoint } from '#core/delivery/signals';
 import { deliveryPolicy, parseSettings } from '#core/settings';
-import { handlePipelineEvent } from '../../functions/pipeline-events/handle.ts';
 import {
   type Execution,
   eventsOf,
@@ -23,7 +22,7 @@ import {
   truthOf,
 } from '../helpers/pipeline-history.ts';
 import { seededRandom } from '../helpers/random.ts';
-import { MemoryDeliveryStore, makeWorld } from '../unit/timeline/fakes.ts';
+import { handleRaw, MemoryDeliveryStore, makeWorld } from '../unit/timeline/fakes.ts';
 import { fuzzParams, fuzzTimeout } from './arbitraries.ts';
 
 const BASE = Date.parse('2026-03-01T00:00:00Z');
@@ -147,7 +146,7 @@ const run = async (executions: Execution[], seed: number, production: boolean, s
   const points: MetricPoint[] = [];
   for (const e of deliveries(executions, seed, shuffle)) {
     world.clock.set(new Date(e.time + 5_000));
-    const outcome = await handlePipelineEvent(e.body, world.deps);
+    const outcome = await handleRaw(e.body, world.deps);
     if (outcome.status === 'processed') points.push(...outcome.figures);
   }
   return { world, points, policy: deliveryPolicy(settings.delivery, PIPELINE) };

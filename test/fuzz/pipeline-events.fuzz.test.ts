@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors';
 import { logger } from '#core/powertools';
-import { handlePipelineEvent, type PipelineEventOutcome } from '../../functions/pipeline-events/handle.ts';
-import { makeWorld, testSettings, type World } from '../unit/timeline/fakes.ts';
+import type { PipelineEventOutcome } from '../../functions/pipeline-events/handle.ts';
+import { handleRaw, makeWorld, testSettings, type World } from '../unit/timeline/fakes.ts';
 import { fixture, fixtureNames } from '../unit/timeline/fixtures.ts';
 import { anyInput, captureLogs, fuzzParams, fuzzTimeout, hostileString, mutated } from './arbitraries.ts';
 
@@ -50,7 +50,7 @@ const run = async (event: unknown) => {
   let outcome: PipelineEventOutcome | undefined;
   let error: unknown;
   try {
-    outcome = await handlePipelineEvent(event, w.deps);
+    outcome = await handleRaw(event, w.deps);
   } catch (err) {
     error = err;
   }
@@ -133,7 +133,7 @@ describe('pipeline-events (fuzz)', () => {
           const { w, outcome } = await run(e);
           fc.pre(outcome !== undefined);
           const before = writesOf(w);
-          const again = await handlePipelineEvent(structuredClone(e), w.deps);
+          const again = await handleRaw(structuredClone(e), w.deps);
           expect(again).toMatchObject({ status: 'duplicate', reason: 'done' });
           expect(writesOf(w)).toEqual(before);
         }),

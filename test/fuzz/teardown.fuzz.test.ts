@@ -10,11 +10,19 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dispatch } from '#core/teardown/dispatch';
 import type { TaskTokenSink } from '#core/teardown/ports';
-import { handleStackEvent } from '#core/teardown/stack-events';
+import { handleStackEvent, parseStackStatusChange } from '#core/teardown/stack-events';
 import deleteComplete from '../../events/cloudformation-stack-delete-complete.json' with { type: 'json' };
-import { depsFor, EXECUTION, newWorld, OTHER_EXECUTION, ownerTags, PIPELINE, stackArn } from '../workflow/harness.ts';
+import {
+  depsFor,
+  dispatchRaw,
+  EXECUTION,
+  newWorld,
+  OTHER_EXECUTION,
+  ownerTags,
+  PIPELINE,
+  stackArn,
+} from '../workflow/harness.ts';
 import { anyInput, fuzzParams, fuzzTimeout, hostileString, mutated, wrongValue } from './arbitraries.ts';
 
 const ACTIONS = [
@@ -125,7 +133,7 @@ describe('teardown task (fuzz)', () => {
         fc.asyncProperty(anyStepEvent, async (event) => {
           const w = worldWithForeignStacks();
           try {
-            await dispatch(event, depsFor(w));
+            await dispatchRaw(event, depsFor(w));
           } catch (err) {
             // Refusals are named errors (Step Functions' Catch matches on the name), never bare crashes.
             expect(err).toBeInstanceOf(Error);
@@ -185,7 +193,7 @@ describe('stack-events listener (fuzz)', () => {
         fc.asyncProperty(event, async (e) => {
           const { w, sent, tasks } = await setup();
           try {
-            const outcome = await handleStackEvent(e, {
+            const outcome = await handleStackEvent(parseStackStatusChange(e), {
               store: w.store,
               tasks,
               // A fresh DescribeStacks agrees with whatever the event says.

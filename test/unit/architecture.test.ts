@@ -106,4 +106,14 @@ describe('house rules on the import graph', () => {
     expect(cycles('functions/')).toEqual([]);
     expect(cycles('local/')).toEqual([]);
   });
+
+  it('every function with an input parses it at the boundary (the lambdaHandler parse option)', () => {
+    const NO_INPUT = new Set(['functions/approval-reminders/handler.ts', 'functions/teardown-sweeper/handler.ts']);
+    const handlers = [...graph.keys()].filter((f) => /^functions\/[^/]+\/handler\.ts$/.test(f));
+    expect(handlers.length).toBeGreaterThanOrEqual(9);
+    const without = handlers.filter(
+      (f) => !NO_INPUT.has(f) && !/\bparse: [\w(]/.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
+    expect(without).toEqual([]);
+  });
 });

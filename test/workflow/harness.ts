@@ -5,7 +5,12 @@ type JSONValue = Parameters<StateMachine['run']>[0];
 
 import { UnavailableError, ValidationError } from '#core/errors';
 import { parseSettings, type Settings } from '#core/settings';
-import { type DispatchDeps, dispatch } from '#core/teardown/dispatch';
+import { type DispatchDeps, dispatch, parseTaskEvent } from '#core/teardown/dispatch';
+
+/** What TeardownTaskFunction does with a payload from the state machine: parse it at the boundary, then dispatch. */
+export const dispatchRaw = async (raw: unknown, deps: DispatchDeps): Promise<unknown> =>
+  dispatch(parseTaskEvent(raw), deps);
+
 import type {
   DeleteRequest,
   Registration,
@@ -288,7 +293,7 @@ const machine = new StateMachine(definition, { validationOptions: { checkArn: tr
 
 export const runTeardown = async (w: World, input: unknown, executionName = `${PIPELINE}--${EXECUTION}`) => {
   const deps = depsFor(w);
-  const direct = (x: unknown) => named(() => dispatch(x, deps) as Promise<never>);
+  const direct = (x: unknown) => named(() => dispatchRaw(x, deps) as Promise<never>);
   // The WaitForStable Wait is overridden to 0 ms; the simulated clock still moves by the seconds it would wait.
   const inspect = (x: unknown) => {
     const item = (x as { state?: { item?: { next?: string; waitSeconds?: number } } }).state?.item;
@@ -298,7 +303,7 @@ export const runTeardown = async (w: World, input: unknown, executionName = `${P
   const waitTask = (x: unknown) =>
     named(async () => {
       const payload = (x as Payload).Payload;
-      await dispatch(payload, deps);
+      await dispatchRaw(payload, deps);
       const item = (payload.state as { item: { stackId: string; awaitSeconds: number } }).item;
       const s = w.cloud.stacks.get(item.stackId);
       // The status event arrives when the simulated deletion ends, if that is before this wait's timeout.

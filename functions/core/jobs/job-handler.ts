@@ -11,7 +11,7 @@ import type { Log as CoreLog } from '../ports.ts';
 import { LIMITS, truncate } from './limits.ts';
 import type { JobReport, ReportOutcome } from './ports.ts';
 import { type RunnerDeps, runJob } from './runner.ts';
-import { type Job, NotAJobEventError, parseJobEvent } from './schema.ts';
+import type { Job, JobInput } from './schema.ts';
 
 /** The house Log, plus keys that stay on every line of this invocation (the job id). */
 type Log = CoreLog & { appendKeys(keys: Record<string, unknown>): void };
@@ -86,15 +86,12 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
   };
 
   const handle = async (
-    event: unknown,
+    parsed: JobInput,
     context: Pick<Context, 'getRemainingTimeInMillis'>,
   ): Promise<JobHandlerResult> => {
-    let parsed: ReturnType<typeof parseJobEvent>;
-    try {
-      parsed = parseJobEvent(event);
-    } catch (err) {
+    if ('notAJob' in parsed) {
       // No job id: nothing can be reported and a retry cannot help. Log the paths only, never the event.
-      deps.log.error('not a CodePipeline job event', { issues: err instanceof NotAJobEventError ? err.issues : [] });
+      deps.log.error('not a CodePipeline job event', { issues: parsed.issues });
       return { skipped: 'not-a-job' };
     }
     const remainingMs = context.getRemainingTimeInMillis();
@@ -152,8 +149,8 @@ export const makeJobHandler = (deps: JobHandlerDeps) => {
     return result;
   };
 
-  return async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<JobHandlerResult> =>
-    counted(await handle(event, context));
+  return async (input: JobInput, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<JobHandlerResult> =>
+    counted(await handle(input, context));
 };
 
 /** Last resort when reporting failed for a reason a retry cannot fix: one more, minimal failure report. */

@@ -142,3 +142,22 @@ export const parseJobEvent = (event: unknown): ParsedJobEvent => {
   if (!idOnly.success) throw new NotAJobEventError(issuesOf(idOnly.error));
   return { ok: false, jobId: idOnly.data['CodePipeline.job'].id, issues: issuesOf(full.error) };
 };
+
+/** An event with no readable job id: nothing can be reported to CodePipeline, and a retry cannot help. */
+export type NotAJob = { ok: false; notAJob: true; issues: string[] };
+
+/** What InvokeActionFunction's handler takes: the parsed job, a malformed job with its id, or no job at all. */
+export type JobInput = ParsedJobEvent | NotAJob;
+
+/**
+ * The boundary parse of InvokeActionFunction. It never throws: a malformed job still has to be ended in
+ * CodePipeline (with a ConfigurationError), and an event without a job id is logged and skipped by the handler.
+ */
+export const parseJobInput = (raw: unknown): JobInput => {
+  try {
+    return parseJobEvent(raw);
+  } catch (err) {
+    if (err instanceof NotAJobEventError) return { ok: false, notAJob: true, issues: [...err.issues] };
+    throw err;
+  }
+};

@@ -38,8 +38,10 @@ export type TaskEvent = z.infer<typeof TaskEvent>;
 
 export type DispatchDeps = StepDeps & { finish: FinishDeps };
 
-export const dispatch = async (raw: unknown, deps: DispatchDeps): Promise<unknown> => {
-  const e = parseWith(TaskEvent, raw, 'teardown task event');
+/** The boundary parse of TeardownTaskFunction: which step, with its input (ValidationError for anything else). */
+export const parseTaskEvent = (raw: unknown): TaskEvent => parseWith(TaskEvent, raw, 'teardown task event');
+
+export const dispatch = async (e: TaskEvent, deps: DispatchDeps): Promise<unknown> => {
   switch (e.action) {
     case 'start':
       return start(e.input, e.executionName, deps);

@@ -13,6 +13,11 @@ export const StackStatusChangeEvent = z.object({
     'client-request-token': z.string().optional(),
   }),
 });
+export type StackStatusChange = z.infer<typeof StackStatusChangeEvent>;
+
+/** The boundary parse of StackEventsFunction (ValidationError with the issues). */
+export const parseStackStatusChange = (raw: unknown): StackStatusChange =>
+  parseWith(StackStatusChangeEvent, raw, 'CloudFormation Stack Status Change event');
 
 export type StackEventsOutcome =
   | { status: 'ignored'; why: string }
@@ -38,8 +43,10 @@ export type StackEventsDeps = {
  *   change is no answer to a DeleteStack. It resumes the waits only when a fresh DescribeStacks by StackId agrees
  *   that the stack is in that state now (an old DELETE_FAILED arriving late, while our retry is deleting, does not).
  */
-export const handleStackEvent = async (raw: unknown, deps: StackEventsDeps): Promise<StackEventsOutcome> => {
-  const event = parseWith(StackStatusChangeEvent, raw, 'CloudFormation Stack Status Change event');
+export const handleStackEvent = async (
+  event: StackStatusChange,
+  deps: StackEventsDeps,
+): Promise<StackEventsOutcome> => {
   const d = event.detail;
   const status = d['status-details'].status;
   if (status.endsWith('_IN_PROGRESS')) return { status: 'ignored', why: `${status} is not settled` };

@@ -3,8 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StepFunctionsTeardown } from '#core/adapters/stepfunctions';
 import { planTeardown } from '#core/teardown/trigger';
-import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
-import { makeWorld } from '../../unit/timeline/fakes.ts';
+import { handleRaw, makeWorld } from '../../unit/timeline/fakes.ts';
 import { fixture } from '../../unit/timeline/fixtures.ts';
 
 const EXEC = '12345678-1234-5678-abcd-12345678abcd';
@@ -26,7 +25,7 @@ beforeEach(() => sfn.reset());
 describe('teardown trigger from pipeline events', () => {
   it('starts the teardown state machine for a FAILED execution with a deterministic name', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${SM}:x`, startDate: new Date() });
-    const out = await handlePipelineEvent(fixture('pipeline-failed'), world().deps);
+    const out = await handleRaw(fixture('pipeline-failed'), world().deps);
     expect(out).toMatchObject({ teardown: 'started' });
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
       stateMachineArn: SM,
@@ -43,14 +42,14 @@ describe('teardown trigger from pipeline events', () => {
 
   it('treats ExecutionAlreadyExists (a second FAILED delivery with another event id) as success', async () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
-    const out = await handlePipelineEvent(fixture('pipeline-failed'), world().deps);
+    const out = await handleRaw(fixture('pipeline-failed'), world().deps);
     expect(out).toMatchObject({ status: 'processed', teardown: 'started' });
   });
 
   it('stops the pending teardown by execution ARN when the execution RESUMES', async () => {
     sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
     const w = world();
-    await handlePipelineEvent(fixture('pipeline-resumed'), w.deps);
+    await handleRaw(fixture('pipeline-resumed'), w.deps);
     expect(sfn).toHaveReceivedCommandWith(StopExecutionCommand, {
       executionArn: `arn:aws:states:us-east-1:123456789012:execution:Teardown:myPipeline--${EXEC}`,
     });
@@ -58,8 +57,8 @@ describe('teardown trigger from pipeline events', () => {
 
   it('does not start teardown for SUCCEEDED or SUPERSEDED under the default policy', async () => {
     const w = world();
-    await handlePipelineEvent(fixture('pipeline-succeeded'), w.deps);
-    await handlePipelineEvent(fixture('pipeline-superseded'), world().deps);
+    await handleRaw(fixture('pipeline-succeeded'), w.deps);
+    await handleRaw(fixture('pipeline-superseded'), world().deps);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 });

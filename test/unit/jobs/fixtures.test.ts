@@ -7,7 +7,7 @@ import register from '../../../events/codepipeline-job-register-test-stack.json'
 import samJob from '../../../events/codepipeline-job-sam-generate-event.json' with { type: 'json' };
 import { decodeContinuation } from '../../../functions/core/jobs/continuation.ts';
 import { makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
-import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
+import { parseJobEvent, parseJobInput } from '../../../functions/core/jobs/schema.ts';
 import { parseUserParameters } from '../../../functions/core/jobs/user-parameters.ts';
 import { lambdaContext, T0, world } from './fakes.ts';
 
@@ -64,7 +64,7 @@ describe('events/codepipeline-job-*.json', () => {
       stackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/test-3a1c2b4d/5f0e8a40-c8a1-11f0-9a2b-0affd1c0a1b3',
       status: 'CREATE_COMPLETE',
     });
-    const result = await makeJobHandler(w.deps)(structuredClone(continuation), lambdaContext());
+    const result = await makeJobHandler(w.deps)(parseJobInput(structuredClone(continuation)), lambdaContext());
     expect(result).toMatchObject({ task: 'wait-stack', kind: 'success', outcome: 'reported' });
     expect(w.reporter.reports[0]).toMatchObject({ externalExecutionId: '11111111-abcd-1111-abcd-111111abcdef' });
   });
@@ -72,7 +72,7 @@ describe('events/codepipeline-job-*.json', () => {
   it('runs the basic fixture (http-check) against a healthy endpoint', async () => {
     const w = world();
     w.http.answers.set('https://test.example.com/health', [{ status: 200, body: '{"status":"ok"}', ms: 80 }]);
-    const result = await makeJobHandler(w.deps)(structuredClone(basic), lambdaContext());
+    const result = await makeJobHandler(w.deps)(parseJobInput(structuredClone(basic)), lambdaContext());
     expect(result).toMatchObject({ task: 'http-check', kind: 'success' });
     expect(w.reporter.reports[0]).toMatchObject({ outputVariables: { MaxLatencyMs: '80' } });
   });
@@ -82,7 +82,7 @@ describe('events/codepipeline-job-*.json', () => {
     expect(job.inputArtifacts[0]).toMatchObject({ name: 'ArtifactName', revision: undefined });
     expect(job.continuationToken).toBe('A continuation token if continuing job');
     const w = world();
-    const result = await makeJobHandler(w.deps)(structuredClone(samJob), lambdaContext());
+    const result = await makeJobHandler(w.deps)(parseJobInput(structuredClone(samJob)), lambdaContext());
     expect(result).toMatchObject({ kind: 'failure', outcome: 'reported' });
     expect(w.reporter.reports).toHaveLength(1);
     expect(w.reporter.reports[0]).toMatchObject({
@@ -97,7 +97,7 @@ describe('events/codepipeline-job-*.json', () => {
   it('a job without UserParameters fails with a message that says what to configure', async () => {
     expect(parse(noUserParameters).userParameters).toBeUndefined();
     const w = world();
-    const result = await makeJobHandler(w.deps)(structuredClone(noUserParameters), lambdaContext());
+    const result = await makeJobHandler(w.deps)(parseJobInput(structuredClone(noUserParameters)), lambdaContext());
     expect(result).toMatchObject({ kind: 'failure', outcome: 'reported' });
     expect(w.reporter.reports[0]).toMatchObject({
       kind: 'failure',

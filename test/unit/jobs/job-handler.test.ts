@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PermissionError, UnavailableError } from '../../../functions/core/errors.ts';
 import { JobInProgressError, makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
 import { LIMITS } from '../../../functions/core/jobs/limits.ts';
-import { parseJobEvent } from '../../../functions/core/jobs/schema.ts';
+import { parseJobEvent, parseJobInput } from '../../../functions/core/jobs/schema.ts';
 import { jobEvent, lambdaContext, MemoryPersistenceLayer, world } from './fakes.ts';
 
 const GATE = { task: 'gate' };
@@ -12,7 +12,9 @@ const idempotent = (overrides = {}) => {
   const w = world(overrides);
   const persistenceStore = new MemoryPersistenceLayer();
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'jobId', throwOnNoIdempotencyKey: true });
-  const handler = makeJobHandler({ ...w.deps, idempotency: { persistenceStore, config } });
+  const inner = makeJobHandler({ ...w.deps, idempotency: { persistenceStore, config } });
+  // As deployed: the raw event is parsed at the boundary (handler.ts), then handled.
+  const handler = (event: unknown, context: Parameters<typeof inner>[1]) => inner(parseJobInput(event), context);
   return { ...w, handler, persistenceStore, log: w.deps.log as unknown as { lines: Array<Record<string, unknown>> } };
 };
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
-import { MemoryRateLimiter, makeWorld, testSettings } from '../timeline/fakes.ts';
+import { handleRaw, MemoryRateLimiter, makeWorld, testSettings } from '../timeline/fakes.ts';
 import { fixture } from '../timeline/fixtures.ts';
 
 /** A failed execution event with a fresh event id and execution id (a flapping pipeline). */
@@ -19,7 +18,7 @@ describe('per-pipeline notification rate limit', () => {
     w.clock.set(new Date('2020-01-24T22:00:00Z'));
     // Act
     const outcomes = [];
-    for (let i = 0; i < 6; i++) outcomes.push(await handlePipelineEvent(failedRun(i), w.deps));
+    for (let i = 0; i < 6; i++) outcomes.push(await handleRaw(failedRun(i), w.deps));
     // Assess
     expect(outcomes.map((o) => (o.status === 'processed' ? o.notification.status : o.status))).toEqual([
       'sent',
@@ -39,7 +38,7 @@ describe('per-pipeline notification rate limit', () => {
     expect(w.starter.started).toHaveLength(6);
 
     w.clock.set(new Date('2020-01-24T22:10:00Z'));
-    const next = await handlePipelineEvent(failedRun(7), w.deps);
+    const next = await handleRaw(failedRun(7), w.deps);
     expect(next).toMatchObject({ notification: { status: 'sent' } });
   });
 

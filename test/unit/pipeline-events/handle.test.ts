@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ValidationError } from '#core/errors';
-import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
-import { makeWorld, unavailable } from '../timeline/fakes.ts';
+import { handleRaw, makeWorld, unavailable } from '../timeline/fakes.ts';
 import { fixture } from '../timeline/fixtures.ts';
 
 const EXEC = '12345678-1234-5678-abcd-12345678abcd';
@@ -12,8 +11,8 @@ describe('handlePipelineEvent', () => {
     const w = makeWorld();
     const event = fixture('pipeline-failed');
     // Act
-    const first = await handlePipelineEvent(event, w.deps);
-    const again = await handlePipelineEvent(structuredClone(event), w.deps);
+    const first = await handleRaw(event, w.deps);
+    const again = await handleRaw(structuredClone(event), w.deps);
     // Assess
     expect(first).toMatchObject({ status: 'processed', advanced: true, teardown: 'started' });
     expect(again).toEqual({ status: 'duplicate', eventId: event.id, reason: 'done' });
@@ -25,7 +24,7 @@ describe('handlePipelineEvent', () => {
   it('builds one execution with its stages and actions from a run delivered out of order', async () => {
     const w = makeWorld();
     for (const name of ['action-failed', 'pipeline-failed', 'stage-failed', 'pipeline-started', 'action-succeeded']) {
-      await handlePipelineEvent(fixture(name), w.deps);
+      await handleRaw(fixture(name), w.deps);
     }
     const execution = w.timeline.record({ type: 'execution', executionId: EXEC });
     expect(execution).toMatchObject({
@@ -51,8 +50,8 @@ describe('handlePipelineEvent', () => {
         rules: [{ pipeline: '*', states: ['*'], scope: ['pipeline'], slackChannels: ['C1'], emails: [] }],
       }),
     );
-    await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
-    const late = await handlePipelineEvent(fixture('pipeline-started'), w.deps);
+    await handleRaw(fixture('pipeline-failed'), w.deps);
+    const late = await handleRaw(fixture('pipeline-started'), w.deps);
     expect(late).toMatchObject({
       status: 'processed',
       advanced: false,
@@ -64,21 +63,21 @@ describe('handlePipelineEvent', () => {
 
   it('cancels the pending teardown when the execution is RESUMED, and a stale FAILED does not restart it', async () => {
     const w = makeWorld();
-    await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
-    const resumed = await handlePipelineEvent(fixture('pipeline-resumed'), w.deps);
+    await handleRaw(fixture('pipeline-failed'), w.deps);
+    const resumed = await handleRaw(fixture('pipeline-resumed'), w.deps);
     expect(resumed).toMatchObject({ teardown: 'stopped' });
     expect(w.starter.stopped).toEqual([w.starter.started[0]?.name]);
     // The processed copy of the same FAILED (another event id) arrives late: stale, no second teardown.
     const processedCopy = { ...fixture('pipeline-failed-processed'), time: fixture('pipeline-failed').time };
-    const staleFailed = await handlePipelineEvent(processedCopy, w.deps);
+    const staleFailed = await handleRaw(processedCopy, w.deps);
     expect(staleFailed).toMatchObject({ advanced: false, teardown: 'none' });
     expect(w.starter.started).toHaveLength(1);
   });
 
   it('only pipeline-level transitions reach the teardown trigger', async () => {
     const w = makeWorld();
-    await handlePipelineEvent(fixture('stage-failed'), w.deps);
-    await handlePipelineEvent(fixture('action-failed'), w.deps);
+    await handleRaw(fixture('stage-failed'), w.deps);
+    await handleRaw(fixture('action-failed'), w.deps);
     expect(w.starter.started).toEqual([]);
   });
 
@@ -100,12 +99,12 @@ describe('handlePipelineEvent', () => {
     w.slack.failures.set('C-SLOW', unavailable('slack'));
     const event = fixture('pipeline-failed');
     // Act + Assess: the first attempt fails (retryable) after delivering to the healthy destinations.
-    await expect(handlePipelineEvent(event, w.deps)).rejects.toThrow(/notification delivery failed for 1/);
+    await expect(handleRaw(event, w.deps)).rejects.toThrow(/notification delivery failed for 1/);
     expect(w.slack.posted.map((m) => m.channel)).toEqual(['C-OK']);
     expect(w.mailer.sent).toHaveLength(1);
     // The retry delivers only what is missing.
     w.slack.failures.clear();
-    const retry = await handlePipelineEvent(event, w.deps);
+    const retry = await handleRaw(event, w.deps);
     expect(retry).toMatchObject({ status: 'processed', notification: { status: 'sent', delivered: ['slack:C-SLOW'] } });
     expect(w.slack.posted.map((m) => m.channel)).toEqual(['C-OK', 'C-SLOW']);
     expect(w.mailer.sent).toHaveLength(1);
@@ -116,7 +115,7 @@ describe('handlePipelineEvent', () => {
     const w = makeWorld();
     const { SlackApiError } = await import('#core/adapters/slack');
     w.slack.failures.set('C-DEPLOYS', new SlackApiError('chat.postMessage', 'channel_not_found'));
-    const out = await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
+    const out = await handleRaw(fixture('pipeline-failed'), w.deps);
     expect(out).toMatchObject({
       notification: { status: 'sent', failed: ['slack:C-DEPLOYS'], delivered: ['email:team@example.com'] },
     });
@@ -126,12 +125,12 @@ describe('handlePipelineEvent', () => {
     const w = makeWorld();
     const event = fixture('pipeline-failed');
     event.detail.pipeline = 'my\ud800';
-    const first = await handlePipelineEvent(event, w.deps);
+    const first = await handleRaw(event, w.deps);
     expect(first).toMatchObject({ status: 'processed', teardown: 'started', notification: { status: 'sent' } });
     expect(JSON.stringify(w.slack.posted)).toContain('/pipelines/my%EF%BF%BD/executions/');
     expect(w.mailer.sent).toHaveLength(1);
     // Done, not released: a redelivery is a duplicate and starts nothing again.
-    expect(await handlePipelineEvent(structuredClone(event), w.deps)).toMatchObject({ status: 'duplicate' });
+    expect(await handleRaw(structuredClone(event), w.deps)).toMatchObject({ status: 'duplicate' });
     expect(w.starter.started).toHaveLength(1);
   });
 
@@ -142,13 +141,13 @@ describe('handlePipelineEvent', () => {
     // A lookup answering in an unexpected shape: building the message throws a TypeError, as it would on every retry.
     w.pipelines.execution = { pipelineName: 'myPipeline', pipelineExecutionId: EXEC, status: 'Failed' } as never;
     const event = fixture('pipeline-failed');
-    const out = await handlePipelineEvent(event, w.deps);
+    const out = await handleRaw(event, w.deps);
     expect(out).toMatchObject({ status: 'processed', teardown: 'started', notification: { status: 'failed' } });
     expect(out.status === 'processed' && out.notification.status === 'failed' && out.notification.error).toMatch(
       /^TypeError: /,
     );
     expect(errors).toHaveLength(1);
-    expect(await handlePipelineEvent(structuredClone(event), w.deps)).toMatchObject({ status: 'duplicate' });
+    expect(await handleRaw(structuredClone(event), w.deps)).toMatchObject({ status: 'duplicate' });
     expect(w.starter.started).toHaveLength(1);
   });
 
@@ -160,7 +159,7 @@ describe('handlePipelineEvent', () => {
     w.delivery.put = async () => {
       throw new TypeError('a defect in the summary projection');
     };
-    const out = await handlePipelineEvent(fixture('pipeline-failed'), w.deps);
+    const out = await handleRaw(fixture('pipeline-failed'), w.deps);
     expect(out).toMatchObject({ status: 'processed', teardown: 'started', figures: [] });
     expect(errors).toHaveLength(1);
     expect(w.starter.started).toHaveLength(1);
@@ -173,9 +172,9 @@ describe('handlePipelineEvent', () => {
     w.delivery.put = async () => {
       throw unavailable('delivery summary PutItem');
     };
-    await expect(handlePipelineEvent(event, w.deps)).rejects.toMatchObject({ name: 'UnavailableError' });
+    await expect(handleRaw(event, w.deps)).rejects.toMatchObject({ name: 'UnavailableError' });
     w.delivery.put = put;
-    const retried = await handlePipelineEvent(structuredClone(event), w.deps);
+    const retried = await handleRaw(structuredClone(event), w.deps);
     expect(retried).toMatchObject({ status: 'processed', figures: [{ name: 'Failures' }] });
     expect(w.starter.started.filter((s) => s.name.includes('22222222'))).toHaveLength(2);
     expect(await w.delivery.get('22222222-1234-5678-abcd-12345678abcd')).toMatchObject({ revision: 1 });
@@ -187,16 +186,16 @@ describe('handlePipelineEvent', () => {
     // Held by an invocation that may have crashed (SIGKILL, sandbox lost): skipping would lose the event for good,
     // with no timeline record and no teardown; failing makes Lambda retry it.
     await w.ledger.claim(String(event.id), w.clock.now());
-    await expect(handlePipelineEvent(event, w.deps)).rejects.toThrow(ConflictError);
+    await expect(handleRaw(event, w.deps)).rejects.toThrow(ConflictError);
     expect(w.starter.started).toHaveLength(0);
     w.clock.set(new Date(w.clock.now().getTime() + 121_000));
-    expect(await handlePipelineEvent(event, w.deps)).toMatchObject({ status: 'processed', teardown: 'started' });
+    expect(await handleRaw(event, w.deps)).toMatchObject({ status: 'processed', teardown: 'started' });
     expect(w.starter.started).toHaveLength(1);
   });
 
   it('bad input fails fast with a ValidationError and claims nothing', async () => {
     const w = makeWorld();
-    await expect(handlePipelineEvent(fixture('invalid-arn-execution-id'), w.deps)).rejects.toThrow(ValidationError);
+    await expect(handleRaw(fixture('invalid-arn-execution-id'), w.deps)).rejects.toThrow(ValidationError);
     expect(w.ledger.entries.size).toBe(0);
   });
 });

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors';
 import { backoff, clientRequestToken, conclude, inspect, planAfterFailure } from '#core/teardown/decide';
-import { dispatch } from '#core/teardown/dispatch';
 import type { Item } from '#core/teardown/model';
 import type { TeardownStack } from '#core/teardown/ports';
-import { depsFor, EXECUTION, newWorld, ownerTags, stackArn } from '../../workflow/harness.ts';
+import { depsFor, dispatchRaw, EXECUTION, newWorld, ownerTags, stackArn } from '../../workflow/harness.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const item = (over: Partial<Item> = {}): Item => ({
@@ -104,21 +103,23 @@ describe('teardown decisions', () => {
 describe('dispatch', () => {
   it('refuses an unknown action and a delete without a task token with typed errors', async () => {
     const deps = depsFor(newWorld());
-    await expect(dispatch({ action: 'nuke' }, deps)).rejects.toBeInstanceOf(ValidationError);
-    await expect(dispatch({ action: 'delete', state: { item: item() } }, deps)).rejects.toBeInstanceOf(ValidationError);
+    await expect(dispatchRaw({ action: 'nuke' }, deps)).rejects.toBeInstanceOf(ValidationError);
+    await expect(dispatchRaw({ action: 'delete', state: { item: item() } }, deps)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   it('refuses a state whose deleteTimeoutMinutes exceeds the settings cap before any AWS call', async () => {
     const w = newWorld();
     w.cloud.add({ stackName: 'test-a' });
     const forged = { ...item(), policy: { ...item().policy, deleteTimeoutMinutes: Number.MAX_SAFE_INTEGER } };
-    const refused = dispatch({ action: 'inspect', state: { item: forged } }, depsFor(w));
+    const refused = dispatchRaw({ action: 'inspect', state: { item: forged } }, depsFor(w));
     await expect(refused).rejects.toBeInstanceOf(ValidationError);
     await expect(refused).rejects.toThrow(/policy\.deleteTimeoutMinutes/);
     expect(w.cloud.calls).toEqual([]);
     // The cap itself is accepted, as the settings allow it.
     const capped = { ...item(), policy: { ...item().policy, deleteTimeoutMinutes: 1440 } };
-    await expect(dispatch({ action: 'inspect', state: { item: capped } }, depsFor(w))).resolves.toMatchObject({
+    await expect(dispatchRaw({ action: 'inspect', state: { item: capped } }, depsFor(w))).resolves.toMatchObject({
       item: { stackId: stackArn('test-a') },
     });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors';
 import type { TaskTokenSink } from '#core/teardown/ports';
-import { handleStackEvent } from '#core/teardown/stack-events';
+import { handleStackEvent, parseStackStatusChange } from '#core/teardown/stack-events';
 import createNoToken from '../../../events/cloudformation-stack-create-complete-no-token.json' with { type: 'json' };
 import deleteComplete from '../../../events/cloudformation-stack-delete-complete.json' with { type: 'json' };
 import exportInUse from '../../../events/cloudformation-stack-export-in-use.json' with { type: 'json' };
@@ -52,14 +52,18 @@ describe('handleStackEvent', () => {
     const { sent, wait, deps } = setup();
     await wait(crt, 'tok-ours');
     await wait('stagecrew-other-1', 'tok-other');
-    expect(await handleStackEvent(deleteComplete, deps)).toEqual({ status: 'resumed', tasks: 1, gone: 0 });
+    expect(await handleStackEvent(parseStackStatusChange(deleteComplete), deps)).toEqual({
+      status: 'resumed',
+      tasks: 1,
+      gone: 0,
+    });
     expect(sent).toEqual([{ token: 'tok-ours', output: { status: 'DELETE_COMPLETE', via: 'event' } }]);
   });
 
   it('passes a refused delete (export in use, back to UPDATE_COMPLETE) with its reason', async () => {
     const { sent, wait, deps } = setup();
     await wait(crt, 'tok');
-    await handleStackEvent(exportInUse, deps);
+    await handleStackEvent(parseStackStatusChange(exportInUse), deps);
     expect(sent[0]?.output).toEqual({
       status: 'UPDATE_COMPLETE',
       reason: 'Export test-a-VpcId cannot be deleted as it is in use by test-b',
@@ -72,16 +76,17 @@ describe('handleStackEvent', () => {
     const inProgress = structuredClone(deleteComplete);
     inProgress.detail['status-details'].status = 'DELETE_IN_PROGRESS';
     await wait(crt, 'tok');
-    expect(await handleStackEvent(inProgress, deps)).toMatchObject({ status: 'ignored' });
-    expect(await handleStackEvent(deleteComplete, { ...deps, store: new MemoryStore() })).toMatchObject({
+    expect(await handleStackEvent(parseStackStatusChange(inProgress), deps)).toMatchObject({ status: 'ignored' });
+    expect(
+      await handleStackEvent(parseStackStatusChange(deleteComplete), { ...deps, store: new MemoryStore() }),
+    ).toMatchObject({
       status: 'ignored',
     });
     expect(sent).toEqual([]);
   });
 
-  it('refuses a malformed event with a typed error', async () => {
-    const { deps } = setup();
-    await expect(handleStackEvent({ detail: {} }, deps)).rejects.toBeInstanceOf(ValidationError);
+  it('refuses a malformed event at the boundary with a typed error', () => {
+    expect(() => parseStackStatusChange({ detail: {} })).toThrow(ValidationError);
   });
 
   it('a CREATE_COMPLETE or UPDATE_COMPLETE without a token never resumes a DeleteStack wait (AWS sample event)', async () => {
@@ -89,14 +94,18 @@ describe('handleStackEvent', () => {
     const foreign = createNoToken.detail['stack-id'];
     await wait(crt, 'tok-ours', foreign);
     await wait('external-delete', 'tok-external', foreign);
-    expect(await handleStackEvent(createNoToken, deps)).toEqual({
+    expect(await handleStackEvent(parseStackStatusChange(createNoToken), deps)).toEqual({
       status: 'ignored',
       why: 'CREATE_COMPLETE without a client-request-token is not the outcome of a deletion',
     });
     await wait(crt, 'tok-ours');
     for (const status of ['UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']) {
-      expect(await handleStackEvent(withoutToken(status), deps)).toMatchObject({ status: 'ignored' });
-      expect(await handleStackEvent(withoutToken(status, ''), deps)).toMatchObject({ status: 'ignored' });
+      expect(await handleStackEvent(parseStackStatusChange(withoutToken(status)), deps)).toMatchObject({
+        status: 'ignored',
+      });
+      expect(await handleStackEvent(parseStackStatusChange(withoutToken(status, '')), deps)).toMatchObject({
+        status: 'ignored',
+      });
     }
     expect(sent).toEqual([]);
     expect(described).toEqual([]);
@@ -106,7 +115,7 @@ describe('handleStackEvent', () => {
     const { sent, wait, deps, described } = setup();
     await wait(crt, 'tok-ours');
     await wait('external-delete', 'tok-external');
-    expect(await handleStackEvent(withoutToken('DELETE_COMPLETE'), deps)).toEqual({
+    expect(await handleStackEvent(parseStackStatusChange(withoutToken('DELETE_COMPLETE')), deps)).toEqual({
       status: 'resumed',
       tasks: 2,
       gone: 0,
@@ -119,20 +128,25 @@ describe('handleStackEvent', () => {
     const { sent, wait, deps, setStatus } = setup();
     await wait(crt, 'tok-ours');
     setStatus('DELETE_IN_PROGRESS');
-    expect(await handleStackEvent(withoutToken('DELETE_FAILED'), deps)).toEqual({
+    expect(await handleStackEvent(parseStackStatusChange(withoutToken('DELETE_FAILED')), deps)).toEqual({
       status: 'ignored',
       why: 'DELETE_FAILED without a client-request-token, and DescribeStacks says DELETE_IN_PROGRESS',
     });
     setStatus(undefined);
-    expect(await handleStackEvent(withoutToken('DELETE_COMPLETE'), deps)).toMatchObject({ status: 'ignored' });
+    expect(await handleStackEvent(parseStackStatusChange(withoutToken('DELETE_COMPLETE')), deps)).toMatchObject({
+      status: 'ignored',
+    });
     expect(sent).toEqual([]);
   });
 
   it("someone else's deletion wait takes only a deletion outcome, even with a token", async () => {
     const { sent, wait, deps } = setup();
     await wait('external-delete', 'tok-external');
-    expect(await handleStackEvent(exportInUse, deps)).toMatchObject({ status: 'ignored' });
-    expect(await handleStackEvent(deleteComplete, deps)).toMatchObject({ status: 'resumed', tasks: 1 });
+    expect(await handleStackEvent(parseStackStatusChange(exportInUse), deps)).toMatchObject({ status: 'ignored' });
+    expect(await handleStackEvent(parseStackStatusChange(deleteComplete), deps)).toMatchObject({
+      status: 'resumed',
+      tasks: 1,
+    });
     expect(sent.map((s) => s.token)).toEqual(['tok-external']);
   });
 });

@@ -16,11 +16,20 @@ import type {
   SlackMessage,
   SlackPosted,
 } from '#core/ports';
+import { parseCodePipelineEvent } from '#core/schemas/codepipeline-events';
 import { parseSettings, type Settings } from '#core/settings';
 import type { StartOutcome, StopOutcome, TeardownStarter } from '#core/teardown/ports';
 import type { Claim, EventLedger, StoredRecord, TimelineStore } from '#core/timeline/ports';
 import type { RecordKey, TimelineRecord } from '#core/timeline/record';
-import type { PipelineEventsDeps, TeardownPlanner } from '../../../functions/pipeline-events/handle.ts';
+import {
+  handlePipelineEvent,
+  type PipelineEventsDeps,
+  type TeardownPlanner,
+} from '../../../functions/pipeline-events/handle.ts';
+
+/** What the deployed handler does with a raw event: parse it at the boundary (its clock's now), then handle it. */
+export const handleRaw = async (raw: unknown, deps: PipelineEventsDeps) =>
+  handlePipelineEvent(parseCodePipelineEvent(raw, deps.clock.now()), deps);
 
 const keyString = (k: RecordKey) => `${k.executionId}|${k.type}|${k.stage ?? ''}|${k.action ?? ''}`;
 

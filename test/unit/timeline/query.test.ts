@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '#core/errors';
 import { executionView, pipelineHistory } from '#core/timeline/query';
-import { handlePipelineEvent } from '../../../functions/pipeline-events/handle.ts';
-import { MemoryTimelineStore, makeWorld } from './fakes.ts';
+import { handleRaw, MemoryTimelineStore, makeWorld } from './fakes.ts';
 import { fixture } from './fixtures.ts';
 
 const EXEC = '12345678-1234-5678-abcd-12345678abcd';
@@ -18,7 +17,7 @@ describe('timeline queries', () => {
       'stage-started',
       'action-started',
     ]) {
-      await handlePipelineEvent(fixture(name), w.deps);
+      await handleRaw(fixture(name), w.deps);
     }
     const view = await executionView(w.timeline, EXEC);
     expect(view.execution).toMatchObject({ type: 'execution', state: 'STARTED' });
