@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '../approvals/model.ts';
-import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '../approvals/store.ts';
+import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '../approvals/ports.ts';
 import { toDomainError } from '../errors.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
 

@@ -12,7 +12,7 @@ import {
   voterLabel,
 } from './model.ts';
 import { checkVoter } from './policy.ts';
-import type { ApprovalStore, AuditEntry } from './store.ts';
+import type { ApprovalStore, AuditEntry } from './ports.ts';
 
 export type DecideDeps = {
   store: ApprovalStore;

@@ -1,8 +1,8 @@
 import type { Clock, Mailer, SlackGateway, Warn } from '../ports.ts';
 import type { ApprovalRecord, SlackPost } from './model.ts';
+import type { ApprovalStore } from './ports.ts';
 import { approvalEmail, slackApprovalMessage } from './render.ts';
 import { type LinkKeys, linkUrl, signLink } from './signing.ts';
-import type { ApprovalStore } from './store.ts';
 
 export type { Warn } from '../ports.ts';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { JobFailedError } from './errors.ts';
+import { ContinuationTokenError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 
 /**
@@ -22,14 +22,6 @@ const State = z.object({
   s: z.unknown(),
 });
 export type Continuation = z.infer<typeof State>;
-
-/** A token that is not ours or from an incompatible version: the job cannot continue safely. */
-export class ContinuationTokenError extends JobFailedError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ContinuationTokenError';
-  }
-}
 
 export const encodeContinuation = (state: Continuation): string => {
   const token = JSON.stringify(state);

@@ -63,3 +63,27 @@ export const toFailure = (err: unknown): Failure => {
   const name = awsErrorName(err) ?? 'Error';
   return { type: 'JobFailed', message: `${name}: ${message}` };
 };
+
+/** A token that is not ours or from an incompatible version: the job cannot continue safely. */
+export class ContinuationTokenError extends JobFailedError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContinuationTokenError';
+  }
+}
+
+/** The event could not be read at all (no job id): nothing can be reported, the invocation is dropped. */
+export class NotAJobEventError extends ValidationError {
+  constructor(issues: readonly string[]) {
+    super(`not a CodePipeline job event: ${issues.join('; ')}`, issues);
+    this.name = 'NotAJobEventError';
+  }
+}
+
+/** Another invocation holds this job's idempotency record: thrown so that Lambda retries the delivery later. */
+export class JobInProgressError extends StagecrewError {
+  constructor(jobId: string) {
+    super(`job ${jobId} is in progress in another invocation`, { retryable: true });
+    this.name = 'JobInProgressError';
+  }
+}

@@ -6,8 +6,9 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
-import { StagecrewError, UnavailableError } from '../errors.ts';
+import { UnavailableError } from '../errors.ts';
 import type { Log as CoreLog } from '../ports.ts';
+import { JobInProgressError } from './errors.ts';
 import { LIMITS, truncate } from './limits.ts';
 import type { JobReport, ReportOutcome } from './ports.ts';
 import { type RunnerDeps, runJob } from './runner.ts';
@@ -35,14 +36,6 @@ export type JobHandlerResult =
       outcome: ReportOutcome | 'unreported';
     }
   | { jobId?: string; skipped: 'not-a-job' };
-
-/** Another invocation holds this job's idempotency record: thrown so that Lambda retries the delivery later. */
-export class JobInProgressError extends StagecrewError {
-  constructor(jobId: string) {
-    super(`job ${jobId} is in progress in another invocation`, { retryable: true });
-    this.name = 'JobInProgressError';
-  }
-}
 
 type Summary = Extract<JobHandlerResult, { kind: string }>;
 type Done = { result?: Summary };

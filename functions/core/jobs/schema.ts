@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ValidationError } from '../errors.ts';
+import { NotAJobEventError } from './errors.ts';
 
 /**
  * The `CodePipeline.job` event a Lambda Invoke action receives. Our own schema: `@types/aws-lambda` makes
@@ -95,14 +95,6 @@ export type Job = {
   pipelineName?: string;
   pipelineExecutionId?: string;
 };
-
-/** The event could not be read at all (no job id): nothing can be reported, the invocation is dropped. */
-export class NotAJobEventError extends ValidationError {
-  constructor(issues: readonly string[]) {
-    super(`not a CodePipeline job event: ${issues.join('; ')}`, issues);
-    this.name = 'NotAJobEventError';
-  }
-}
 
 const issuesOf = (error: z.ZodError): string[] =>
   error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);

@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { ContinuationTokenError } from './continuation.ts';
+import { ContinuationTokenError } from './errors.ts';
 import type { ArtifactReader, HttpFetch, Sleep, StackPort, TeardownRegistry } from './ports.ts';
 import type { Job } from './schema.ts';
 import { parseOptions } from './user-parameters.ts';

@@ -1,4 +1,4 @@
-import { StagecrewError, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import {
@@ -14,6 +14,7 @@ import {
   verifyBeforeDelete,
 } from './decide.ts';
 import { discoverStacks } from './discover.ts';
+import { OwnershipChangedError, StackSettledError } from './errors.ts';
 import { type Item, ItemState, Observation, parseTeardownRequest, parseWith, Run, type StackResult } from './model.ts';
 import type {
   BucketCleaner,
@@ -40,22 +41,6 @@ export type StepDeps = {
   clock: Clock;
   random: Random;
 };
-
-/** The ownership error of a DeleteStack refused at the last moment; the workflow re-inspects the stack. */
-export class OwnershipChangedError extends StagecrewError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OwnershipChangedError';
-  }
-}
-
-/** The stack settled before the wait was registered: the workflow concludes from a fresh look instead. */
-export class StackSettledError extends StagecrewError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StackSettledError';
-  }
-}
 
 /** Validates the input, snapshots the policy and writes the run record. Malformed input fails the execution. */
 export const start = async (raw: unknown, executionName: string, deps: StepDeps): Promise<Run> => {

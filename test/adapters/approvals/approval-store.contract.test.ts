@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoApprovalStore } from '#core/adapters/approval-store';
-import type { ApprovalStore } from '#core/approvals/store';
+import type { ApprovalStore } from '#core/approvals/ports';
 import { useDynalite } from '../../helpers/dynalite.ts';
 import { MemoryApprovalStore, pendingRecord } from '../../unit/approvals/fakes.ts';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '#core/approvals/model';
-import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '#core/approvals/store';
+import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '#core/approvals/ports';
 import type { EmailMessage, Mailer, SlackGateway, SlackMessage } from '#core/ports';
 import { ApprovalRoute, parseSettings, type Settings } from '#core/settings';
 

@@ -1,7 +1,8 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { describe, expect, it } from 'vitest';
 import { PermissionError, UnavailableError } from '../../../functions/core/errors.ts';
-import { JobInProgressError, makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
+import { JobInProgressError } from '../../../functions/core/jobs/errors.ts';
+import { makeJobHandler } from '../../../functions/core/jobs/job-handler.ts';
 import { LIMITS } from '../../../functions/core/jobs/limits.ts';
 import { parseJobEvent, parseJobInput } from '../../../functions/core/jobs/schema.ts';
 import { jobEvent, lambdaContext, MemoryPersistenceLayer, world } from './fakes.ts';
