@@ -1,15 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type DecideDeps, type DecideResult, decide } from '#core/approvals/decide';
-import {
-  type ApprovalRecord,
-  ApprovalRefusedError,
-  describeStatus,
-  ID_PATTERN,
-  refusalFor,
-  TERMINAL,
-  type Voter,
-} from '#core/approvals/model';
+import { ApprovalRefusedError, refusalFor } from '#core/approvals/errors';
+import { type ApprovalRecord, describeStatus, ID_PATTERN, TERMINAL, type Voter } from '#core/approvals/model';
 import { syncMessages, type Warn } from '#core/approvals/notify';
 import {
   checkSlackOrigin,

@@ -116,4 +116,11 @@ describe('house rules on the import graph', () => {
     );
     expect(without).toEqual([]);
   });
+
+  it('each domain keeps its error classes in its errors.ts (every one a StagecrewError: error-names.test.ts)', () => {
+    const stray = [...graph.keys()]
+      .filter((f) => DOMAINS.some((d) => f.startsWith(d)) && !f.endsWith('/errors.ts'))
+      .filter((f) => /\bclass \w+ extends \w*Error\b/.test(readFileSync(join(ROOT, f), 'utf8')));
+    expect(stray).toEqual([]);
+  });
 });

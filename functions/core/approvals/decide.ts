@@ -1,16 +1,13 @@
 import { NotFoundError, PermissionError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Clock, EventPublisher, PipelineGateway } from '../ports.ts';
 import { truncate } from '../text.ts';
-import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from './errors.ts';
 import {
-  type ApprovalRecord,
+  ApprovalAlreadyCompletedError,
   ApprovalRefusedError,
-  type Decision,
+  InvalidApprovalTokenError,
   refusalFor,
-  type Voter,
-  voterKey,
-  voterLabel,
-} from './model.ts';
+} from './errors.ts';
+import { type ApprovalRecord, type Decision, type Voter, voterKey, voterLabel } from './model.ts';
 import { checkVoter } from './policy.ts';
 import type { ApprovalStore, AuditEntry } from './ports.ts';
 

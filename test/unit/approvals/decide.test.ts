@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { approvalSummary, type DecideDeps, decide } from '#core/approvals/decide';
-import { ApprovalAlreadyCompletedError, InvalidApprovalTokenError } from '#core/approvals/errors';
-import { ApprovalRefusedError, type Voter } from '#core/approvals/model';
+import { ApprovalAlreadyCompletedError, ApprovalRefusedError, InvalidApprovalTokenError } from '#core/approvals/errors';
+import type { Voter } from '#core/approvals/model';
 import { UnavailableError } from '#core/errors';
 import { FakeClock, MemoryApprovalStore, NOW, pendingRecord } from './fakes.ts';
 

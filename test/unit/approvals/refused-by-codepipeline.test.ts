@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { decide } from '#core/approvals/decide';
-import { ApprovalRefusedError, approvalIdFor } from '#core/approvals/model';
+import { ApprovalRefusedError } from '#core/approvals/errors';
+import { approvalIdFor } from '#core/approvals/model';
 import { handleRequestEvent, invalidNames, type RequestDeps } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { PermissionError, ValidationError } from '#core/errors';
