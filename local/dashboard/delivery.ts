@@ -40,14 +40,23 @@ export const localDelivery = (ctx: LocalContext, model: LocalModel) => {
     if (!table) throw new Error('the template has no state table');
     return table.name;
   };
-  const readModels = () => new DynamoReadModels(documents(), tableName());
-  const pipelinesClient = () =>
-    new CodePipelineClient({
-      endpoint: ctx.baseUrl,
-      region: ctx.region,
-      credentials: { accessKeyId: 'local-dashboard', secretAccessKey: 'local' },
-      maxAttempts: 2,
-    });
+  let reads: DynamoReadModels | undefined;
+  const readModels = () => {
+    reads ??= new DynamoReadModels(documents(), tableName());
+    return reads;
+  };
+  let pipelines: CodePipelineGateway | undefined;
+  const pipelineGateway = () => {
+    pipelines ??= new CodePipelineGateway(
+      new CodePipelineClient({
+        endpoint: ctx.baseUrl,
+        region: ctx.region,
+        credentials: { accessKeyId: 'local-dashboard', secretAccessKey: 'local' },
+        maxAttempts: 2,
+      }),
+    );
+    return pipelines;
+  };
   const settings = async () => {
     if (!parameter) return parseSettings({});
     const out = (await ctx.call('ssm', 'GetParameter', { Name: parameter.name })) as { Parameter?: { Value?: string } };
@@ -73,7 +82,7 @@ export const localDelivery = (ctx: LocalContext, model: LocalModel) => {
         range,
         {
           sourceTime: {
-            read: sourceTimeFrom(new CodePipelineGateway(pipelinesClient())),
+            read: sourceTimeFrom(pipelineGateway()),
             policy: deliveryPolicy((await settings()).delivery, pipeline),
           },
         },

@@ -144,9 +144,6 @@ export class MemoryStore implements TeardownStore {
   get waits(): WaitRecord[] {
     return [...this.#waits.values()];
   }
-  run(runId: string): RunRecord | undefined {
-    return this.#runs.get(runId);
-  }
   async registrations(pipeline: string, executionId: string) {
     return this.regs.filter((r) => r.pipeline === pipeline && r.executionId === executionId);
   }

@@ -88,10 +88,9 @@ export class DynamoTimelineStore implements TimelineStore, TimelineVersions {
       `EXEC#${to}#`,
       'timeline Query executions between',
     );
-    return items
-      .filter((i) => String(i.gsi1sk) < `EXEC#${to}`)
-      .map((i) => String(i.executionId))
-      .filter((id) => id !== 'undefined');
+    return items.flatMap((i) =>
+      typeof i.executionId === 'string' && String(i.gsi1sk) < `EXEC#${to}` ? [i.executionId] : [],
+    );
   }
 
   /** Every timeline record of an execution with its stored revision (for rebuilding derived data). */

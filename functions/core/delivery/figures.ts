@@ -13,7 +13,7 @@ export type DeliveryPolicy = {
   failureWindowMs: number;
 };
 
-export const ROLLBACK_TRIGGERS: ReadonlySet<string> = new Set(['ManualRollback', 'AutomatedRollback']);
+const ROLLBACK_TRIGGERS: ReadonlySet<string> = new Set(['ManualRollback', 'AutomatedRollback']);
 
 export type Deployment = {
   executionId: string;
