@@ -218,8 +218,13 @@ describe('approval API (fuzz)', () => {
           }),
           fuzzParams(),
         );
+        // The capture is live: forged Slack requests are logged (by reason, never by content). One is sent here
+        // whatever the generated runs held (a POST to /slack/interactions is 1 of about 40 generated shapes).
+        await handleApprovalHttp(
+          httpEvent('POST', '/slack/interactions', { body: 'payload=%7B%7D', headers: {} }),
+          setup().deps,
+        );
         expectNoSecrets(logs.text());
-        // The capture is live: forged Slack requests are logged (by reason, never by content).
         expect(logs.text()).toContain('rejected a Slack request');
       } finally {
         logs.restore();
