@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -10,13 +10,15 @@ import { Faults } from './runtime/faults.ts';
 import { type FunctionSpec, Invoker } from './runtime/invoker.ts';
 import { Meter } from './runtime/meter.ts';
 import { Outbox } from './runtime/outbox.ts';
+import { Partitions, type ServiceFactory } from './runtime/partitions.ts';
 import { Scheduler } from './runtime/scheduler.ts';
-import { ALIASES, discoverServices } from './runtime/services.ts';
+import { discoverServices } from './runtime/services.ts';
 import { loadTemplate } from './runtime/template.ts';
 import { buildModel, type LocalModel, readLocalConfig, type SlackDirectoryConfig } from './runtime/wiring.ts';
 import { createRequestHandler } from './server.ts';
 import { DynamoDb } from './services/dynamodb/index.ts';
-import { AwsError, type LocalContext, type LocalService, type Logger, QueryMap } from './services/types.ts';
+import { registerSession } from './services/sts/index.ts';
+import type { LocalContext, LocalService, Logger } from './services/types.ts';
 import { FileStore } from './store/store.ts';
 
 /**
@@ -26,6 +28,12 @@ import { FileStore } from './store/store.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REGION = 'us-east-1';
 export const ACCOUNT_ID = '000000000000';
+/** The local stack's name: the functions' role names derive from it, as SAM's do from the stack's. */
+export const STACK_NAME = 'stagecrew';
+
+/** A function's access key: stable across restarts, a session of its execution role (local/services/sts). */
+const functionAccessKey = (name: string): string =>
+  `ASIA${createHash('sha256').update(name).digest('hex').toUpperCase().slice(0, 16)}`;
 
 export type ExtraFunction = Partial<
   Pick<FunctionSpec, 'timeoutSeconds' | 'memoryMb' | 'environment' | 'exportName'>
@@ -110,25 +118,7 @@ const makeLogger = (quiet: boolean): Logger => {
   return { info: write('info'), warn: write('warn'), error: write('error') };
 };
 
-const BYTES = '__stagecrewLocalBytes';
-
-/**
- * Output values of `call()`: QueryMaps as plain objects and dates as ISO strings, as JSON would carry them, except
- * blob members (S3 `GetObject` `Body`), which stay bytes: a Buffer, never text, so binary objects (zips) survive.
- */
-export const plain = (value: unknown): Record<string, unknown> =>
-  JSON.parse(
-    JSON.stringify(value ?? {}, function (this: Record<string, unknown>, key, v) {
-      const raw = this[key];
-      if (raw instanceof Uint8Array)
-        return { [BYTES]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
-      return v instanceof QueryMap ? v.entries : v;
-    }),
-    (_k, v) =>
-      v !== null && typeof v === 'object' && typeof v[BYTES] === 'string' && Object.keys(v).length === 1
-        ? Buffer.from(v[BYTES], 'base64')
-        : v,
-  ) as Record<string, unknown>;
+export { plain } from './runtime/partitions.ts';
 
 /** Environment every local function gets on top of the template's. */
 export const localEnvironment = (baseUrl: string): Record<string, string> => ({
@@ -186,48 +176,20 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
     ...(quiet ? { output: () => undefined } : {}),
   });
   let services: LocalService[] = [];
-  const byId = new Map<string, LocalService>();
-
-  const ctx: LocalContext = {
-    region: REGION,
+  const factories = new Map<string, ServiceFactory>();
+  const partitions = new Partitions({
     accountId: ACCOUNT_ID,
+    region: REGION,
     baseUrl: url,
     stateDir,
     store,
     log,
-    async putEvents(entries) {
-      if (!byId.has('eventbridge')) {
-        log.warn('no eventbridge service: events dropped', { count: entries.length });
-        return entries.map(() => ({
-          ErrorCode: 'ServiceUnavailable',
-          ErrorMessage: 'eventbridge is not available locally',
-        }));
-      }
-      const out = await ctx.call('eventbridge', 'PutEvents', { Entries: entries });
-      return (out.Entries ?? []) as Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }>;
-    },
-    invoke: (name, payload, type = 'RequestResponse', options) => invoker.invoke(name, payload, type, options),
-    async call(service, operation, input) {
-      const key = service.toLowerCase();
-      meter.call(ALIASES[key] ?? key, operation, 'in-process');
-      if (key === 'dynamodb') return dynamodb.call(operation, input);
-      if (key === 'lambda') {
-        if (operation !== 'Invoke')
-          throw new AwsError('UnknownOperationException', `lambda ${operation} is not supported locally`);
-        const type = input.InvocationType === 'Event' ? 'Event' : 'RequestResponse';
-        const payload = typeof input.Payload === 'string' ? JSON.parse(input.Payload) : (input.Payload ?? {});
-        const result = await invoker.invoke(String(input.FunctionName), payload, type);
-        return type === 'Event'
-          ? { StatusCode: 202 }
-          : { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
-      }
-      const svc = byId.get(ALIASES[key] ?? key);
-      if (!svc) throw new AwsError('UnknownServiceException', `Service ${service} is not available locally`);
-      const op = svc.operations?.[operation];
-      if (!op) throw new AwsError('UnknownOperationException', `Unknown operation ${service}:${operation}`);
-      return plain(await op(input, ctx));
-    },
-  };
+    dynamodb,
+    invoker,
+    meter,
+  });
+  // The home partition's context, set once the services are discovered.
+  let ctx!: LocalContext;
 
   const outbox = new Outbox(store, url);
   let scheduler: Scheduler | undefined;
@@ -235,10 +197,13 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
   let problems: string[] = [];
   try {
     await dynamodb.start();
-    services = await discoverServices(options.servicesDir ?? join(ROOT, 'local', 'services'), (name, err) =>
-      log.error('service module failed to load', { service: name, error: (err as Error).message }),
+    services = await discoverServices(
+      options.servicesDir ?? join(ROOT, 'local', 'services'),
+      (name, err) => log.error('service module failed to load', { service: name, error: (err as Error).message }),
+      (id, create) => factories.set(id, create),
     );
-    for (const s of services) byId.set(s.id, s);
+    const byId = new Set(services.map((s) => s.id));
+    ctx = partitions.openHome(services, factories).ctx;
 
     const templatePath = resolve(options.templatePath ?? join(ROOT, 'template.yaml'));
     const localConfig = readLocalConfig(options.localConfigPath ?? join(dirname(templatePath), 'stagecrew.local.json'));
@@ -255,7 +220,17 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
         if (s.generate?.template !== undefined) s.generate.template = withDemoSecret(s.generate.template);
       }
     }
-    for (const fn of model.functions) invoker.register(fn);
+    for (const fn of model.functions) {
+      // Each function signs as its execution role's session, as Lambda's credentials do (trust policies that name
+      // the hub's roles, and GetCallerIdentity, see that role).
+      const accessKeyId = functionAccessKey(fn.name);
+      registerSession(store, {
+        accessKeyId,
+        roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${STACK_NAME}-${fn.logicalId}Role`,
+        sessionName: fn.name,
+      });
+      invoker.register({ ...fn, environment: { ...fn.environment, AWS_ACCESS_KEY_ID: accessKeyId } });
+    }
     for (const extra of options.functions ?? []) {
       const memoryMb = extra.memoryMb ?? 256;
       invoker.register({
@@ -280,6 +255,8 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       options.slackDirectory ?? localConfig.slack ?? (options.demo ? DEMO.slack : {}),
     );
     for (const s of services) await s.start?.(ctx);
+    // Other accounts and regions an earlier run used resume too (their stacks, pipelines, deliveries).
+    partitions.restore();
     problems = await applyModel(model, ctx, dynamodb, (id) => byId.has(id));
     scheduler = new Scheduler({
       store,
@@ -311,6 +288,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       dynamodb,
       invoker,
       routes: () => model.routes,
+      partitions,
       control,
       ready,
       meter,
@@ -344,6 +322,7 @@ export const startLocalCloud = async (options: StartOptions): Promise<LocalCloud
       server.closeAllConnections();
       await new Promise<void>((res) => server.close(() => res()));
       for (const s of services) await Promise.resolve(s.stop?.()).catch(() => undefined);
+      await partitions.stop();
       await invoker.stop();
       await dynamodb.stop();
       store.close();

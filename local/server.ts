@@ -8,10 +8,13 @@ import { type FaultRule, type Faults, faultError } from './runtime/faults.ts';
 import { fromHttpApiResult, type HttpRoute, iamAuthorizer, matchRoute, toHttpApiEvent } from './runtime/http-api.ts';
 import { FunctionError, FunctionNotFoundError, type Invoker } from './runtime/invoker.ts';
 import type { Meter } from './runtime/meter.ts';
+import type { Partition, Partitions } from './runtime/partitions.ts';
 import type { DynamoDb } from './services/dynamodb/index.ts';
 import { handleSlack } from './services/slack/index.ts';
+import { callerOf } from './services/sts/index.ts';
 import {
   AwsError,
+  type Caller,
   type JsonService,
   type LocalContext,
   type LocalService,
@@ -34,6 +37,8 @@ export type Dispatcher = {
   dynamodb: DynamoDb;
   invoker: Invoker;
   routes: () => HttpRoute[];
+  /** Accounts and regions: a signed request is served in the partition of its access key's account and its region. */
+  partitions: Partitions;
   control: (request: RawRequest) => Promise<RawResponse>;
   ready: Promise<void>;
   /** Counts calls and HTTP API requests (`/_local/meter`). */
@@ -137,13 +142,32 @@ export const unknownService = (service: string, raw: RawRequest): RawResponse =>
   return restJsonError(error, requestId);
 };
 
-export const createRequestHandler = (d: Dispatcher) => {
+/** A partition's services by how requests name them: X-Amz-Target prefix (awsJson) and signing name (the rest). */
+type Directory = { byTarget: Map<string, JsonService>; bySigningName: Map<string, QueryService | RestService> };
+
+const directoryOf = (services: LocalService[]): Directory => {
   const byTarget = new Map<string, JsonService>();
   const bySigningName = new Map<string, QueryService | RestService>();
-  for (const s of d.services) {
+  for (const s of services) {
     if (s.protocol === 'json') byTarget.set(s.targetPrefix, s);
     else bySigningName.set(s.signingName, s);
   }
+  return { byTarget, bySigningName };
+};
+
+/** Services whose state is global on AWS are served from the home partition whoever signs. */
+const GLOBAL_SIGNING_NAMES = new Set(['s3', 'sts', 'iam']);
+
+export const createRequestHandler = (d: Dispatcher) => {
+  const directories = new WeakMap<Partition, Directory>();
+  const directory = (p: Partition): Directory => {
+    let found = directories.get(p);
+    if (!found) {
+      found = directoryOf(p.services);
+      directories.set(p, found);
+    }
+    return found;
+  };
 
   /**
    * One AWS operation the request names, with what the wrappers need: the service and operation (metering, fault
@@ -163,11 +187,20 @@ export const createRequestHandler = (d: Dispatcher) => {
     target: string | undefined,
     scope: CredentialScope | undefined,
   ): Route | undefined => {
-    const c = regional(scope);
+    const where = serving(scope);
+    if ('error' in where) {
+      // The protocol of the service the client meant, so it parses the refusal.
+      const svc = scope && directory(d.partitions.home).bySigningName.get(scope.service);
+      const protocol: Protocol = target !== undefined ? 'json' : (svc?.protocol ?? 'rest-json');
+      const answer = errorFor(protocol, where.error, '1.1', raw.path);
+      return { service: '', operation: '', protocol, version: '1.1', run: async () => answer };
+    }
+    const { c, dir } = where;
+    const { byTarget, bySigningName } = dir;
     if (target !== undefined) {
       const dot = target.lastIndexOf('.');
       const svc = byTarget.get(target.slice(0, dot));
-      const run = () => json(target, raw.body, c);
+      const run = () => json(svc, target, raw.body, c);
       // An unknown target prefix is answered (UnknownOperationException) but neither metered nor faulted.
       if (!svc) return { service: '', operation: '', protocol: 'json', version: '1.1', run };
       return {
@@ -214,13 +247,23 @@ export const createRequestHandler = (d: Dispatcher) => {
   };
 
   /**
-   * The context a request works in: the region its signature names (ARNs of what it creates carry it, as on AWS),
-   * else the local cloud's own. State is shared across regions; only the ARNs differ.
+   * Where a request is served: the partition of the account its access key belongs to (a 12-digit key names an
+   * account, an `sts:AssumeRole` key its role's account, any other key the local cloud's own) and of the region its
+   * signature names, with the caller attached. Global services (S3, STS) are served from the home partition. An
+   * expired session key is refused as AWS refuses it.
    */
-  const regional = (scope: CredentialScope | undefined): LocalContext =>
-    scope && scope.region !== d.ctx.region && /^[a-z]{2}(-[a-z]+)+-\d$/.test(scope.region)
-      ? { ...d.ctx, region: scope.region }
-      : d.ctx;
+  const serving = (scope: CredentialScope | undefined): { c: LocalContext; dir: Directory } | { error: AwsError } => {
+    if (!scope) return { c: d.ctx, dir: directory(d.partitions.home) };
+    let caller: Caller;
+    try {
+      caller = callerOf(d.ctx.store, scope.accessKeyId, d.ctx.accountId);
+    } catch (err) {
+      return { error: toAwsError(err, d.ctx) };
+    }
+    const global = GLOBAL_SIGNING_NAMES.has(scope.service);
+    const p = global ? d.partitions.home : d.partitions.get(caller.accountId, scope.region);
+    return { c: { ...p.ctx, caller }, dir: directory(p) };
+  };
 
   /** The wrappers every AWS operation passes: metering, then an injected fault, then the operation. */
   const serve = async (res: ServerResponse, route: Route, path: string): Promise<void> => {
@@ -291,11 +334,13 @@ export const createRequestHandler = (d: Dispatcher) => {
     else send(res, response);
   };
 
-  const json = async (target: string, body: Buffer, c: LocalContext): Promise<RawResponse> => {
-    const dot = target.lastIndexOf('.');
-    const prefix = target.slice(0, dot);
-    const operation = target.slice(dot + 1);
-    const svc = byTarget.get(prefix);
+  const json = async (
+    svc: JsonService | undefined,
+    target: string,
+    body: Buffer,
+    c: LocalContext,
+  ): Promise<RawResponse> => {
+    const operation = target.slice(target.lastIndexOf('.') + 1);
     const version = svc?.jsonVersion ?? '1.1';
     const requestId = randomUUID();
     try {
@@ -401,6 +446,15 @@ export const createRequestHandler = (d: Dispatcher) => {
     }
   };
 
+  /** The account an access key belongs to (an unknown or expired key: the local cloud's own). */
+  const accountOf = (accessKeyId: string): string => {
+    try {
+      return callerOf(d.ctx.store, accessKeyId, d.ctx.accountId).accountId;
+    } catch {
+      return d.ctx.accountId;
+    }
+  };
+
   const app = async (req: IncomingMessage, raw: RawRequest): Promise<RawResponse> => {
     const match = matchRoute(d.routes(), raw.method, raw.path);
     const jsonMessage = (status: number, message: string): RawResponse => ({
@@ -414,7 +468,7 @@ export const createRequestHandler = (d: Dispatcher) => {
       // API Gateway refuses an unsigned request before the function runs (403, its own JSON message).
       const scope = credentialScope(req.headers, raw.query);
       if (scope?.service !== 'execute-api') return jsonMessage(403, 'Forbidden');
-      authorizer = iamAuthorizer(scope.accessKeyId, d.ctx.accountId);
+      authorizer = iamAuthorizer(scope.accessKeyId, accountOf(scope.accessKeyId));
     }
     const event = toHttpApiEvent(
       {

@@ -11,6 +11,8 @@ import type { LocalService } from '../services/types.ts';
 export const discoverServices = async (
   dir: string,
   onError: (name: string, err: unknown) => void,
+  /** Receives each module's `createService` (a fresh instance for another account and region), if it has one. */
+  onFactory?: (id: string, create: () => LocalService) => void,
 ): Promise<LocalService[]> => {
   const found: LocalService[] = [];
   const names = readdirSync(dir, { withFileTypes: true })
@@ -19,8 +21,12 @@ export const discoverServices = async (
     .sort();
   for (const name of names) {
     try {
-      const mod = (await import(pathToFileURL(join(dir, name, 'index.ts')).href)) as { service?: LocalService };
+      const mod = (await import(pathToFileURL(join(dir, name, 'index.ts')).href)) as {
+        service?: LocalService;
+        createService?: () => LocalService;
+      };
       if (mod.service) found.push(mod.service);
+      if (mod.service && mod.createService) onFactory?.(mod.service.id, mod.createService);
     } catch (err) {
       onError(name, err);
     }

@@ -84,6 +84,27 @@ export type LocalContext = {
    * returns `Body` as the object's bytes.
    */
   call(service: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /**
+   * The context of another account and region (local/runtime/partitions.ts): its own stacks, pipelines, buses and
+   * state machines. Absent in unit tests that build a context by hand.
+   */
+  partition?(accountId: string, region: string): LocalContext;
+  /**
+   * Who signed the request being served (set per request by the server): the access key, the account it belongs to
+   * and the principal's ARN. Absent for in-process calls and unsigned requests.
+   */
+  readonly caller?: Caller;
+};
+
+/** The principal behind a request's access key (a 12-digit key names an account; STS keys name their session). */
+export type Caller = {
+  accessKeyId: string;
+  accountId: string;
+  /** `arn:aws:iam::<account>:root`, or `arn:aws:sts::<account>:assumed-role/<role>/<session>`. */
+  arn: string;
+  /** For an assumed role: the role's own ARN (what `aws:PrincipalArn` evaluates to). */
+  principalArn: string;
+  userId: string;
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: operation inputs are validated by each operation itself.
@@ -100,6 +121,8 @@ export type JsonService = {
   signingName: string;
   jsonVersion: '1.0' | '1.1';
   operations: Record<string, Operation>;
+  /** Operations reachable only in-process through `call()` (never on the wire), e.g. a bus relaying an event. */
+  internal?: Record<string, Operation>;
   /** Called once after the store is loaded: resume timers and in-flight work. */
   start?(ctx: LocalContext): Promise<void> | void;
   stop?(): Promise<void> | void;
@@ -128,6 +151,7 @@ export type QueryService = {
   /** XML namespace of responses, e.g. http://cloudformation.amazonaws.com/doc/2010-05-15/ */
   xmlns: string;
   operations: Record<string, Operation>;
+  internal?: Record<string, Operation>;
   start?(ctx: LocalContext): Promise<void> | void;
   stop?(): Promise<void> | void;
 };
@@ -150,6 +174,7 @@ export type RestService = {
   handle(request: RawRequest, ctx: LocalContext): Promise<RawResponse>;
   /** In-process entry for `call()`: operation name and SDK-shaped input. */
   operations?: Record<string, Operation>;
+  internal?: Record<string, Operation>;
   start?(ctx: LocalContext): Promise<void> | void;
   stop?(): Promise<void> | void;
 };

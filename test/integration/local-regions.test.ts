@@ -1,7 +1,7 @@
 /**
  * ARNs carry the region the request was signed for, as on AWS: a client configured for eu-west-1 creates a topic,
  * a state machine and a stack whose ARNs say eu-west-1, while the control plane's own resources stay in the local
- * cloud's region. (State is shared; only the ARNs differ: a multi-region local cloud is a later step.)
+ * cloud's region. Each region keeps its own state (test/integration/local-accounts.test.ts).
  */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';

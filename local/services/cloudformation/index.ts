@@ -37,3 +37,5 @@ export const createCloudFormationService = (options: CloudFormationOptions = {})
 };
 
 export const service = createCloudFormationService();
+/** A fresh instance for another account and region (local/runtime/partitions.ts). */
+export const createService = () => createCloudFormationService();

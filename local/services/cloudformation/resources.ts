@@ -120,7 +120,79 @@ export const identify = (
   if (type === 'AWS::SQS::Queue') attrs.QueueUrl = ref;
   if (type === 'AWS::IAM::Role') attrs.RoleId = `AROA${suffix()}`;
   if (type === 'AWS::DynamoDB::Table') attrs.StreamArn = `${arn}/stream/${new Date().toISOString()}`;
+  if (type === 'AWS::Events::Rule') {
+    // A rule on a custom bus is `<bus>|<rule>` (its Ref too), as CloudFormation names it.
+    const bus = busOf(props);
+    if (bus !== 'default') {
+      ref = `${bus}|${name}`;
+      attrs.Arn = `arn:aws:events:${ctx.region}:${ctx.accountId}:rule/${bus}/${name}`;
+    }
+  }
   return { physicalId: ref, ref, attrs };
+};
+
+const busOf = (props: Record<string, unknown>): string => {
+  const bus = props.EventBusName;
+  if (typeof bus !== 'string' || bus === '') return 'default';
+  // An ARN names the bus too; its name is the part after `event-bus/`.
+  return bus.startsWith('arn:') ? bus.slice(bus.indexOf('event-bus/') + 'event-bus/'.length) : bus;
+};
+
+/**
+ * IAM roles the local cloud knows, by ARN (a global namespace: IAM is global per account). Local STS evaluates
+ * `AssumeRole` against the trust policy recorded here; local CloudFormation records a role when it creates one.
+ */
+export const IAM_ROLES = 'iam:roles';
+export type RoleRecord = {
+  arn: string;
+  roleName: string;
+  roleId: string;
+  assumeRolePolicyDocument: unknown;
+  maxSessionDuration: number;
+  createdAt: string;
+};
+
+const recordRole = (identity: Provisioned, props: Record<string, unknown>, ctx: LocalContext): void => {
+  const doc = props.AssumeRolePolicyDocument;
+  const role: RoleRecord = {
+    arn: String(identity.attrs.Arn),
+    roleName: String(identity.attrs.Name),
+    roleId: String(identity.attrs.RoleId),
+    assumeRolePolicyDocument: typeof doc === 'string' ? JSON.parse(doc) : (doc ?? {}),
+    maxSessionDuration: typeof props.MaxSessionDuration === 'number' ? props.MaxSessionDuration : 3600,
+    createdAt: new Date().toISOString(),
+  };
+  ctx.store.put(IAM_ROLES, role.arn, role);
+};
+
+/** A rule and its targets in the stack's own account and region, through the local EventBridge. */
+const putRule = async (identity: Provisioned, props: Record<string, unknown>, ctx: LocalContext): Promise<void> => {
+  const bus = busOf(props);
+  const name = String(identity.attrs.Name);
+  const pattern = props.EventPattern;
+  await ctx.call('eventbridge', 'PutRule', {
+    Name: name,
+    EventBusName: bus,
+    ...(pattern !== undefined ? { EventPattern: typeof pattern === 'string' ? pattern : JSON.stringify(pattern) } : {}),
+    ...(typeof props.ScheduleExpression === 'string' ? { ScheduleExpression: props.ScheduleExpression } : {}),
+    ...(typeof props.Description === 'string' ? { Description: props.Description } : {}),
+    State: typeof props.State === 'string' ? props.State : 'ENABLED',
+  });
+  const targets = Array.isArray(props.Targets) ? (props.Targets as Array<Record<string, unknown>>) : [];
+  if (targets.length > 0)
+    await ctx.call('eventbridge', 'PutTargets', { Rule: name, EventBusName: bus, Targets: targets });
+};
+
+const deleteRule = async (physicalId: string, ctx: LocalContext): Promise<void> => {
+  const [bus, name] = physicalId.includes('|') ? physicalId.split('|') : ['default', physicalId];
+  const listed = (await ctx
+    .call('eventbridge', 'ListTargetsByRule', { Rule: name, EventBusName: bus })
+    .catch(() => ({ Targets: [] }))) as { Targets?: Array<{ Id: string }> };
+  const ids = (listed.Targets ?? []).map((t) => t.Id);
+  if (ids.length > 0) await ctx.call('eventbridge', 'RemoveTargets', { Rule: name, EventBusName: bus, Ids: ids });
+  await ctx.call('eventbridge', 'DeleteRule', { Name: name, EventBusName: bus }).catch((err: unknown) => {
+    if (!(err instanceof AwsError && err.code === 'ResourceNotFoundException')) throw err;
+  });
 };
 
 /** Creates the resource for real where the local cloud has the service; throws a reason string on failure. */
@@ -130,6 +202,8 @@ export const createResource = async (
   props: Record<string, unknown>,
   ctx: LocalContext,
 ): Promise<void> => {
+  if (type === 'AWS::IAM::Role') return recordRole(identity, props, ctx);
+  if (type === 'AWS::Events::Rule') return putRule(identity, props, ctx);
   if (type !== 'AWS::S3::Bucket') return;
   try {
     await ctx.call('s3', 'CreateBucket', { Bucket: identity.physicalId });
@@ -154,6 +228,8 @@ export const updateResource = async (
   props: Record<string, unknown>,
   ctx: LocalContext,
 ): Promise<void> => {
+  if (type === 'AWS::IAM::Role') return recordRole(identity, props, ctx);
+  if (type === 'AWS::Events::Rule') return putRule(identity, props, ctx);
   if (type !== 'AWS::S3::Bucket') return;
   const versioning = (props.VersioningConfiguration as { Status?: string } | undefined)?.Status;
   if (versioning) {
@@ -168,6 +244,14 @@ const requestId = () => randomBytes(8).toString('hex').toUpperCase();
 
 /** Deletes the resource; an error's message is the resource-level status reason AWS would report. */
 export const deleteResource = async (type: string, physicalId: string, ctx: LocalContext): Promise<void> => {
+  if (type === 'AWS::IAM::Role') {
+    ctx.store.delete(
+      IAM_ROLES,
+      physicalId.startsWith('arn:') ? physicalId : `arn:aws:iam::${ctx.accountId}:role/${physicalId}`,
+    );
+    return;
+  }
+  if (type === 'AWS::Events::Rule') return deleteRule(physicalId, ctx);
   if (type !== 'AWS::S3::Bucket') return;
   try {
     await ctx.call('s3', 'DeleteBucket', { Bucket: physicalId });

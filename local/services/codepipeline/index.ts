@@ -142,3 +142,5 @@ export function createCodePipeline(options: CodePipelineOptions = {}): CodePipel
 }
 
 export const { service } = createCodePipeline();
+/** A fresh instance for another account and region (local/runtime/partitions.ts). */
+export const createService = () => createCodePipeline().service;

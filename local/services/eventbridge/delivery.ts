@@ -43,6 +43,13 @@ export async function sendToTarget(ctx: LocalContext, arn: string, payload: unkn
     await ctx.invoke(arn, payload, 'Event');
   } else if (service === 'states' && arn.includes(':stateMachine:')) {
     await ctx.call('sfn', 'StartExecution', { stateMachineArn: arn, input: JSON.stringify(payload) });
+  } else if (service === 'events' && arn.includes(':event-bus/')) {
+    // Another bus, possibly in another account or region: the event arrives there unchanged.
+    const [, , , region = '', account = ''] = arn.split(':');
+    const there = account === ctx.accountId && region === ctx.region ? ctx : ctx.partition?.(account, region);
+    if (!there) throw new UndeliverableError(`The local cloud cannot reach the bus ${arn}`);
+    const name = arn.slice(arn.indexOf(':event-bus/') + ':event-bus/'.length);
+    await there.call('eventbridge', 'RelayEvent', { Event: payload, EventBusName: name });
   } else if (service === 'sns') {
     const message = typeof payload === 'string' ? payload : JSON.stringify(payload);
     await ctx.call('sns', 'Publish', { TopicArn: arn, Message: message });

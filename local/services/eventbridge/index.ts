@@ -122,29 +122,56 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
         continue;
       }
       const { event, bus } = outcome;
-      const matchedRules: string[] = [];
-      for (const { rule, targets } of rulesOf(bus)) {
-        if (rule.EventPattern === undefined || !matches(patternOf(rule.EventPattern), event)) continue;
-        matchedRules.push(rule.Name);
-        for (const target of targets) {
-          deliveries.push({
-            id: randomUUID(),
-            event,
-            ruleName: rule.Name,
-            ruleArn: rule.Arn,
-            eventBusName: bus,
-            target,
-            attempts: 0,
-            acceptedAt: now,
-            dueAt: now,
-          });
-        }
-      }
-      log.append(ctx.store, { eventBusName: bus, event, matchedRules });
+      deliveries.push(...route(ctx, event, bus, rulesOf(bus), now));
       results.push({ EventId: event.id });
     }
     dispatcher.enqueue(ctx, deliveries);
     return { FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results };
+  }
+
+  /** The deliveries one event on one bus makes (a target per matching rule), and its line in the event log. */
+  function route(
+    ctx: LocalContext,
+    event: BusEvent,
+    bus: string,
+    rules: ReturnType<typeof activeRules>,
+    now: number,
+  ): Delivery[] {
+    const deliveries: Delivery[] = [];
+    const matchedRules: string[] = [];
+    for (const { rule, targets } of rules) {
+      if (rule.EventPattern === undefined || !matches(patternOf(rule.EventPattern), event)) continue;
+      matchedRules.push(rule.Name);
+      for (const target of targets) {
+        deliveries.push({
+          id: randomUUID(),
+          event,
+          ruleName: rule.Name,
+          ruleArn: rule.Arn,
+          eventBusName: bus,
+          target,
+          attempts: 0,
+          acceptedAt: now,
+          dueAt: now,
+        });
+      }
+    }
+    log.append(ctx.store, { eventBusName: bus, event, matchedRules });
+    return deliveries;
+  }
+
+  /**
+   * An event another bus delivered to this one (a rule's target was this bus's ARN, in this or another account or
+   * region): it keeps its id, source, account, region and time, as AWS forwards it, and meets this bus's rules.
+   */
+  function relayEvent(input: Record<string, unknown>, ctx: LocalContext) {
+    const event = input.Event as BusEvent;
+    const bus = busName(input.EventBusName);
+    if (bus !== 'default' && !ctx.store.get(NS.buses, bus)) {
+      throw new AwsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+    }
+    dispatcher.enqueue(ctx, route(ctx, event, bus, activeRules(ctx, bus), dispatcher.clock.now()));
+    return {};
   }
 
   function acceptEntry(
@@ -256,6 +283,7 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
       ListRuleNamesByTarget: listRuleNamesByTarget,
       DeleteEventBus: rescheduling(deleteEventBus),
     },
+    internal: { RelayEvent: relayEvent },
     start(ctx: LocalContext) {
       dispatcher.resume(ctx);
       schedules.sync(ctx);
@@ -269,3 +297,5 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
 }
 
 export const service: EventBridgeService = createEventBridge();
+/** A fresh instance for another account and region (local/runtime/partitions.ts). */
+export const createService = () => createEventBridge();

@@ -39,3 +39,5 @@ export const createStepFunctionsService = (options: StepFunctionsOptions = {}): 
 };
 
 export const service = createStepFunctionsService();
+/** A fresh instance for another account and region (local/runtime/partitions.ts). */
+export const createService = () => createStepFunctionsService();

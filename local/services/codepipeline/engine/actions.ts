@@ -145,7 +145,7 @@ export class ActionRunner {
     const abort = new AbortController();
     this.#aborts.set(run.actionExecutionId, abort);
     const pc: ProviderContext = {
-      ctx: this.#host.context,
+      ctx: actionContext(this.#host.context, decl),
       exec,
       stageName,
       action: decl,
@@ -295,3 +295,15 @@ export class ActionRunner {
     events.push(actionEvent(exec, stageName, decl, run, 'SUCCEEDED', this.#host.context.region, this.#host.now()));
   }
 }
+
+/**
+ * Where an action works: an action with its own `region`, or a `roleArn` in another account (cross-account
+ * actions: CodePipeline assumes that role), runs in that account and region, so a CloudFormation action's stack
+ * lives there. Everything else runs in the pipeline's own account and region.
+ */
+export const actionContext = (home: LocalContext, decl: ActionDeclaration): LocalContext => {
+  const account = /^arn:aws[\w-]*:iam::(\d{12}):role\//.exec(decl.roleArn ?? '')?.[1] ?? home.accountId;
+  const region = decl.region ?? home.region;
+  if (account === home.accountId && region === home.region) return home;
+  return home.partition?.(account, region) ?? home;
+};

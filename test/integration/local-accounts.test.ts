@@ -1,0 +1,189 @@
+/**
+ * Accounts and regions in the local cloud, as AWS separates them: each access key's account and each signed region
+ * has its own stacks and buses; STS issues sessions of roles whose trust policy allows the caller; a rule's target
+ * may be a bus in another account and region, and the event arrives there unchanged; a restart loses none of it.
+ */
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEventLog } from '#local/services/eventbridge/index';
+import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
+
+const HUB = '000000000000';
+const B = '111111111111';
+const C = '222222222222';
+
+let t: TestCloud;
+beforeAll(async () => {
+  t = await startTestCloud();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const as = (accessKeyId: string, region = 'us-east-1', sessionToken?: string) => ({
+  ...t.clientConfig,
+  region,
+  credentials: { accessKeyId, secretAccessKey: 'local', ...(sessionToken ? { sessionToken } : {}) },
+});
+
+const memberRole = (trustedAccount: string, externalId: string) =>
+  JSON.stringify({
+    Resources: {
+      Member: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          RoleName: 'stagecrew-member',
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${trustedAccount}:root` },
+                Action: 'sts:AssumeRole',
+                Condition: {
+                  StringEquals: { 'sts:ExternalId': externalId },
+                  ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${trustedAccount}:role/stagecrew-*` },
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+  });
+
+const stackNames = async (config: ReturnType<typeof as>) => {
+  const cfn = new CloudFormationClient(config);
+  const out = await cfn.send(new DescribeStacksCommand({}));
+  cfn.destroy();
+  return (out.Stacks ?? []).map((s) => s.StackName);
+};
+
+describe('accounts and regions', () => {
+  it('keeps each account and region apart: a stack exists only where it was created', async () => {
+    const cfn = new CloudFormationClient(as(C, 'eu-west-1'));
+    const { StackId } = await cfn.send(
+      new CreateStackCommand({
+        StackName: 'apart',
+        TemplateBody: JSON.stringify({ Resources: { T: { Type: 'AWS::SNS::Topic' } } }),
+      }),
+    );
+    cfn.destroy();
+    expect(StackId).toMatch(new RegExp(`^arn:aws:cloudformation:eu-west-1:${C}:stack/apart/`));
+    expect(await stackNames(as(C, 'eu-west-1'))).toContain('apart');
+    expect(await stackNames(as(C, 'us-east-1'))).not.toContain('apart');
+    expect(await stackNames(as(B, 'eu-west-1'))).not.toContain('apart');
+    expect(await stackNames(as('local'))).not.toContain('apart');
+  });
+
+  it('answers GetCallerIdentity for an account key, the local key and a function key', async () => {
+    const sts = new STSClient(as(B));
+    expect(await sts.send(new GetCallerIdentityCommand({}))).toMatchObject({
+      Account: B,
+      Arn: `arn:aws:iam::${B}:root`,
+    });
+    sts.destroy();
+    const local = new STSClient(as('local'));
+    expect((await local.send(new GetCallerIdentityCommand({}))).Account).toBe(HUB);
+    local.destroy();
+  });
+
+  it('assumes a role only as its trust policy allows, and the session acts in the role account', async () => {
+    const cfn = new CloudFormationClient(as(C, 'eu-west-1'));
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'member',
+        TemplateBody: memberRole(HUB, 'org-secret-1'),
+        Capabilities: ['CAPABILITY_NAMED_IAM'],
+      }),
+    );
+    await waitFor(async () => {
+      const out = await cfn.send(new DescribeStacksCommand({ StackName: 'member' }));
+      return out.Stacks?.[0]?.StackStatus === 'CREATE_COMPLETE';
+    }, 15_000);
+    cfn.destroy();
+    const roleArn = `arn:aws:iam::${C}:role/stagecrew-member`;
+
+    // The hub's teardown function signs as its execution role's session.
+    const fn = t.cloud.model.functions.find((f) => f.logicalId === 'TeardownTaskFunction');
+    const fnKey = t.cloud.invoker.get(fn?.name ?? '')?.environment.AWS_ACCESS_KEY_ID ?? '';
+    const hubSts = new STSClient(as(fnKey));
+    expect((await hubSts.send(new GetCallerIdentityCommand({}))).Arn).toBe(
+      `arn:aws:sts::${HUB}:assumed-role/stagecrew-TeardownTaskFunctionRole/${fn?.name}`,
+    );
+
+    const refused = (input: Partial<ConstructorParameters<typeof AssumeRoleCommand>[0]>, client = hubSts) =>
+      client.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'stagecrew-teardown', ...input })).then(
+        () => 'allowed',
+        (err: Error) => err.name,
+      );
+    // Without the external id, with a wrong one, from another account, for a role that does not exist: refused.
+    expect(await refused({})).toBe('AccessDenied');
+    expect(await refused({ ExternalId: 'wrong-id' })).toBe('AccessDenied');
+    expect(await refused({ ExternalId: 'org-secret-1' }, new STSClient(as(B)))).toBe('AccessDenied');
+    expect(await refused({ ExternalId: 'org-secret-1', RoleArn: `arn:aws:iam::${C}:role/nope` })).toBe('AccessDenied');
+    // The hub's account root is not one of its roles: aws:PrincipalArn refuses it.
+    expect(await refused({ ExternalId: 'org-secret-1' }, new STSClient(as(HUB)))).toBe('AccessDenied');
+    expect(await refused({ ExternalId: 'org-secret-1', RoleSessionName: 'x' })).toBe('ValidationError');
+    expect(await refused({ ExternalId: 'org-secret-1', DurationSeconds: 7200 })).toBe('ValidationError');
+
+    const assumed = await hubSts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'stagecrew-teardown', ExternalId: 'org-secret-1' }),
+    );
+    hubSts.destroy();
+    expect(assumed.AssumedRoleUser?.Arn).toBe(`arn:aws:sts::${C}:assumed-role/stagecrew-member/stagecrew-teardown`);
+    expect(assumed.Credentials?.AccessKeyId).toMatch(/^ASIA[A-Z0-9]{16}$/);
+    expect(assumed.Credentials?.Expiration?.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    const session = as(
+      assumed.Credentials?.AccessKeyId ?? '',
+      'eu-west-1',
+      assumed.Credentials?.SessionToken ?? undefined,
+    );
+    const whoami = new STSClient(session);
+    expect(await whoami.send(new GetCallerIdentityCommand({}))).toMatchObject({
+      Account: C,
+      Arn: `arn:aws:sts::${C}:assumed-role/stagecrew-member/stagecrew-teardown`,
+    });
+    whoami.destroy();
+    // The session's calls land in the role's account, in the region they are signed for.
+    expect(await stackNames(session)).toEqual(expect.arrayContaining(['apart', 'member']));
+  });
+
+  it('delivers an event to a bus in another account and region unchanged', async () => {
+    const member = new EventBridgeClient(as(B, 'eu-west-1'));
+    await member.send(
+      new PutRuleCommand({ Name: 'to-hub', EventPattern: JSON.stringify({ source: ['test.crossaccount'] }) }),
+    );
+    await member.send(
+      new PutTargetsCommand({
+        Rule: 'to-hub',
+        Targets: [
+          {
+            Id: 'hub',
+            Arn: `arn:aws:events:us-east-1:${HUB}:event-bus/default`,
+            RoleArn: `arn:aws:iam::${B}:role/forward`,
+          },
+        ],
+      }),
+    );
+    const sent = await member.send(
+      new PutEventsCommand({
+        Entries: [{ Source: 'test.crossaccount', DetailType: 'Ping', Detail: JSON.stringify({ n: 1 }) }],
+      }),
+    );
+    member.destroy();
+    const id = sent.Entries?.[0]?.EventId;
+    const arrived = await waitFor(() => readEventLog(t.cloud.ctx.store).find((e) => e.event.id === id));
+    expect(arrived.event).toMatchObject({ account: B, region: 'eu-west-1', source: 'test.crossaccount' });
+  });
+
+  it('keeps every account and region across a restart', async () => {
+    const stateDir = t.stateDir;
+    await t.cloud.stop();
+    t = await startTestCloud({ stateDir });
+    expect(await stackNames(as(C, 'eu-west-1'))).toEqual(expect.arrayContaining(['apart', 'member']));
+    expect(await stackNames(as(C, 'us-east-1'))).not.toContain('apart');
+  });
+});
