@@ -1,6 +1,7 @@
 /**
- * Template checks with AWS's own tools, in CI order: cfn-lint, sam validate --lint, checkov (fail on findings;
- * suppressions live in the template with a written reason), asl-validator on every state machine.
+ * Template checks with AWS's own tools, in CI order: cfn-lint (the hub's template.yaml and member.yaml), sam validate
+ * --lint, checkov on both templates (fail on findings; suppressions live in the template with a written reason),
+ * asl-validator on every state machine.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,12 +29,17 @@ const substituted = (file: string): string => {
 };
 const env = { ...process.env, SAM_CLI_TELEMETRY: '0', BC_SKIP_MAPPING: 'TRUE' };
 const steps: Array<[string, string, string[]]> = [
-  ['cfn-lint', venvBin('cfn-lint'), ['template.yaml']],
+  ['cfn-lint', venvBin('cfn-lint'), ['template.yaml', 'member.yaml']],
   ['sam validate --lint', venvBin('sam'), ['validate', '--lint', '--region', 'us-east-1']],
   [
     'checkov',
     venvBin('checkov'),
     ['-f', 'template.yaml', '--framework', 'cloudformation', '--compact', '--quiet', '--skip-download'],
+  ],
+  [
+    'checkov (member.yaml)',
+    venvBin('checkov'),
+    ['-f', 'member.yaml', '--framework', 'cloudformation', '--compact', '--quiet', '--skip-download'],
   ],
   [
     'asl-validator',

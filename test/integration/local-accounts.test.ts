@@ -3,6 +3,8 @@
  * has its own stacks and buses; STS issues sessions of roles whose trust policy allows the caller; a rule's target
  * may be a bus in another account and region, and the event arrives there unchanged; a restart loses none of it.
  */
+
+import { readFileSync } from 'node:fs';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -177,6 +179,77 @@ describe('accounts and regions', () => {
     const id = sent.Entries?.[0]?.EventId;
     const arrived = await waitFor(() => readEventLog(t.cloud.ctx.store).find((e) => e.event.id === id));
     expect(arrived.event).toMatchObject({ account: B, region: 'eu-west-1', source: 'test.crossaccount' });
+  });
+
+  it("deploys member.yaml: its rules forward the member region's stack events to the hub, its role admits the hub", async () => {
+    const cfn = new CloudFormationClient(as(B, 'eu-west-1'));
+    const parameters = (region: string) =>
+      Object.entries({
+        HubAccountId: HUB,
+        HubRegion: 'us-east-1',
+        ExternalId: 'member-b-ext',
+        MemberRoleRegion: region,
+      }).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'stagecrew-member',
+        TemplateBody: readFileSync('member.yaml', 'utf8'),
+        Parameters: parameters('eu-west-1'),
+        Capabilities: ['CAPABILITY_NAMED_IAM'],
+      }),
+    );
+    const created = await waitFor(async () => {
+      const out = await cfn.send(new DescribeStacksCommand({ StackName: 'stagecrew-member' }));
+      const status = out.Stacks?.[0]?.StackStatus ?? '';
+      return status.endsWith('_COMPLETE') || status.endsWith('_FAILED') ? out.Stacks?.[0] : undefined;
+    }, 20_000);
+    expect(created.StackStatus).toBe('CREATE_COMPLETE');
+    expect(created.Outputs?.find((o) => o.OutputKey === 'MemberRoleArn')?.OutputValue).toBe(
+      `arn:aws:iam::${B}:role/stagecrew-member`,
+    );
+
+    // A test stack's status changes in the member region arrive on the hub's bus, with the member's account.
+    const { StackId } = await cfn.send(
+      new CreateStackCommand({
+        StackName: 'test-forwarded',
+        TemplateBody: JSON.stringify({ Resources: { T: { Type: 'AWS::SNS::Topic' } } }),
+      }),
+    );
+    cfn.destroy();
+    const forwarded = await waitFor(
+      () =>
+        readEventLog(t.cloud.ctx.store).find(
+          (e) =>
+            e.event.source === 'aws.cloudformation' &&
+            e.event.resources.includes(StackId ?? '') &&
+            (e.event.detail as { 'status-details'?: { status?: string } })['status-details']?.status ===
+              'CREATE_COMPLETE',
+        ),
+      20_000,
+    );
+    expect(forwarded.event).toMatchObject({ account: B, region: 'eu-west-1' });
+    // The hub's own rule for stack events matched it (the teardown listener).
+    expect(forwarded.matchedRules.length).toBeGreaterThan(0);
+
+    // The role admits the hub's functions with the external id, and nobody else.
+    const fn = t.cloud.model.functions.find((f) => f.logicalId === 'TeardownSweeperFunction');
+    const hub = new STSClient(as(t.cloud.invoker.get(fn?.name ?? '')?.environment.AWS_ACCESS_KEY_ID ?? ''));
+    const assume = (ExternalId: string) =>
+      hub
+        .send(
+          new AssumeRoleCommand({
+            RoleArn: `arn:aws:iam::${B}:role/stagecrew-member`,
+            RoleSessionName: 'stagecrew-sweep',
+            ExternalId,
+          }),
+        )
+        .then(
+          (out) => out.AssumedRoleUser?.Arn,
+          (err: Error) => err.name,
+        );
+    expect(await assume('member-b-ext')).toBe(`arn:aws:sts::${B}:assumed-role/stagecrew-member/stagecrew-sweep`);
+    expect(await assume('not-the-id')).toBe('AccessDenied');
+    hub.destroy();
   });
 
   it('keeps every account and region across a restart', async () => {
