@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { ValidationError } from './errors.ts';
+import * as z from './schemas/zod.ts';
 
 /**
  * Stagecrew's runtime configuration: one JSON document in SSM Parameter Store (SETTINGS_PARAMETER_NAME),
@@ -8,68 +8,76 @@ import { ValidationError } from './errors.ts';
  *
  * Patterns (`pipeline`, `stage`, `action`) are globs: `*` matches any run of characters.
  */
-const Glob = z.string().min(1).max(256);
+const Glob = z.string().check(z.minLength(1), z.maxLength(256));
+const NonEmpty = z.string().check(z.minLength(1));
+/** An integer of at least `min`, and at most `max` when given. */
+const int = (min: number, max?: number) =>
+  max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max));
 
 /** Longest per-stack deletion deadline (one day); the teardown state schema enforces the same cap. */
 export const DELETE_TIMEOUT_MAX_MINUTES = 1440;
 
 export const ApproverPolicy = z.object({
   /** Slack user ids (U…/W…), Slack user group ids (S…), emails, or `@domain` entries. Empty: any recipient. */
-  allow: z.array(z.string().min(1)).default([]),
-  quorum: z.number().int().min(1).max(10).default(1),
-  allowSelfApproval: z.boolean().default(false),
-  rejectNeedsReason: z.boolean().default(true),
+  allow: z._default(z.array(NonEmpty), []),
+  quorum: z._default(int(1, 10), 1),
+  allowSelfApproval: z._default(z.boolean(), false),
+  rejectNeedsReason: z._default(z.boolean(), true),
 });
 export type ApproverPolicy = z.infer<typeof ApproverPolicy>;
 
 export const ApprovalRoute = z.object({
-  slackChannels: z.array(z.string().min(1)).default([]),
-  emails: z.array(z.string().email()).default([]),
-  policy: ApproverPolicy.default(ApproverPolicy.parse({})),
-  linkTtlMinutes: z.number().int().min(5).max(10_080).default(1440),
-  reminderMinutes: z.number().int().min(0).default(120),
+  slackChannels: z._default(z.array(NonEmpty), []),
+  emails: z._default(z.array(z.email()), []),
+  policy: z._default(ApproverPolicy, ApproverPolicy.parse({})),
+  linkTtlMinutes: z._default(int(5, 10_080), 1440),
+  reminderMinutes: z._default(int(0), 120),
   /** Minutes before expiry at which the escalation audience is notified (0 = never). */
-  escalateBeforeMinutes: z.number().int().min(0).default(60),
-  escalation: z
-    .object({ slackChannels: z.array(z.string()).default([]), emails: z.array(z.string().email()).default([]) })
-    .default({ slackChannels: [], emails: [] }),
+  escalateBeforeMinutes: z._default(int(0), 60),
+  escalation: z._default(
+    z.object({
+      slackChannels: z._default(z.array(z.string()), []),
+      emails: z._default(z.array(z.email()), []),
+    }),
+    { slackChannels: [], emails: [] },
+  ),
 });
 export type ApprovalRoute = z.infer<typeof ApprovalRoute>;
 
 /**
- * A rule names only what it changes: its fields carry no defaults (a `.partial()` of ApprovalRoute would fill
+ * A rule names only what it changes: its fields carry no defaults (a `z.partial()` of ApprovalRoute would fill
  * them in and silently reset, say, the defaults' allow-list). Approvals merge it over the defaults field by field.
  */
 export const ApprovalRule = z.object({
-  pipeline: Glob.default('*'),
-  stage: Glob.default('*'),
-  action: Glob.default('*'),
-  slackChannels: z.array(z.string().min(1)).optional(),
-  emails: z.array(z.string().email()).optional(),
-  policy: z
-    .object({
-      allow: z.array(z.string().min(1)).optional(),
-      quorum: z.number().int().min(1).max(10).optional(),
-      allowSelfApproval: z.boolean().optional(),
-      rejectNeedsReason: z.boolean().optional(),
-    })
-    .optional(),
-  linkTtlMinutes: z.number().int().min(5).max(10_080).optional(),
-  reminderMinutes: z.number().int().min(0).optional(),
-  escalateBeforeMinutes: z.number().int().min(0).optional(),
-  escalation: z
-    .object({ slackChannels: z.array(z.string()).optional(), emails: z.array(z.string().email()).optional() })
-    .optional(),
+  pipeline: z._default(Glob, '*'),
+  stage: z._default(Glob, '*'),
+  action: z._default(Glob, '*'),
+  slackChannels: z.optional(z.array(NonEmpty)),
+  emails: z.optional(z.array(z.email())),
+  policy: z.optional(
+    z.object({
+      allow: z.optional(z.array(NonEmpty)),
+      quorum: z.optional(int(1, 10)),
+      allowSelfApproval: z.optional(z.boolean()),
+      rejectNeedsReason: z.optional(z.boolean()),
+    }),
+  ),
+  linkTtlMinutes: z.optional(int(5, 10_080)),
+  reminderMinutes: z.optional(int(0)),
+  escalateBeforeMinutes: z.optional(int(0)),
+  escalation: z.optional(
+    z.object({ slackChannels: z.optional(z.array(z.string())), emails: z.optional(z.array(z.email())) }),
+  ),
 });
 export type ApprovalRule = z.infer<typeof ApprovalRule>;
 
 export const NotificationRule = z.object({
-  pipeline: Glob.default('*'),
-  states: z.array(z.string()).default(['FAILED']),
+  pipeline: z._default(Glob, '*'),
+  states: z._default(z.array(z.string()), ['FAILED']),
   /** Which detail-types the rule covers: pipeline, stage or action state changes. */
-  scope: z.array(z.enum(['pipeline', 'stage', 'action'])).default(['pipeline']),
-  slackChannels: z.array(z.string().min(1)).default([]),
-  emails: z.array(z.string().email()).default([]),
+  scope: z._default(z.array(z.enum(['pipeline', 'stage', 'action'])), ['pipeline']),
+  slackChannels: z._default(z.array(NonEmpty), []),
+  emails: z._default(z.array(z.email()), []),
 });
 export type NotificationRule = z.infer<typeof NotificationRule>;
 
@@ -80,64 +88,70 @@ export const TeardownAllowRule = z.object({
 });
 
 /** Which stage of which pipelines counts as "deployed to production" for the delivery figures (first match wins). */
-export const ProductionStageRule = z.object({ pipeline: Glob.default('*'), stage: z.string().min(1).max(100) });
+export const ProductionStageRule = z.object({
+  pipeline: z._default(Glob, '*'),
+  stage: z.string().check(z.minLength(1), z.maxLength(100)),
+});
 
 export const Settings = z.object({
-  version: z.literal(1).default(1),
+  version: z._default(z.literal(1), 1),
   /** Delivery figures (docs/METRICS.md). No rule for a pipeline: its execution's success is the deployment. */
-  delivery: z
-    .object({
-      production: z.array(ProductionStageRule).default([]),
+  delivery: z._default(
+    z.object({
+      production: z._default(z.array(ProductionStageRule), []),
       /** A failure this long after a production deployment (and before the next one) counts against it. */
-      failureWindowHours: z.number().min(1).max(720).default(24),
-    })
-    .default({ production: [], failureWindowHours: 24 }),
-  approvals: z
-    .object({ defaults: ApprovalRoute.default(ApprovalRoute.parse({})), rules: z.array(ApprovalRule).default([]) })
-    .default({ defaults: ApprovalRoute.parse({}), rules: [] }),
-  notifications: z
-    .object({
-      emailSender: z.string().default(''),
-      rules: z.array(NotificationRule).default([]),
+      failureWindowHours: z._default(z.number().check(z.minimum(1), z.maximum(720)), 24),
+    }),
+    { production: [], failureWindowHours: 24 },
+  ),
+  approvals: z._default(
+    z.object({
+      defaults: z._default(ApprovalRoute, ApprovalRoute.parse({})),
+      rules: z._default(z.array(ApprovalRule), []),
+    }),
+    { defaults: ApprovalRoute.parse({}), rules: [] },
+  ),
+  notifications: z._default(
+    z.object({
+      emailSender: z._default(z.string(), ''),
+      rules: z._default(z.array(NotificationRule), []),
       /** At most this many messages per pipeline per window, so a flapping pipeline cannot flood a channel. */
-      rateLimit: z
-        .object({
-          perPipeline: z.number().int().min(1).default(10),
-          windowSeconds: z.number().int().min(1).default(600),
-        })
-        .default({ perPipeline: 10, windowSeconds: 600 }),
-    })
-    .default({ emailSender: '', rules: [], rateLimit: { perPipeline: 10, windowSeconds: 600 } }),
-  teardown: z
-    .object({
-      onSuccess: z.boolean().default(false),
-      graceSeconds: z.number().int().min(0).max(86_400).default(300),
-      maxAgeHours: z.number().min(1).default(24),
-      dryRun: z.boolean().default(false),
-      onDeleteFailed: z.enum(['report', 'retain', 'force']).default('report'),
-      allowRules: z.array(TeardownAllowRule).default([]),
-      slackChannels: z.array(z.string()).default([]),
-      emails: z.array(z.string().email()).default([]),
+      rateLimit: z._default(z.object({ perPipeline: z._default(int(1), 10), windowSeconds: z._default(int(1), 600) }), {
+        perPipeline: 10,
+        windowSeconds: 600,
+      }),
+    }),
+    { emailSender: '', rules: [], rateLimit: { perPipeline: 10, windowSeconds: 600 } },
+  ),
+  teardown: z._default(
+    z.object({
+      onSuccess: z._default(z.boolean(), false),
+      graceSeconds: z._default(int(0, 86_400), 300),
+      maxAgeHours: z._default(z.number().check(z.minimum(1)), 24),
+      dryRun: z._default(z.boolean(), false),
+      onDeleteFailed: z._default(z.enum(['report', 'retain', 'force']), 'report'),
+      allowRules: z._default(z.array(TeardownAllowRule), []),
+      slackChannels: z._default(z.array(z.string()), []),
+      emails: z._default(z.array(z.email()), []),
       /** Tear down on SUPERSEDED too: only safe when test stack names are per execution (shared names are reused). */
-      onSuperseded: z.boolean().default(false),
+      onSuperseded: z._default(z.boolean(), false),
       /** Stacks deleted in parallel per teardown run (Map MaxConcurrency). */
-      maxConcurrency: z.number().int().min(1).max(40).default(5),
+      maxConcurrency: z._default(int(1, 40), 5),
       /** Overall deadline for one stack's deletion (events, then bounded polling); then TIMED_OUT. */
-      deleteTimeoutMinutes: z.number().int().min(5).max(DELETE_TIMEOUT_MAX_MINUTES).default(90),
+      deleteTimeoutMinutes: z._default(int(5, DELETE_TIMEOUT_MAX_MINUTES), 90),
       /** Delete attempts per stack, counting the first (remediation happens between attempts). */
-      deleteAttempts: z.number().int().min(1).max(5).default(2),
+      deleteAttempts: z._default(int(1, 5), 2),
       /** Empty owned S3 buckets / ECR repositories that block deletion before retrying. */
-      remediate: z.boolean().default(true),
+      remediate: z._default(z.boolean(), true),
       /**
        * The service role DeleteStack passes (`RoleARN`) for stacks created without one; CloudFormation would
        * otherwise delete their resources with the teardown function's own credentials, which cannot.
        */
-      deletionRoleArn: z
-        .string()
-        .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')
-        .optional(),
-    })
-    .default({
+      deletionRoleArn: z.optional(
+        z.string().check(z.regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')),
+      ),
+    }),
+    {
       onSuperseded: false,
       maxConcurrency: 5,
       deleteTimeoutMinutes: 90,
@@ -151,7 +165,8 @@ export const Settings = z.object({
       allowRules: [],
       slackChannels: [],
       emails: [],
-    }),
+    },
+  ),
 });
 export type Settings = z.infer<typeof Settings>;
 

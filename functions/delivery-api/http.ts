@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import * as z from 'zod';
 import type { DeliveryReader, TimelineReader } from '#core/adapters/read-models';
 import type { TeardownRuns } from '#core/delivery/ports';
 import { lastDays, MAX_WINDOW_DAYS, pipelineFigures } from '#core/delivery/query';
 import { StagecrewError } from '#core/errors';
 import type { Clock, Log } from '#core/ports';
+import * as z from '#core/schemas/zod';
 import type { Settings } from '#core/settings';
 import { pipelineHistory } from '#core/timeline/query';
 
@@ -23,19 +23,19 @@ export type DeliveryApiDeps = {
 };
 
 /** CodePipeline's pipeline name rule (`[A-Za-z0-9.@\-_]+`, 1–100). */
-const PipelineName = z.string().regex(/^[A-Za-z0-9.@\-_]{1,100}$/, 'must be a CodePipeline pipeline name');
+const PipelineName = z.string().check(z.regex(/^[A-Za-z0-9.@\-_]{1,100}$/, 'must be a CodePipeline pipeline name'));
 
-const Isoish = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date or time');
+const Isoish = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date or time'));
 
-const MetricsQuery = z
-  .object({
-    from: Isoish.optional(),
-    to: Isoish.optional(),
-    days: z.coerce.number().int().min(1).max(MAX_WINDOW_DAYS).optional(),
-  })
-  .strict();
+const MetricsQuery = z.strictObject({
+  from: z.optional(Isoish),
+  to: z.optional(Isoish),
+  days: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_WINDOW_DAYS))),
+});
 
-const ExecutionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).optional() }).strict();
+const ExecutionsQuery = z.strictObject({
+  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100))),
+});
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -46,7 +46,7 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
 const refuse = (statusCode: number, message: string, issues?: string[]) =>
   json(statusCode, issues?.length ? { message, issues } : { message });
 
-const issuesOf = (error: z.ZodError): string[] =>
+const issuesOf = (error: z.core.$ZodError): string[] =>
   error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`);
 
 const ROUTES = /^\/pipelines\/([^/]+)\/(executions|metrics)\/?$/;

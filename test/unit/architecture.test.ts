@@ -102,6 +102,17 @@ describe('house rules on the import graph', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('schemas reach zod only through schemas/zod.ts (zod/mini with the English messages, nothing else of zod)', () => {
+    const ZOD = 'functions/core/schemas/zod.ts';
+    expect(new Set(graph.get(ZOD)?.packages)).toEqual(new Set(['zod/locales', 'zod/mini']));
+    const users = [...graph].filter(([, i]) => i.local.includes(ZOD)).map(([f]) => f);
+    expect(users).toEqual(expect.arrayContaining(['functions/core/settings.ts', 'functions/core/jobs/schema.ts']));
+    const offenders = [...graph]
+      .filter(([f]) => f !== ZOD)
+      .flatMap(([f, i]) => i.packages.filter((p) => p === 'zod' || p.startsWith('zod/')).map((p) => `${f} → ${p}`));
+    expect(offenders).toEqual([]);
+  });
+
   it('has no import circles in functions/ or in local/', () => {
     expect(cycles('functions/')).toEqual([]);
     expect(cycles('local/')).toEqual([]);

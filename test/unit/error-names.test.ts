@@ -62,12 +62,14 @@ describe('error names survive minification', () => {
 describe('one error hierarchy', () => {
   it('every error class in the functions is a StagecrewError', async () => {
     const { StagecrewError } = await import('#core/errors');
+    // zod's own classes, re-exported by schemas/zod.ts (its compile errors: Stagecrew never compiles a schema).
+    const zods = new Set<unknown>(Object.values(await import('zod/mini')));
     const modules = sources('functions').filter((f) => !f.endsWith('handler.ts'));
     const outside: string[] = [];
     for (const file of modules) {
       const mod = (await import(`../../${file}`)) as Record<string, unknown>;
       for (const [name, value] of Object.entries(mod)) {
-        if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
+        if (typeof value !== 'function' || !(value.prototype instanceof Error) || zods.has(value)) continue;
         if (!(value.prototype instanceof StagecrewError) && value !== StagecrewError) outside.push(`${file}: ${name}`);
       }
     }

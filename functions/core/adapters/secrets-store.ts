@@ -1,7 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
+import * as z from '../schemas/zod.ts';
 
 /**
  * Secrets (one Secrets Manager secret holding a JSON document) through Powertools parameters, cached for `maxAge`
@@ -9,12 +9,12 @@ import { ConfigError } from '../errors.ts';
  */
 const secretsSchema = () =>
   z.object({
-    linkKeyId: z.string().min(1).default('k1'),
-    linkSigningKey: z.string().min(32, 'linkSigningKey must be at least 32 characters'),
+    linkKeyId: z._default(z.string().check(z.minLength(1)), 'k1'),
+    linkSigningKey: z.string().check(z.minLength(32, 'linkSigningKey must be at least 32 characters')),
     /** Previous keys still accepted for verification during rotation: { keyId: key }. */
-    previousLinkKeys: z.record(z.string(), z.string().min(32)).default({}),
-    slackBotToken: z.string().default(''),
-    slackSigningSecret: z.string().default(''),
+    previousLinkKeys: z._default(z.record(z.string(), z.string().check(z.minLength(32))), {}),
+    slackBotToken: z._default(z.string(), ''),
+    slackSigningSecret: z._default(z.string(), ''),
   });
 export type StagecrewSecrets = z.infer<ReturnType<typeof secretsSchema>>;
 // Built on first read: a schema at module level would keep this module (and zod's builders) in every bundle that

@@ -1,4 +1,6 @@
-import * as z from 'zod';
+import * as z from '../schemas/zod.ts';
+
+const NonEmpty = z.string().check(z.minLength(1));
 
 /**
  * The JSON string CodePipeline publishes to the approval SNS topic (`region`, `consoleLink` are top level).
@@ -6,18 +8,18 @@ import * as z from 'zod';
  * (the CodePipeline user guide's JSON format page, and real messages), so the optional fields are nullish.
  */
 export const SnsApprovalMessage = z.object({
-  region: z.string().min(1),
-  consoleLink: z.string().nullish(),
+  region: NonEmpty,
+  consoleLink: z.nullish(z.string()),
   approval: z.object({
-    pipelineName: z.string().min(1),
-    stageName: z.string().min(1),
-    actionName: z.string().min(1),
-    token: z.string().min(1).max(256),
+    pipelineName: NonEmpty,
+    stageName: NonEmpty,
+    actionName: NonEmpty,
+    token: z.string().check(z.minLength(1), z.maxLength(256)),
     // Minute precision, e.g. 2016-07-07T20:22Z.
-    expires: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
-    externalEntityLink: z.string().nullish(),
-    approvalReviewLink: z.string().nullish(),
-    customData: z.string().max(1000).nullish(),
+    expires: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'not a date')),
+    externalEntityLink: z.nullish(z.string()),
+    approvalReviewLink: z.nullish(z.string()),
+    customData: z.nullish(z.string().check(z.maxLength(1000))),
   }),
 });
 export type SnsApprovalMessage = z.infer<typeof SnsApprovalMessage>;
@@ -27,10 +29,10 @@ export const SnsEvent = z.object({
     .array(
       z.object({
         EventSource: z.literal('aws:sns'),
-        Sns: z.object({ Message: z.string(), MessageId: z.string().optional(), Timestamp: z.string().optional() }),
+        Sns: z.object({ Message: z.string(), MessageId: z.optional(z.string()), Timestamp: z.optional(z.string()) }),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 
 export const ActionStateChange = z.object({
@@ -39,12 +41,12 @@ export const ActionStateChange = z.object({
   time: z.string(),
   region: z.string(),
   detail: z.object({
-    pipeline: z.string().min(1),
-    'execution-id': z.string().min(1),
-    stage: z.string().min(1),
-    action: z.string().min(1),
-    state: z.string().min(1),
-    type: z.object({ category: z.string(), provider: z.string().optional(), owner: z.string().optional() }),
+    pipeline: NonEmpty,
+    'execution-id': NonEmpty,
+    stage: NonEmpty,
+    action: NonEmpty,
+    state: NonEmpty,
+    type: z.object({ category: z.string(), provider: z.optional(z.string()), owner: z.optional(z.string()) }),
   }),
 });
 export type ActionStateChange = z.infer<typeof ActionStateChange>;
@@ -55,9 +57,9 @@ export const PipelineStateChange = z.object({
   time: z.string(),
   region: z.string(),
   detail: z.object({
-    pipeline: z.string().min(1),
-    'execution-id': z.string().min(1),
-    state: z.string().min(1),
+    pipeline: NonEmpty,
+    'execution-id': NonEmpty,
+    state: NonEmpty,
   }),
 });
 export type PipelineStateChange = z.infer<typeof PipelineStateChange>;
@@ -66,20 +68,20 @@ export const RequestFunctionEvent = z.union([SnsEvent, ActionStateChange, Pipeli
 export type RequestFunctionEvent = z.infer<typeof RequestFunctionEvent>;
 
 /** The acting user: Slack always sends an id, and a vote without one could not be keyed to a person. */
-const SlackUser = z.object({ id: z.string().min(1), name: z.string().optional(), username: z.string().optional() });
+const SlackUser = z.object({ id: NonEmpty, name: z.optional(z.string()), username: z.optional(z.string()) });
 
 /** The subset of a Slack interaction payload Stagecrew reads. */
 export const SlackInteraction = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('block_actions'),
     user: SlackUser,
-    trigger_id: z.string().optional(),
+    trigger_id: z.optional(z.string()),
     /** Where Slack takes an answer to this interaction for up to 30 minutes (ephemeral to the clicker). */
-    response_url: z.string().optional(),
-    channel: z.object({ id: z.string() }).optional(),
-    container: z.object({ message_ts: z.string().optional(), channel_id: z.string().optional() }).optional(),
-    message: z.object({ ts: z.string() }).optional(),
-    actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
+    response_url: z.optional(z.string()),
+    channel: z.optional(z.object({ id: z.string() })),
+    container: z.optional(z.object({ message_ts: z.optional(z.string()), channel_id: z.optional(z.string()) })),
+    message: z.optional(z.object({ ts: z.string() })),
+    actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string()) })).check(z.minLength(1)),
   }),
   z.object({
     type: z.literal('view_submission'),
@@ -88,7 +90,7 @@ export const SlackInteraction = z.discriminatedUnion('type', [
       callback_id: z.string(),
       private_metadata: z.string(),
       state: z.object({
-        values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish() }))),
+        values: z.record(z.string(), z.record(z.string(), z.object({ value: z.nullish(z.string()) }))),
       }),
     }),
   }),
@@ -98,7 +100,7 @@ export type SlackInteraction = z.infer<typeof SlackInteraction>;
 /** The reason modal's `private_metadata` (set by `rejectReasonView`, echoed back by Slack on submission). */
 export const RejectViewMetadata = z.object({
   id: z.string(),
-  channel: z.string().optional(),
-  ts: z.string().optional(),
+  channel: z.optional(z.string()),
+  ts: z.optional(z.string()),
 });
 export type RejectViewMetadata = z.infer<typeof RejectViewMetadata>;

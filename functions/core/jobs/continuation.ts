@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schemas/zod.ts';
 import { ContinuationTokenError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 
@@ -11,13 +11,13 @@ export const CONTINUATION_VERSION = 1;
 
 const State = z.object({
   v: z.literal(CONTINUATION_VERSION),
-  task: z.string().min(1),
+  task: z.string().check(z.minLength(1)),
   /** Job id of the first invocation: ties the chain together in logs and externalExecutionId. */
-  first: z.string().min(1),
-  start: z.number().int().nonnegative(),
-  deadline: z.number().int().nonnegative(),
+  first: z.string().check(z.minLength(1)),
+  start: z.int().check(z.nonnegative()),
+  deadline: z.int().check(z.nonnegative()),
   /** How many invocations came before this one. */
-  n: z.number().int().nonnegative(),
+  n: z.int().check(z.nonnegative()),
   /** The task's own state (small: the whole token must fit 2048 characters). */
   s: z.unknown(),
 });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schemas/zod.ts';
 import { NotAJobEventError } from './errors.ts';
 
 /**
@@ -9,52 +9,54 @@ import { NotAJobEventError } from './errors.ts';
  * Never log this event or the parsed job: `data.artifactCredentials` are live AWS keys. The parsed job keeps them
  * in a {@link JobCredentials} whose JSON and inspect forms are redacted.
  */
-const S3Location = z.object({ bucketName: z.string().min(1), objectKey: z.string().min(1) });
+const NonEmpty = z.string().check(z.minLength(1));
+
+const S3Location = z.object({ bucketName: NonEmpty, objectKey: NonEmpty });
 
 const Artifact = z.object({
-  name: z.string().min(1),
-  revision: z.string().nullish(),
-  location: z.object({ type: z.string(), s3Location: S3Location.optional() }),
+  name: NonEmpty,
+  revision: z.nullish(z.string()),
+  location: z.object({ type: z.string(), s3Location: z.optional(S3Location) }),
 });
 
 const Credentials = z.object({
-  accessKeyId: z.string().min(1),
-  secretAccessKey: z.string().min(1),
-  sessionToken: z.string().min(1).optional(),
+  accessKeyId: NonEmpty,
+  secretAccessKey: NonEmpty,
+  sessionToken: z.optional(NonEmpty),
   // Epoch milliseconds in the Lambda event; absent from the API model.
-  expirationTime: z.number().optional(),
+  expirationTime: z.optional(z.number()),
 });
 
-const PipelineContext = z
-  .object({
-    pipelineName: z.string().optional(),
-    pipelineExecutionId: z.string().optional(),
-    stage: z.object({ name: z.string().optional() }).optional(),
-    action: z.object({ name: z.string().optional(), actionExecutionId: z.string().optional() }).optional(),
-  })
-  .optional();
+const PipelineContext = z.optional(
+  z.object({
+    pipelineName: z.optional(z.string()),
+    pipelineExecutionId: z.optional(z.string()),
+    stage: z.optional(z.object({ name: z.optional(z.string()) })),
+    action: z.optional(z.object({ name: z.optional(z.string()), actionExecutionId: z.optional(z.string()) })),
+  }),
+);
 
 export const CodePipelineJobEvent = z.object({
   'CodePipeline.job': z.object({
-    id: z.string().min(1),
-    accountId: z.string().optional(),
+    id: NonEmpty,
+    accountId: z.optional(z.string()),
     data: z.object({
-      actionConfiguration: z
-        .object({ configuration: z.record(z.string(), z.string()).optional() })
-        .optional()
-        .default({}),
-      inputArtifacts: z.array(Artifact).nullish(),
-      outputArtifacts: z.array(Artifact).nullish(),
-      artifactCredentials: Credentials.optional(),
-      continuationToken: z.string().min(1).optional(),
-      encryptionKey: z.object({ id: z.string(), type: z.string() }).optional(),
+      actionConfiguration: z._default(
+        z.optional(z.object({ configuration: z.optional(z.record(z.string(), z.string())) })),
+        {},
+      ),
+      inputArtifacts: z.nullish(z.array(Artifact)),
+      outputArtifacts: z.nullish(z.array(Artifact)),
+      artifactCredentials: z.optional(Credentials),
+      continuationToken: z.optional(NonEmpty),
+      encryptionKey: z.optional(z.object({ id: z.string(), type: z.string() })),
       pipelineContext: PipelineContext,
     }),
   }),
 });
 
 /** Just enough to report a failure when the rest of the event is malformed. */
-const JobIdOnly = z.object({ 'CodePipeline.job': z.object({ id: z.string().min(1) }) });
+const JobIdOnly = z.object({ 'CodePipeline.job': z.object({ id: NonEmpty }) });
 
 export type ArtifactLocation = { name: string; revision?: string; bucket?: string; key?: string };
 
@@ -96,7 +98,7 @@ export type Job = {
   pipelineExecutionId?: string;
 };
 
-const issuesOf = (error: z.ZodError): string[] =>
+const issuesOf = (error: z.core.$ZodError): string[] =>
   error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
 
 export type ParsedJobEvent = { ok: true; job: Job } | { ok: false; jobId: string; issues: string[] };

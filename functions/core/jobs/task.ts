@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '../schemas/zod.ts';
 import { ContinuationTokenError } from './errors.ts';
 import type { ArtifactReader, HttpFetch, Sleep, StackPort, TeardownRegistry } from './ports.ts';
 import type { Job } from './schema.ts';
@@ -34,9 +34,9 @@ export type TaskDefinition<O, S> = {
   name: string;
   /** One line for docs and the unknown-task error. */
   description: string;
-  options: z.ZodType<O>;
+  options: z.ZodMiniType<O>;
   /** The task's own continuation state (validated when a token comes back). */
-  state?: z.ZodType<S>;
+  state?: z.ZodMiniType<S>;
   /** Total time across all continuations, from the options; capped at CodePipeline's 24 hours by the runner. */
   timeoutMs(options: O): number;
   run(options: O, state: S | undefined, ctx: TaskContext): Promise<TaskResult<S>>;

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '../schemas/zod.ts';
 import { JobConfigurationError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 
@@ -41,7 +41,7 @@ export const parseUserParameters = (raw: string | undefined): { task: string; op
 };
 
 /** Validates a task's options against its schema; the first problem is named by field. */
-export const parseOptions = <S extends z.ZodType>(schema: S, options: unknown): z.output<S> => {
+export const parseOptions = <S extends z.ZodMiniType>(schema: S, options: unknown): z.output<S> => {
   const result = schema.safeParse(options);
   if (result.success) return result.data;
   const [first, ...rest] = result.error.issues;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { canonicalJson } from '../canonical-json.ts';
 import { ValidationError } from '../errors.ts';
+import * as z from './zod.ts';
 
 /**
  * CodePipeline's EventBridge state-change events (`source: aws.codepipeline`), parsed with our own schema because
@@ -40,39 +40,39 @@ export const State = z.enum(STATES);
 export type State = z.infer<typeof State>;
 
 /** `1`, `"1"` and `" 1 "` are all version 1; anything non-numeric is a validation error. */
-const Version = z
-  .union([z.number(), z.string().trim().regex(/^\d+$/, 'must be a number').transform(Number)])
-  .pipe(z.number().int().nonnegative());
+const Version = z.pipe(
+  z.union([z.number(), z.pipe(z.string().check(z.trim(), z.regex(/^\d+$/, 'must be a number')), z.transform(Number))]),
+  z.int().check(z.nonnegative()),
+);
 
 /** The API's pipeline execution id is a UUID; the docs once showed an ARN there, which we refuse explicitly. */
 const EXECUTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ExecutionId = z
   .string()
-  .trim()
-  .regex(EXECUTION_ID, 'execution-id must be a pipeline execution id (UUID), e.g. not an ARN');
+  .check(z.trim(), z.regex(EXECUTION_ID, 'execution-id must be a pipeline execution id (UUID), e.g. not an ARN'));
 
-const Name = z.string().trim().min(1).max(256);
+const Name = z.string().check(z.trim(), z.minLength(1), z.maxLength(256));
 
 const ActionType = z.looseObject({
-  owner: z.string().optional(),
-  category: z.string().optional(),
-  provider: z.string().optional(),
-  version: Version.optional(),
+  owner: z.optional(z.string()),
+  category: z.optional(z.string()),
+  provider: z.optional(z.string()),
+  version: z.optional(Version),
 });
 
 const ExecutionResult = z.looseObject({
-  'external-execution-url': z.string().optional(),
-  'external-execution-summary': z.string().optional(),
-  'external-execution-id': z.string().optional(),
-  'error-code': z.string().optional(),
+  'external-execution-url': z.optional(z.string()),
+  'external-execution-summary': z.optional(z.string()),
+  'external-execution-id': z.optional(z.string()),
+  'error-code': z.optional(z.string()),
 });
 
 const Common = {
   pipeline: Name,
   'execution-id': ExecutionId,
   state: State,
-  version: Version.optional(),
-  'pipeline-execution-attempt': Version.optional(),
+  version: z.optional(Version),
+  'pipeline-execution-attempt': z.optional(Version),
 };
 
 /**
@@ -81,25 +81,25 @@ const Common = {
  * author. Every field is optional and unknown ones are kept.
  */
 const ExecutionTrigger = z.looseObject({
-  'trigger-type': z.string().optional(),
-  'trigger-detail': z.string().optional(),
-  'provider-type': z.string().optional(),
-  'full-repository-name': z.string().optional(),
-  'branch-name': z.string().optional(),
-  'tag-name': z.string().optional(),
-  'commit-id': z.string().optional(),
-  'commit-message': z.string().optional(),
-  'author-display-name': z.string().optional(),
-  'author-email': z.string().optional(),
-  'author-id': z.string().optional(),
-  'author-date': z.string().optional(),
-  'connection-arn': z.string().optional(),
+  'trigger-type': z.optional(z.string()),
+  'trigger-detail': z.optional(z.string()),
+  'provider-type': z.optional(z.string()),
+  'full-repository-name': z.optional(z.string()),
+  'branch-name': z.optional(z.string()),
+  'tag-name': z.optional(z.string()),
+  'commit-id': z.optional(z.string()),
+  'commit-message': z.optional(z.string()),
+  'author-display-name': z.optional(z.string()),
+  'author-email': z.optional(z.string()),
+  'author-id': z.optional(z.string()),
+  'author-date': z.optional(z.string()),
+  'connection-arn': z.optional(z.string()),
 });
 
 export const PipelineDetail = z.looseObject({
   ...Common,
-  'execution-trigger': ExecutionTrigger.optional(),
-  'stop-execution-comments': z.string().optional(),
+  'execution-trigger': z.optional(ExecutionTrigger),
+  'stop-execution-comments': z.optional(z.string()),
 });
 
 export const StageDetail = z.looseObject({ ...Common, stage: Name });
@@ -108,20 +108,20 @@ export const ActionDetail = z.looseObject({
   ...Common,
   stage: Name,
   action: Name,
-  region: z.string().optional(),
-  type: ActionType.optional(),
-  'execution-result': ExecutionResult.optional(),
+  region: z.optional(z.string()),
+  type: z.optional(ActionType),
+  'execution-result': z.optional(ExecutionResult),
 });
 
 const Envelope = {
-  version: z.union([z.string(), z.number()]).optional(),
-  id: z.string().trim().min(1, 'id is required (it is the dedupe key)'),
+  version: z.optional(z.union([z.string(), z.number()])),
+  id: z.string().check(z.trim(), z.minLength(1, 'id is required (it is the dedupe key)')),
   source: z.literal('aws.codepipeline'),
-  account: z.union([z.string(), z.number()]).transform(String).optional(),
+  account: z.optional(z.pipe(z.union([z.string(), z.number()]), z.transform(String))),
   time: z.iso.datetime({ offset: true }),
-  region: z.string().optional(),
-  resources: z.array(z.string()).default([]),
-  additionalAttributes: z.record(z.string(), z.unknown()).optional(),
+  region: z.optional(z.string()),
+  resources: z._default(z.array(z.string()), []),
+  additionalAttributes: z.optional(z.record(z.string(), z.unknown())),
 };
 
 export const PipelineExecutionEvent = z.looseObject({

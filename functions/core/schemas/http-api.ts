@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod';
 import { ValidationError } from '../errors.ts';
+import * as z from './zod.ts';
 
 /**
  * API Gateway HTTP API events (payload format 2.0), checked at the boundary of the functions behind the HTTP API:
@@ -12,14 +12,14 @@ const HttpApiEvent = z.looseObject({
   routeKey: z.string(),
   rawPath: z.string(),
   rawQueryString: z.string(),
-  headers: z.record(z.string(), z.string()).optional(),
-  queryStringParameters: z.record(z.string(), z.string()).optional(),
-  pathParameters: z.record(z.string(), z.string()).optional(),
+  headers: z.optional(z.record(z.string(), z.string())),
+  queryStringParameters: z.optional(z.record(z.string(), z.string())),
+  pathParameters: z.optional(z.record(z.string(), z.string())),
   requestContext: z.looseObject({
     requestId: z.string(),
     http: z.looseObject({ method: z.string(), path: z.string(), sourceIp: z.string() }),
   }),
-  body: z.string().optional(),
+  body: z.optional(z.string()),
   isBase64Encoded: z.boolean(),
 });
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schemas/zod.ts';
 import { parseWith } from './model.ts';
 import { type FinishDeps, finish } from './report.ts';
 import {
@@ -17,12 +17,12 @@ import {
 
 /** The TeardownTaskFunction's event: which workflow state called it, with that state's Parameters. */
 export const TaskEvent = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('start'), input: z.unknown(), executionName: z.string().min(1) }),
+  z.object({ action: z.literal('start'), input: z.unknown(), executionName: z.string().check(z.minLength(1)) }),
   z.object({ action: z.literal('check-execution'), request: z.unknown() }),
   z.object({ action: z.literal('discover'), request: z.unknown() }),
   z.object({ action: z.literal('inspect'), state: z.unknown() }),
-  z.object({ action: z.literal('delete'), state: z.unknown(), taskToken: z.string().min(1) }),
-  z.object({ action: z.literal('await'), state: z.unknown(), taskToken: z.string().min(1) }),
+  z.object({ action: z.literal('delete'), state: z.unknown(), taskToken: z.string().check(z.minLength(1)) }),
+  z.object({ action: z.literal('await'), state: z.unknown(), taskToken: z.string().check(z.minLength(1)) }),
   z.object({ action: z.literal('conclude'), state: z.unknown() }),
   z.object({ action: z.literal('diagnose'), state: z.unknown() }),
   z.object({ action: z.literal('remediate'), state: z.unknown() }),
@@ -30,8 +30,8 @@ export const TaskEvent = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('finish'),
     request: z.unknown(),
-    results: z.unknown().optional(),
-    execution: z.unknown().optional(),
+    results: z.optional(z.unknown()),
+    execution: z.optional(z.unknown()),
   }),
 ]);
 export type TaskEvent = z.infer<typeof TaskEvent>;

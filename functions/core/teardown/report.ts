@@ -1,20 +1,20 @@
-import * as z from 'zod';
 import type { EmailMessage, EventPublisher, Mailer, SlackGateway, SlackMessage, Warn } from '../ports.ts';
+import * as z from '../schemas/zod.ts';
 import type { Settings } from '../settings.ts';
 import { Item, OUTCOMES, type Outcome, parseWith, Run, type StackResult } from './model.ts';
 import type { TeardownStore } from './ports.ts';
 
 /** One Map iteration's output: a recorded result, or an item whose outcome record could not be written. */
-const UnrecordedItem = z.object({ item: Item, recordError: z.unknown().optional() });
+const UnrecordedItem = z.object({ item: Item, recordError: z.optional(z.unknown()) });
 const IterationResult = z.union([
-  z.object({ stackId: z.string(), outcome: z.enum(OUTCOMES) }).passthrough(),
-  UnrecordedItem.passthrough(),
+  z.looseObject({ stackId: z.string(), outcome: z.enum(OUTCOMES) }),
+  z.looseObject(UnrecordedItem.shape),
 ]);
 
 export const FinishInput = z.object({
   request: Run,
-  results: z.array(IterationResult).default([]),
-  execution: z.object({ proceed: z.boolean(), status: z.string() }).optional(),
+  results: z._default(z.array(IterationResult), []),
+  execution: z.optional(z.object({ proceed: z.boolean(), status: z.string() })),
 });
 
 export const normalizeResults = (raw: z.infer<typeof FinishInput>['results']): StackResult[] =>

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../schemas/zod.ts';
 import { parseWith } from './model.ts';
 import type { TaskTokenSink, TeardownStacks, TeardownStore } from './ports.ts';
 
@@ -8,9 +8,12 @@ export const StackStatusChangeEvent = z.object({
   source: z.literal('aws.cloudformation'),
   'detail-type': z.literal('CloudFormation Stack Status Change'),
   detail: z.object({
-    'stack-id': z.string().min(1),
-    'status-details': z.object({ status: z.string().min(1), 'status-reason': z.string().optional() }),
-    'client-request-token': z.string().optional(),
+    'stack-id': z.string().check(z.minLength(1)),
+    'status-details': z.object({
+      status: z.string().check(z.minLength(1)),
+      'status-reason': z.optional(z.string()),
+    }),
+    'client-request-token': z.optional(z.string()),
   }),
 });
 export type StackStatusChange = z.infer<typeof StackStatusChangeEvent>;

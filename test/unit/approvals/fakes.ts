@@ -1,7 +1,7 @@
-import type { z } from 'zod';
 import type { ApprovalRecord, ApprovalStatus, Channel, Decision, SlackPost } from '#core/approvals/model';
 import type { ApprovalStore, AuditEntry, ClaimField, DecisionPatch, SnsDetails } from '#core/approvals/ports';
 import type { EmailMessage, Mailer, SlackGateway, SlackMessage } from '#core/ports';
+import type * as z from '#core/schemas/zod';
 import { ApprovalRoute, parseSettings, type Settings } from '#core/settings';
 
 /**

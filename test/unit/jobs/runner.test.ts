@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { PermissionError, UnavailableError } from '../../../functions/core/errors.ts';
 import { decodeContinuation, encodeContinuation } from '../../../functions/core/jobs/continuation.ts';
 import { JobConfigurationError, toFailure } from '../../../functions/core/jobs/errors.ts';
@@ -7,6 +6,7 @@ import { LIMITS, truncate } from '../../../functions/core/jobs/limits.ts';
 import { checkOutputVariables } from '../../../functions/core/jobs/output-variables.ts';
 import { decideJob, runJob } from '../../../functions/core/jobs/runner.ts';
 import { defineTask } from '../../../functions/core/jobs/task.ts';
+import * as z from '../../../functions/core/schemas/zod.ts';
 import { makeJob, T0, world } from './fakes.ts';
 
 describe('UserParameters', () => {
@@ -70,11 +70,11 @@ const counter = defineTask({
   name: 'counter',
   description: 'test task',
   options: z.object({
-    n: z.number().int(),
-    vars: z.record(z.string(), z.string()).optional(),
+    n: z.int(),
+    vars: z.optional(z.record(z.string(), z.string())),
     /** Repeat counts (UserParameters are capped at 1000 characters, so big values are built here). */
-    summaryLength: z.number().optional(),
-    bigVarChars: z.number().optional(),
+    summaryLength: z.optional(z.number()),
+    bigVarChars: z.optional(z.number()),
   }),
   state: z.object({ seen: z.number() }),
   timeoutMs: () => 60 * 60_000,

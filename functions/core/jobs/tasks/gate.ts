@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../schemas/zod.ts';
 import { isTimeZone, localParts, parseCalendarPoint, parseClock, WEEKDAYS } from '../calendar.ts';
 import { defineTask } from '../task.ts';
 
@@ -13,46 +13,46 @@ import { defineTask } from '../task.ts';
  *  "whenClosed":"wait","maxWaitMinutes":720}
  * ```
  */
-const Clock = z.string().refine((s) => parseClock(s) !== undefined, 'must be HH:MM (00:00–24:00)');
+const Clock = z.string().check(z.refine((s) => parseClock(s) !== undefined, 'must be HH:MM (00:00–24:00)'));
 
 const Window = z.object({
-  days: z
-    .array(z.enum(WEEKDAYS))
-    .min(1)
-    .default([...WEEKDAYS]),
+  days: z._default(z.array(z.enum(WEEKDAYS)).check(z.minLength(1)), [...WEEKDAYS]),
   start: Clock,
   end: Clock,
 });
 
 const Freeze = z.object({
-  start: z.string().min(1),
-  end: z.string().min(1),
-  reason: z.string().max(200).default('change freeze'),
+  start: z.string().check(z.minLength(1)),
+  end: z.string().check(z.minLength(1)),
+  reason: z._default(z.string().check(z.maxLength(200)), 'change freeze'),
 });
 
 const Options = z
-  .object({
-    timezone: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+  .strictObject({
+    timezone: z
+      ._default(z.string(), 'UTC')
+      .check(z.refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin')),
     /** Empty: always inside a window (only freezes close the gate). */
-    windows: z.array(Window).max(50).default([]),
-    freezes: z.array(Freeze).max(50).default([]),
-    whenClosed: z.enum(['wait', 'fail']).default('wait'),
+    windows: z._default(z.array(Window).check(z.maxLength(50)), []),
+    freezes: z._default(z.array(Freeze).check(z.maxLength(50)), []),
+    whenClosed: z._default(z.enum(['wait', 'fail']), 'wait'),
     /** Longest wait for the gate to open; the action cannot outlive 24 hours. */
-    maxWaitMinutes: z.number().int().min(1).max(1430).default(720),
+    maxWaitMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1430)), 720),
   })
-  .strict()
-  .superRefine((o, ctx) => {
-    o.freezes.forEach((f, i) => {
-      const start = parseCalendarPoint(f.start, o.timezone);
-      const end = parseCalendarPoint(f.end, o.timezone, true);
-      const format = 'must be YYYY-MM-DD, YYYY-MM-DDTHH:MM (local) or an ISO-8601 time with offset';
-      if (start === undefined) ctx.addIssue({ code: 'custom', path: ['freezes', i, 'start'], message: format });
-      if (end === undefined) ctx.addIssue({ code: 'custom', path: ['freezes', i, 'end'], message: format });
-      if (start !== undefined && end !== undefined && end <= start) {
-        ctx.addIssue({ code: 'custom', path: ['freezes', i, 'end'], message: 'must be after start' });
-      }
-    });
-  });
+  .check(
+    z.superRefine((o, ctx) => {
+      o.freezes.forEach((f, i) => {
+        const start = parseCalendarPoint(f.start, o.timezone);
+        const end = parseCalendarPoint(f.end, o.timezone, true);
+        const format = 'must be YYYY-MM-DD, YYYY-MM-DDTHH:MM (local) or an ISO-8601 time with offset';
+        if (start === undefined) ctx.addIssue({ code: 'custom', path: ['freezes', i, 'start'], message: format });
+        if (end === undefined) ctx.addIssue({ code: 'custom', path: ['freezes', i, 'end'], message: format });
+        if (start !== undefined && end !== undefined && end <= start) {
+          ctx.addIssue({ code: 'custom', path: ['freezes', i, 'end'], message: 'must be after start' });
+        }
+      });
+    }),
+  );
 export type GateOptions = z.output<typeof Options>;
 
 export type GateVerdict = { open: true; why: string } | { open: false; why: string };

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../schemas/zod.ts';
 import { JobConfigurationError } from '../errors.ts';
 import { jsonEquals, lookup, parseJsonPath } from '../json-path.ts';
 import { pollWithin } from '../polling.ts';
@@ -18,73 +18,81 @@ import { parseOptions } from '../user-parameters.ts';
  * Long URL lists live in an input artifact: `{"task":"http-check","urlsFile":{"artifact":"BuildOutput","path":"smoke/urls.json"}}`
  * (a JSON array of URLs or check objects, or plain text with one URL per line).
  */
-const Url = z
-  .string()
-  .max(2048)
-  .refine((u) => {
+const Url = z.string().check(
+  z.maxLength(2048),
+  z.refine((u) => {
     try {
       const p = new URL(u).protocol;
       return p === 'http:' || p === 'https:';
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL');
+  }, 'must be an http(s) URL'),
+);
 
-const Status = z.number().int().min(100).max(599);
-const Expect = z.union([Status, z.array(Status).min(1).max(20)]).transform((s) => (Array.isArray(s) ? s : [s]));
+const Status = z.int().check(z.minimum(100), z.maximum(599));
+const Expect = z.pipe(
+  z.union([Status, z.array(Status).check(z.minLength(1), z.maxLength(20))]),
+  z.transform((s) => (Array.isArray(s) ? s : [s])),
+);
 const JsonCheck = z.object({
   path: z
     .string()
-    .refine((p) => parseJsonPath(p) !== undefined, 'must be a path such as $.status or data.items[0].state'),
+    .check(z.refine((p) => parseJsonPath(p) !== undefined, 'must be a path such as $.status or data.items[0].state')),
   /** Any JSON value; when omitted the path only has to exist. */
-  equals: z.unknown().optional(),
+  equals: z.optional(z.unknown()),
 });
 
-const Check = z
-  .object({
-    url: Url,
-    method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
-    headers: z.record(z.string(), z.string()).optional(),
-    body: z.string().max(4096).optional(),
-    expectStatus: Expect.optional(),
-    bodyContains: z.string().min(1).optional(),
-    json: JsonCheck.optional(),
-    maxLatencyMs: z.number().int().min(1).optional(),
-  })
-  .strict();
+const Check = z.strictObject({
+  url: Url,
+  method: z._default(z.enum(['GET', 'HEAD', 'POST']), 'GET'),
+  headers: z.optional(z.record(z.string(), z.string())),
+  body: z.optional(z.string().check(z.maxLength(4096))),
+  expectStatus: z.optional(Expect),
+  bodyContains: z.optional(z.string().check(z.minLength(1))),
+  json: z.optional(JsonCheck),
+  maxLatencyMs: z.optional(z.int().check(z.minimum(1))),
+});
 
-const Target = z.union([Url.transform((url) => Check.parse({ url })), Check]);
+const Target = z.union([
+  z.pipe(
+    Url,
+    z.transform((url) => Check.parse({ url })),
+  ),
+  Check,
+]);
 type Target = z.output<typeof Check>;
 
 const FileRef = z.union([
-  z
-    .string()
-    .min(1)
-    .transform((path) => ({ artifact: undefined as string | undefined, path })),
-  z.object({ artifact: z.string().min(1).optional(), path: z.string().min(1) }).strict(),
+  z.pipe(
+    z.string().check(z.minLength(1)),
+    z.transform((path) => ({ artifact: undefined as string | undefined, path })),
+  ),
+  z.strictObject({ artifact: z.optional(z.string().check(z.minLength(1))), path: z.string().check(z.minLength(1)) }),
 ]);
 
 const Options = z
-  .object({
-    urls: z.array(Target).min(1).max(50).optional(),
-    urlsFile: FileRef.optional(),
-    expectStatus: Expect.default([200]),
-    bodyContains: z.string().min(1).optional(),
-    json: JsonCheck.optional(),
-    maxLatencyMs: z.number().int().min(1).optional(),
-    requestTimeoutMs: z.number().int().min(100).max(30_000).default(5_000),
-    intervalSeconds: z.number().int().min(1).max(300).default(10),
-    timeoutMinutes: z.number().int().min(1).max(1430).default(10),
+  .strictObject({
+    urls: z.optional(z.array(Target).check(z.minLength(1), z.maxLength(50))),
+    urlsFile: z.optional(FileRef),
+    expectStatus: z._default(Expect, [200]),
+    bodyContains: z.optional(z.string().check(z.minLength(1))),
+    json: z.optional(JsonCheck),
+    maxLatencyMs: z.optional(z.int().check(z.minimum(1))),
+    requestTimeoutMs: z._default(z.int().check(z.minimum(100), z.maximum(30_000)), 5_000),
+    intervalSeconds: z._default(z.int().check(z.minimum(1), z.maximum(300)), 10),
+    timeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1430)), 10),
   })
-  .strict()
-  .refine((o) => (o.urls === undefined) !== (o.urlsFile === undefined), {
-    message: 'give exactly one of urls or urlsFile',
-    path: ['urls'],
-  });
+  .check(
+    z.refine((o) => (o.urls === undefined) !== (o.urlsFile === undefined), {
+      message: 'give exactly one of urls or urlsFile',
+      path: ['urls'],
+    }),
+  );
 type Options = z.output<typeof Options>;
 
 /** `l[i]`: latency in ms of URL i once it passed, -1 while it has not. `r`: rounds so far. */
-const HttpCheckState = z.object({ l: z.array(z.number().int()), r: z.number().int().nonnegative() });
+const HttpCheckState = z.object({ l: z.array(z.int()), r: z.int().check(z.nonnegative()) });
 type HttpCheckState = z.output<typeof HttpCheckState>;
 
 /** At most this many URLs from a file: their timings must fit the 2048-character continuation token. */
@@ -105,7 +113,7 @@ const parseUrlFile = (text: string): Target[] => {
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
   }
-  const list = parseOptions(z.array(Target).min(1).max(MAX_FILE_URLS), raw);
+  const list = parseOptions(z.array(Target).check(z.minLength(1), z.maxLength(MAX_FILE_URLS)), raw);
   return list;
 };
 

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { ConflictError } from '../../errors.ts';
+import * as z from '../../schemas/zod.ts';
 import { JobConfigurationError } from '../errors.ts';
 import { ownershipTags } from '../ownership.ts';
 import { classifyStackStatus, pollWithin, STACK_NAME, STACK_NAME_MESSAGE } from '../polling.ts';
@@ -20,26 +20,21 @@ import { defineTask } from '../task.ts';
 const EXECUTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const unresolved = (s: string) => s.includes('#{');
 
-const Options = z
-  .object({
-    stackName: z.string().regex(STACK_NAME, STACK_NAME_MESSAGE),
-    pipeline: z
-      .string()
-      .regex(/^[A-Za-z0-9.@\-_]{1,100}$/, 'must be a pipeline name')
-      .optional(),
-    executionId: z.string().min(1).max(100).optional(),
-    /** The sweeper may remove the stack after this many hours even if the pipeline is still running. */
-    expiresInHours: z.number().min(1).max(720).optional(),
-    timeoutMinutes: z.number().int().min(1).max(1430).default(30),
-    pollSeconds: z.number().int().min(5).max(300).default(10),
-  })
-  .strict();
+const Options = z.strictObject({
+  stackName: z.string().check(z.regex(STACK_NAME, STACK_NAME_MESSAGE)),
+  pipeline: z.optional(z.string().check(z.regex(/^[A-Za-z0-9.@\-_]{1,100}$/, 'must be a pipeline name'))),
+  executionId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  /** The sweeper may remove the stack after this many hours even if the pipeline is still running. */
+  expiresInHours: z.optional(z.number().check(z.minimum(1), z.maximum(720))),
+  timeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1430)), 30),
+  pollSeconds: z._default(z.int().check(z.minimum(5), z.maximum(300)), 10),
+});
 
 const State = z.object({
-  stackId: z.string().optional(),
-  expiresAt: z.string().optional(),
+  stackId: z.optional(z.string()),
+  expiresAt: z.optional(z.string()),
   /** The tagging update was started; now waiting for it to finish. */
-  updating: z.boolean().default(false),
+  updating: z._default(z.boolean(), false),
 });
 
 const ownerOf = (o: z.output<typeof Options>, job: { pipelineName?: string; pipelineExecutionId?: string }) => {

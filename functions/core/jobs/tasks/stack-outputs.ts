@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../schemas/zod.ts';
 import { classifyStackStatus, pollWithin, STACK_NAME, STACK_NAME_MESSAGE } from '../polling.ts';
 import { defineTask } from '../task.ts';
 
@@ -10,24 +10,22 @@ import { defineTask } from '../task.ts';
  * {"task":"stack-outputs","stackName":"test-#{codepipeline.PipelineExecutionId}","outputs":["ApiUrl"]}
  * ```
  */
-const Options = z
-  .object({
-    stackName: z.string().regex(STACK_NAME, STACK_NAME_MESSAGE),
-    /** Output keys to export (all when omitted); a listed key the stack lacks fails the job. */
-    outputs: z
-      .array(z.string().regex(/^[A-Za-z0-9]+$/, 'must be an output key (letters and digits)'))
-      .max(60)
-      .optional(),
-    /** Prepended to every variable key, e.g. `Test` → `TestApiUrl`. */
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9@\-_]*$/, 'may only contain letters, digits, @, - and _')
-      .max(50)
-      .default(''),
-    timeoutMinutes: z.number().int().min(1).max(1430).default(30),
-    pollSeconds: z.number().int().min(5).max(300).default(15),
-  })
-  .strict();
+const Options = z.strictObject({
+  stackName: z.string().check(z.regex(STACK_NAME, STACK_NAME_MESSAGE)),
+  /** Output keys to export (all when omitted); a listed key the stack lacks fails the job. */
+  outputs: z.optional(
+    z
+      .array(z.string().check(z.regex(/^[A-Za-z0-9]+$/, 'must be an output key (letters and digits)')))
+      .check(z.maxLength(60)),
+  ),
+  /** Prepended to every variable key, e.g. `Test` → `TestApiUrl`. */
+  prefix: z._default(
+    z.string().check(z.regex(/^[A-Za-z0-9@\-_]*$/, 'may only contain letters, digits, @, - and _'), z.maxLength(50)),
+    '',
+  ),
+  timeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1430)), 30),
+  pollSeconds: z._default(z.int().check(z.minimum(5), z.maximum(300)), 15),
+});
 
 /** Stable statuses whose outputs are meaningful (an update that rolled back keeps the previous outputs). */
 const readable = (status: string) =>

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../schemas/zod.ts';
 import { classifyStackStatus, pollWithin, STACK_NAME, STACK_NAME_MESSAGE, type Step } from '../polling.ts';
 import { defineTask } from '../task.ts';
 
@@ -12,23 +12,25 @@ import { defineTask } from '../task.ts';
  *  "targetStatus":["CREATE_COMPLETE","UPDATE_COMPLETE"],"timeoutMinutes":60}
  * ```
  */
-const Status = z.string().regex(/^[A-Z_]+$/, 'must be a CloudFormation stack status such as UPDATE_COMPLETE');
+const Status = z.string().check(z.regex(/^[A-Z_]+$/, 'must be a CloudFormation stack status such as UPDATE_COMPLETE'));
 
-const Options = z
-  .object({
-    stackName: z.string().regex(STACK_NAME, STACK_NAME_MESSAGE),
-    targetStatus: z
-      .union([Status, z.array(Status).min(1).max(20)])
-      .default(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE'])
-      .transform((s) => (Array.isArray(s) ? s : [s])),
-    /** A stack that does not exist yet (created by a parallel action) is waited for instead of failing. */
-    waitForCreation: z.boolean().default(false),
-    timeoutMinutes: z.number().int().min(1).max(1430).default(60),
-    pollSeconds: z.number().int().min(5).max(300).default(15),
-  })
-  .strict();
+const Options = z.strictObject({
+  stackName: z.string().check(z.regex(STACK_NAME, STACK_NAME_MESSAGE)),
+  targetStatus: z.pipe(
+    z._default(z.union([Status, z.array(Status).check(z.minLength(1), z.maxLength(20))]), [
+      'CREATE_COMPLETE',
+      'UPDATE_COMPLETE',
+      'IMPORT_COMPLETE',
+    ]),
+    z.transform((s) => (Array.isArray(s) ? s : [s])),
+  ),
+  /** A stack that does not exist yet (created by a parallel action) is waited for instead of failing. */
+  waitForCreation: z._default(z.boolean(), false),
+  timeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(1430)), 60),
+  pollSeconds: z._default(z.int().check(z.minimum(5), z.maximum(300)), 15),
+});
 
-const State = z.object({ stackId: z.string().optional(), last: z.string().optional() });
+const State = z.object({ stackId: z.optional(z.string()), last: z.optional(z.string()) });
 
 export const waitStack = defineTask({
   name: 'wait-stack',
