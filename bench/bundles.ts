@@ -14,9 +14,9 @@
  * is compared with. The contributors come from esbuild's metafile: output bytes per package.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { NO_VALUE, Resolver } from '../local/runtime/intrinsics.ts';
@@ -95,17 +95,20 @@ const deployedEnv = (props: Record<string, unknown>, buildProps: Record<string, 
   return env;
 };
 
-const bundle = async (
-  entry: string | { contents: string },
-  outfile: string,
-  props: Record<string, unknown>,
-): Promise<Metafile> => {
+/** What one build produced: the entry file, the files init loads (entry + static chunks) and the metafile. */
+type Built = { entry: string; loaded: string[]; meta: Metafile };
+
+/** Builds like `sam build` does (code splitting when BuildProperties asks for it) into its own directory. */
+const bundle = async (entry: string, dir: string, props: Record<string, unknown>): Promise<Built> => {
+  mkdirSync(dir, { recursive: true });
   const result = await build({
-    ...(typeof entry === 'string'
-      ? { entryPoints: [entry] }
-      : { stdin: { contents: entry.contents, resolveDir: process.cwd(), loader: 'ts' as const } }),
-    outfile,
+    entryPoints: { app: entry },
+    outdir: dir,
+    // The bare handlers' entries live outside the project: resolve packages from the project's node_modules.
+    nodePaths: [resolve('node_modules')],
+    outExtension: { '.js': '.mjs' },
     bundle: true,
+    splitting: props.Splitting === true,
     platform: 'node',
     format: 'esm',
     target: String(props.Target ?? 'node24'),
@@ -118,7 +121,16 @@ const bundle = async (
     metafile: true,
     logLevel: 'error',
   });
-  return result.metafile;
+  const meta = result.metafile;
+  const entryKey = Object.keys(meta.outputs).find((f) => f.endsWith('/app.mjs')) ?? '';
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const i of meta.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entryKey);
+  return { entry: resolve(entryKey), loaded: [...loaded].map((f) => resolve(f)), meta };
 };
 
 /** Median ms of importing `file` in a fresh process, measured inside the process around the import. */
@@ -134,13 +146,15 @@ const coldInit = (file: string, env: NodeJS.ProcessEnv): number => {
   return times[Math.floor(times.length / 2)] as number;
 };
 
-/** Output bytes per package (or per source folder), largest first. */
-const contributors = (meta: Metafile, top = 6): string => {
-  const output = Object.entries(meta.outputs).find(([file]) => !file.endsWith('.map'))?.[1];
+/** Output bytes per package (or per source folder) of the files init loads, largest first. */
+const contributors = (built: Built, top = 6): string => {
   const byPackage = new Map<string, number>();
-  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
-    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + input.bytesInOutput);
+  for (const file of built.loaded) {
+    const key = Object.keys(built.meta.outputs).find((f) => resolve(f) === file) ?? '';
+    for (const [path, input] of Object.entries(built.meta.outputs[key]?.inputs ?? {})) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
+      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + input.bytesInOutput);
+    }
   }
   return [...byPackage]
     .sort((a, b) => b[1] - a[1])
@@ -148,6 +162,14 @@ const contributors = (meta: Metafile, top = 6): string => {
     .map(([pkg, bytes]) => `${pkg} ${(bytes / 1024).toFixed(0)}`)
     .join(', ');
 };
+
+const bytesOf = (files: string[]) => files.reduce((n, f) => n + statSync(f).size, 0);
+const gzipOf = (files: string[]) => files.reduce((n, f) => n + gzipSync(readFileSync(f)).length, 0);
+/** Every file of a build except source maps: what the deployment package holds. */
+const packageBytes = (built: Built) =>
+  Object.keys(built.meta.outputs)
+    .filter((f) => !f.endsWith('.map'))
+    .reduce((n, f) => n + statSync(resolve(f)).size, 0);
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
@@ -161,19 +183,20 @@ for (const [id, resource] of functions) {
   const props = (resource.Metadata?.BuildProperties ?? {}) as Record<string, unknown>;
   const env = deployedEnv(resource.Properties ?? {}, props);
   const entry = (props.EntryPoints as string[])[0] as string;
-  const fnFile = join(out, `${id}.mjs`);
-  const meta = await bundle(entry, fnFile, props);
+  const fn = await bundle(entry, join(out, id), props);
   const [pkg, cls] = MAIN_CLIENT[id] ?? ['@aws-sdk/client-dynamodb', 'DynamoDBClient'];
-  const bareEntry = {
-    contents: `import { ${cls} } from '${pkg}';\nconst client = new ${cls}({});\nexport const handler = async () => client.config.region;\n`,
-  };
-  const bareFile = join(out, `${id}-bare.mjs`);
-  await bundle(bareEntry, bareFile, props);
-  const size = statSync(fnFile).size;
-  const gz = gzipSync(readFileSync(fnFile)).length;
-  const bareSize = statSync(bareFile).size;
-  const fnInit = coldInit(fnFile, env);
-  const bareInit = coldInit(bareFile, env);
+  // Written to a file so it is built exactly like the function (code splitting needs entry files).
+  const bareEntry = join(out, `${id}-bare.ts`);
+  writeFileSync(
+    bareEntry,
+    `import { ${cls} } from '${pkg}';\nconst client = new ${cls}({});\nexport const handler = async () => client.config.region;\n`,
+  );
+  const bare = await bundle(bareEntry, join(out, `${id}-bare`), props);
+  const size = bytesOf(fn.loaded);
+  const gz = gzipOf(fn.loaded);
+  const bareSize = bytesOf(bare.loaded);
+  const fnInit = coldInit(fn.entry, env);
+  const bareInit = coldInit(bare.entry, env);
   if (id === 'ApprovalApiFunction') {
     approvalApiInit = fnInit;
     approvalApiEnv = env;
@@ -181,32 +204,33 @@ for (const [id, resource] of functions) {
   }
   const conditions = `${env.POWERTOOLS_TRACE_ENABLED === 'false' ? 'tracer off' : 'tracer on'}${env.NODE_OPTIONS ? `, ${env.NODE_OPTIONS}` : ''}`;
   rows.push(
-    `| ${id} | ${kb(size)} | ${kb(gz)} | ${conditions} | ${fnInit.toFixed(1)} ms | ${kb(bareSize)} | ${bareInit.toFixed(1)} ms (${cls}) | ${(fnInit / bareInit).toFixed(2)}× |`,
+    `| ${id} | ${kb(size)} (${fn.loaded.length} files) | ${kb(gz)} | ${kb(packageBytes(fn))} | ${conditions} | ${fnInit.toFixed(1)} ms | ${kb(bareSize)} | ${bareInit.toFixed(1)} ms (${cls}) | ${(fnInit / bareInit).toFixed(2)}× |`,
   );
-  parts.push(`| ${id} | ${contributors(meta)} |`);
+  parts.push(`| ${id} | ${contributors(fn)} |`);
 }
 
-const minimalFile = join(out, 'minimal-approval.mjs');
-await bundle('bench/fixtures/minimal-approval.ts', minimalFile, approvalApiProps);
-const minimalInit = coldInit(minimalFile, approvalApiEnv);
+const minimal = await bundle('bench/fixtures/minimal-approval.ts', join(out, 'minimal-approval'), approvalApiProps);
+const minimalInit = coldInit(minimal.entry, approvalApiEnv);
 
 console.log(`## Bundles and cold start
 
-\`node bench/bundles.ts\` — esbuild with the template's BuildProperties (ESM, node24, minified, source map written
-beside the bundle and excluded from the size); init = median of ${RUNS} fresh \`node\` processes importing the bundle
-(module init only) with a deployed function's environment: Lambda's variables, and the template's
-\`POWERTOOLS_TRACE_ENABLED\` and \`NODE_OPTIONS\` at their parameter defaults. The bare handler constructs only the
-main client and is built and run with the same settings.
+\`node bench/bundles.ts\` — esbuild with the template's BuildProperties (ESM, node24, minified, code splitting, source
+maps written beside the files and excluded from the sizes). "at init" = the entry and the chunks it imports
+statically (what a cold start reads and compiles; chunks behind a dynamic import load on first use); "package" = every
+file of the deployment package. Init = median of ${RUNS} fresh \`node\` processes importing the entry (module init
+only) with a deployed function's environment: Lambda's variables, and the template's \`POWERTOOLS_TRACE_ENABLED\` and
+\`NODE_OPTIONS\` at their parameter defaults (with the Tracer on, its chunk loads at init too). The bare handler
+constructs only the main client and is built and run with the same settings.
 
-| function | bundle | gzip | conditions | init | bare bundle | bare init (main client) | ratio |
-|---|---|---|---|---|---|---|---|
+| function | at init | gzip | package | conditions | init | bare at init | bare init (main client) | ratio |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 The smallest Slack-approval handler (bench/fixtures/minimal-approval.ts: CodePipeline client, HMAC check,
-PutApprovalResult), same settings and conditions as ApprovalApiFunction: ${kb(statSync(minimalFile).size)}, init
+PutApprovalResult), same settings and conditions as ApprovalApiFunction: ${kb(bytesOf(minimal.loaded))} at init, init
 ${minimalInit.toFixed(1)} ms; ApprovalApiFunction ${approvalApiInit.toFixed(1)} ms (${(approvalApiInit / minimalInit).toFixed(2)}×).
 
-What fills each bundle (KiB of output per package, largest six):
+What init loads (KiB of output per package, largest six):
 
 | function | contributors |
 |---|---|
