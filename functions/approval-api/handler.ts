@@ -5,13 +5,22 @@ import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import type { StagecrewSecrets } from '#core/adapters/secrets-store';
 import { linkKeysFrom } from '#core/approvals/signing';
-import { requireEnv } from '#core/config';
+import { homeLocation, optionalEnv, requireEnv } from '#core/config';
 import { UnavailableError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
+import type { Location } from '#core/organization/location';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
 import { parseHttpApiEvent } from '#core/schemas/http-api';
-import { asyncInvoker, codePipeline, documents, eventBridge, secretsStore, slackApi } from '#core/wiring';
+import {
+  asyncInvoker,
+  codePipeline,
+  codePipelineIn,
+  documents,
+  eventBridge,
+  secretsStore,
+  slackApi,
+} from '#core/wiring';
 import { type ApiDeps, BASELINE_HEADERS, type DeferredSlack, handleApprovalHttp, handleDeferredSlack } from './http.ts';
 import { SlackWebDirectory } from './slack-directory.ts';
 
@@ -22,6 +31,21 @@ const pipelines = new CodePipelineGateway(
   codePipeline({ connectionTimeout: 1_000, requestTimeout: 2_000, maxAttempts: 2 }),
 );
 const publisher = new EventBridgePublisher(eventBridge({ requestTimeout: 2_000 }));
+/**
+ * Member accounts (docs/ORGANIZATION.md), from the stack parameters the settings' organization section is seeded
+ * from: this function reads no settings (no SSM client at cold start). An approval is stored only when its account
+ * was a member (ApprovalRequestFunction checks the settings); here the member role decides it, in a session named
+ * after the approver.
+ */
+const home = homeLocation();
+const organization = {
+  accounts: (optionalEnv('MEMBER_ACCOUNT_IDS') ?? '').split(',').filter((a) => a !== ''),
+  regions: [],
+  roleName: optionalEnv('MEMBER_ROLE_NAME') ?? 'stagecrew-member',
+  externalId: optionalEnv('MEMBER_EXTERNAL_ID') ?? '',
+};
+const pipelinesAt = async (where: Location, approver: string) =>
+  new CodePipelineGateway(await codePipelineIn(where, organization, { purpose: 'approval', approver }));
 const slack = slackApi({ requestTimeout: 2_000, maxAttempts: 2 });
 const directory = new SlackWebDirectory(slack);
 const baseUrl = requireEnv('PUBLIC_BASE_URL');
@@ -58,6 +82,8 @@ const depsFor = (secrets: StagecrewSecrets): ApiDeps => ({
   store,
   pipelines,
   publisher,
+  home,
+  pipelinesAt,
   clock: systemClock,
   slack: secrets.slackBotToken ? slack : undefined,
   directory: secrets.slackBotToken ? directory : undefined,

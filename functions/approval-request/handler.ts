@@ -4,12 +4,20 @@ import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { handleRequestEvent } from '#core/approvals/request';
 import { RequestFunctionEvent } from '#core/approvals/schemas';
 import { linkKeysFrom } from '#core/approvals/signing';
-import { requireEnv } from '#core/config';
+import { homeLocation, requireEnv } from '#core/config';
 import { ValidationError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
-import { codePipeline, documents, secretsStore, sesMailer, settingsStore, slackApi } from '#core/wiring';
+import {
+  codePipeline,
+  codePipelineIn,
+  documents,
+  secretsStore,
+  sesMailer,
+  settingsStore,
+  slackApi,
+} from '#core/wiring';
 
 // Composition root: clients and configuration once per container.
 const settings = settingsStore();
@@ -19,6 +27,7 @@ const pipelines = new CodePipelineGateway(codePipeline());
 const slack = slackApi();
 const baseUrl = requireEnv('PUBLIC_BASE_URL');
 const warn = (message: string, extra?: Record<string, unknown>) => logger.warn(message, extra ?? {});
+const home = homeLocation();
 
 /** SNS approval notifications and CodePipeline EventBridge events (discovery and lifecycle sync). */
 export const handler = lambdaHandler(
@@ -35,6 +44,10 @@ export const handler = lambdaHandler(
       clock: systemClock,
       warn,
       settings: async () => current,
+      home,
+      // A member account's pipeline is read there, through its role (docs/ORGANIZATION.md).
+      pipelinesAt: async (where) =>
+        new CodePipelineGateway(await codePipelineIn(where, current.organization, { purpose: 'approval' })),
     });
     for (const o of outcomes) metrics.addMetric(`Approval_${o.kind}`, MetricUnit.Count, 1);
     logger.info('approval event handled', { outcomes });

@@ -11,7 +11,10 @@ export type ClientSettings = {
   region: string;
   maxAttempts: number;
   requestHandler: NodeHttpHandler;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Static credentials (local mode without a profile), or a provider (a member account's assumed-role session). */
+  credentials?:
+    | { accessKeyId: string; secretAccessKey: string }
+    | (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>);
 };
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;

@@ -32,3 +32,12 @@ export const booleanEnv = (key: string, defaultValue: boolean, env: NodeJS.Proce
   if (/^(false|0|no)$/i.test(raw)) return false;
   throw new ConfigError(`environment variable ${key} must be true or false, got "${raw}"`);
 };
+
+/**
+ * The hub's own account and region (template.yaml's Globals set STAGECREW_ACCOUNT_ID from AWS::AccountId; Lambda
+ * sets AWS_REGION): the one location where it acts with its own credentials.
+ */
+export const homeLocation = (env: NodeJS.ProcessEnv = process.env): { accountId: string; region: string } => ({
+  accountId: requireEnv('STAGECREW_ACCOUNT_ID', env),
+  region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+});

@@ -84,6 +84,9 @@ export type ActionExecutionInfo = {
   provider?: string;
   /** Resolved action configuration (e.g. StackName of a CloudFormation action). */
   configuration?: Record<string, string>;
+  /** The role the action ran with (a cross-account action's role is in the target account) and its region. */
+  roleArn?: string;
+  region?: string;
   externalExecutionId?: string;
   externalExecutionUrl?: string;
   externalExecutionSummary?: string;

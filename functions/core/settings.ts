@@ -93,8 +93,34 @@ export const ProductionStageRule = z.object({
   stage: z.string().check(z.minLength(1), z.maxLength(100)),
 });
 
+/**
+ * The accounts this hub works in besides its own (docs/ORGANIZATION.md): the only accounts it ever assumes a role in,
+ * the regions the sweeper looks in, and the member role (member.yaml) with its external id.
+ */
+export const OrganizationSettings = z.object({
+  accounts: z._default(z.array(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))), []),
+  /** Regions the sweeper looks for expired stacks in, in every account; empty: the hub's own region. */
+  regions: z._default(
+    z.array(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region such as eu-west-1'))),
+    [],
+  ),
+  roleName: z._default(z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')), 'stagecrew-member'),
+  /** member.yaml's ExternalId; empty: none is sent (a member role created by member.yaml then refuses). */
+  externalId: z._default(
+    z.string().check(z.regex(/^$|^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of [\\w+=,.@:/-]')),
+    '',
+  ),
+});
+export type OrganizationSettings = z.infer<typeof OrganizationSettings>;
+
 export const Settings = z.object({
   version: z._default(z.literal(1), 1),
+  organization: z._default(OrganizationSettings, {
+    accounts: [],
+    regions: [],
+    roleName: 'stagecrew-member',
+    externalId: '',
+  }),
   /** Delivery figures (docs/METRICS.md). No rule for a pipeline: its execution's success is the deployment. */
   delivery: z._default(
     z.object({

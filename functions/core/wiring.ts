@@ -19,9 +19,11 @@ import { createDocumentClient } from './adapters/dynamodb.ts';
 import { SecretsStore } from './adapters/secrets-store.ts';
 import { SettingsStore } from './adapters/settings-store.ts';
 import { SlackWebApi } from './adapters/slack.ts';
-import { type ClientOptions, clientSettings } from './clients.ts';
-import { requireEnv } from './config.ts';
+import { type ClientOptions, type ClientSettings, clientSettings } from './clients.ts';
+import { homeLocation, requireEnv } from './config.ts';
+import { accessTo, type Location, memberRoleArn, sessionName, sourceIdentity } from './organization/location.ts';
 import type { Mailer } from './ports.ts';
+import type { OrganizationSettings } from './settings.ts';
 import type { BucketCleaner, ImageCleaner } from './teardown/ports.ts';
 import { traced } from './tracing.ts';
 
@@ -90,6 +92,77 @@ const sesMailerFor = /* @__PURE__ */ once(async () => {
   const client = traced(new SESv2Client(clientSettings()));
   return (from: string): Mailer => new SesMailer(client, from);
 });
+
+/** STS for member accounts: loads with its adapter the first time a member account is reached. */
+const memberSessions = /* @__PURE__ */ once(async () => {
+  const { MemberSessions, STSClient } = await import('./adapters/member-sessions.ts');
+  return new MemberSessions(traced(new STSClient(clientSettings())));
+});
+
+/** What an assumed-role session is for: its name in the member's CloudTrail, and for a decision, who decided. */
+export type SessionPurpose = { purpose: string; approver?: string };
+
+const MEMBER_CLIENTS_KEPT = 32;
+
+/**
+ * Clients of one kind by location (docs/ORGANIZATION.md): the function's own client at home; in a member account,
+ * a client in the resource's region signed with the member role's session, named after the purpose (and the
+ * approver, who is also the session's source identity). An account outside `organization.accounts` is refused
+ * before anything is assumed (NotAMemberAccountError). Member clients are kept per location, role and session
+ * (at most 32; the oldest goes first); each refreshes its session before it expires.
+ */
+export const locatedClients = <C>(home: () => C | Promise<C>, make: (settings: ClientSettings) => C | Promise<C>) => {
+  const kept = new Map<string, C | Promise<C>>();
+  return async (where: Location, org: OrganizationSettings, purpose: SessionPurpose): Promise<C> => {
+    const access = accessTo(where, homeLocation(), org);
+    if (access.kind === 'home') return home();
+    const name = sessionName(purpose.purpose, purpose.approver);
+    const identity = purpose.approver ? sourceIdentity(purpose.approver) : undefined;
+    const roleArn = memberRoleArn(where.accountId, where.region, access.roleName);
+    const key = JSON.stringify([where.accountId, where.region, roleArn, name, identity, access.externalId]);
+    const found = kept.get(key);
+    if (found !== undefined) return found;
+    const credentials = async () =>
+      (await memberSessions()).assume({
+        roleArn,
+        sessionName: name,
+        ...(access.externalId ? { externalId: access.externalId } : {}),
+        ...(identity ? { sourceIdentity: identity } : {}),
+      });
+    const client = make({ ...clientSettings(), region: where.region, credentials });
+    kept.set(key, client);
+    if (client instanceof Promise) client.catch(() => kept.delete(key));
+    if (kept.size > MEMBER_CLIENTS_KEPT) kept.delete(kept.keys().next().value as string);
+    return client;
+  };
+};
+
+/** CloudFormation where a stack lives (teardown, the sweeper, stack events). */
+export const cloudFormationIn = /* @__PURE__ */ locatedClients(
+  () => cloudFormation(),
+  (s) => traced(new CloudFormationClient(s)),
+);
+/** CodePipeline where a pipeline lives (approvals, teardown discovery, the sweeper's execution check). */
+export const codePipelineIn = /* @__PURE__ */ locatedClients(
+  () => codePipeline(),
+  (s) => traced(new CodePipelineClient(s)),
+);
+/** Bucket emptying where a failed stack's bucket lives (loads with its adapter on first use). */
+export const bucketCleanerIn = /* @__PURE__ */ locatedClients(
+  () => bucketCleaner(),
+  async (s): Promise<BucketCleaner> => {
+    const { S3BucketCleaner, S3Client } = await import('./adapters/s3-cleanup.ts');
+    return new S3BucketCleaner(traced(new S3Client(s)));
+  },
+);
+/** Image deletion where a failed stack's repository lives (loads with its adapter on first use). */
+export const imageCleanerIn = /* @__PURE__ */ locatedClients(
+  () => imageCleaner(),
+  async (s): Promise<ImageCleaner> => {
+    const { EcrImageCleaner, ECRClient } = await import('./adapters/ecr.ts');
+    return new EcrImageCleaner(traced(new ECRClient(s)));
+  },
+);
 
 /** The settings document (SSM), cached by Powertools for a minute. */
 export const settingsStore = /* @__PURE__ */ single(

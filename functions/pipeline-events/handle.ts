@@ -7,6 +7,7 @@ import { sourceTimeFrom } from '#core/delivery/source-time';
 import type { DeliverySummary, RecordVersion } from '#core/delivery/summary';
 import { ConflictError } from '#core/errors';
 import { type NotifyDeps, type NotifyOutcome, notifyTransition } from '#core/notify/notify';
+import type { Location } from '#core/organization/location';
 import type { Clock, Log } from '#core/ports';
 import type { CodePipelineEvent } from '#core/schemas/codepipeline-events';
 import { deliveryPolicy, type Settings } from '#core/settings';
@@ -19,10 +20,18 @@ import { type Transition, toTransition } from '#core/timeline/transition';
 export type TeardownDecision =
   | { action: 'start'; name: string; input: Record<string, unknown> }
   | { action: 'stop'; name: string }
+  | { action: 'refuse'; why: string }
   | undefined;
 
-/** Decides, from a pipeline-execution transition and the teardown policy, whether to start or cancel teardown. */
-export type TeardownPlanner = (t: Transition, settings: Settings['teardown']) => TeardownDecision;
+/**
+ * Decides, from a pipeline-execution transition and the teardown policy, whether to start or cancel teardown;
+ * with `reach`, an execution in an account the hub was not given is refused.
+ */
+export type TeardownPlanner = (
+  t: Transition,
+  settings: Settings['teardown'],
+  reach?: { home: Location; accounts: readonly string[] },
+) => TeardownDecision;
 
 export type PipelineEventsDeps = NotifyDeps & {
   timeline: TimelineStore;
@@ -33,6 +42,8 @@ export type PipelineEventsDeps = NotifyDeps & {
   teardown: { plan: TeardownPlanner; starter: TeardownStarter };
   clock: Clock;
   logger: Log;
+  /** The hub's own account and region (absent: every event is taken to be the hub's own). */
+  home?: Location;
 };
 
 export type PipelineEventOutcome =
@@ -181,8 +192,13 @@ const triggerTeardown = async (
   settings: Settings,
   deps: PipelineEventsDeps,
 ): Promise<'started' | 'stopped' | 'none'> => {
-  const decision = deps.teardown.plan(t, settings.teardown);
+  const reach = deps.home ? { home: deps.home, accounts: settings.organization.accounts } : undefined;
+  const decision = deps.teardown.plan(t, settings.teardown, reach);
   if (decision === undefined) return 'none';
+  if (decision.action === 'refuse') {
+    deps.logger.warn('teardown not started', { pipeline: t.pipeline, executionId: t.executionId, why: decision.why });
+    return 'none';
+  }
   if (decision.action === 'start') {
     await deps.teardown.starter.startTeardown(decision.name, decision.input);
     deps.logger.info('teardown started', { name: decision.name });

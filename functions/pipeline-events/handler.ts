@@ -3,7 +3,7 @@ import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { DynamoDeliveryStore } from '#core/adapters/delivery-store';
 import { StepFunctionsTeardown } from '#core/adapters/stepfunctions';
 import { DynamoEventLedger, DynamoRateLimiter, DynamoTimelineStore } from '#core/adapters/timeline-store';
-import { requireEnv } from '#core/config';
+import { homeLocation, requireEnv } from '#core/config';
 import { lambdaHandler } from '#core/handler';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
@@ -32,6 +32,7 @@ const deps: PipelineEventsDeps = {
   },
   clock: systemClock,
   logger,
+  home: homeLocation(),
 };
 
 export const handler = lambdaHandler(

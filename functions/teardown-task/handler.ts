@@ -3,20 +3,25 @@ import { CloudFormationTeardown } from '#core/adapters/cloudformation';
 import { CodePipelineGateway } from '#core/adapters/codepipeline';
 import { EventBridgePublisher } from '#core/adapters/eventbridge';
 import { DynamoTeardownStore } from '#core/adapters/teardown-store';
-import { requireEnv } from '#core/config';
+import { homeLocation, requireEnv } from '#core/config';
 import { ConfigError } from '#core/errors';
 import { lambdaHandler } from '#core/handler';
+import type { Location } from '#core/organization/location';
 import { systemClock } from '#core/ports';
 import { logger, metrics } from '#core/powertools';
 import { deployedStacks } from '#core/teardown/discover';
 import { type DispatchDeps, dispatch, parseTaskEvent, type TaskEvent } from '#core/teardown/dispatch';
 import {
   bucketCleaner,
+  bucketCleanerIn,
   cloudFormation,
+  cloudFormationIn,
   codePipeline,
+  codePipelineIn,
   documents,
   eventBridge,
   imageCleaner,
+  imageCleanerIn,
   sesMailer,
   settingsStore,
   slackApi,
@@ -28,12 +33,28 @@ const store = new DynamoTeardownStore(documents(), requireEnv('STATE_TABLE_NAME'
 const pipelines = new CodePipelineGateway(codePipeline());
 const slack = slackApi();
 
+// In a member account (docs/ORGANIZATION.md): the member role's session, named after what it does.
+const TEARDOWN = { purpose: 'teardown' };
+const organization = async () => (await parameters.settings()).organization;
+const pipelinesIn = async (where: Location | undefined) =>
+  where ? new CodePipelineGateway(await codePipelineIn(where, await organization(), TEARDOWN)) : pipelines;
+
 const deps: DispatchDeps = {
   stacks: new CloudFormationTeardown(cloudFormation()),
   store,
-  executions: { status: async (p, e) => (await pipelines.getPipelineExecution(p, e)).status },
+  executions: { status: async (p, e, where) => (await (await pipelinesIn(where)).getPipelineExecution(p, e)).status },
   actions: {
-    stacksOf: async (p, e) => deployedStacks(await pipelines.listActionExecutions(p, e)),
+    stacksOf: async (p, e, where) => deployedStacks(await (await pipelinesIn(where)).listActionExecutions(p, e)),
+  },
+  home: homeLocation(),
+  elsewhere: async (where) => {
+    const org = await organization();
+    return {
+      stacks: new CloudFormationTeardown(await cloudFormationIn(where, org, TEARDOWN)),
+      // S3 and ECR load only when a failed deletion needs them.
+      buckets: { emptyBucket: async (b) => (await bucketCleanerIn(where, org, TEARDOWN)).emptyBucket(b) },
+      images: { deleteImages: async (r) => (await imageCleanerIn(where, org, TEARDOWN)).deleteImages(r) },
+    };
   },
   buckets: { emptyBucket: async (bucket) => (await bucketCleaner()).emptyBucket(bucket) },
   images: { deleteImages: async (repository) => (await imageCleaner()).deleteImages(repository) },

@@ -77,6 +77,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-lambda': 'lambda',
   'client-ssm': 'ssm',
   'client-secrets-manager': 'secretsmanager',
+  'client-sts': 'sts',
 };
 /** SDK commands whose IAM action is not `<prefix>:<Name>`. */
 const ACTION_OF: Record<string, string[]> = {

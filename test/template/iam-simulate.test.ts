@@ -13,6 +13,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { actualCalls, FUNCTION_ENTRIES, queriesTable } from '../helpers/iam-calls.ts';
 
 const ACCOUNT = '123456789012';
+const MEMBER = '222222222222';
+/** Simulated with member accounts configured: the superset of every function's grants. */
+const ORGANIZATION = { MemberAccountIds: MEMBER };
 const REGION = 'us-east-1';
 const PYTHON = 'node_modules/.cache/stagecrew-py/sam/bin/python';
 
@@ -220,6 +223,10 @@ const requestsFor = (action: string, t: ReturnType<typeof transformed>, fn?: str
     case 'ecr:ListImages':
     case 'ecr:BatchDeleteImage':
       return one(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/web-test-1`);
+    case 'sts:AssumeRole':
+    case 'sts:SetSourceIdentity':
+      // A member account's role (member.yaml), with the template's default role name.
+      return one(`arn:aws:iam::${MEMBER}:role/stagecrew-member`);
     default:
       throw new Error(`no request resource reviewed for ${action}: add it to requestsFor`);
   }
@@ -302,7 +309,22 @@ describe('IAM as AWS evaluates it (SAM-transformed template, AWS authorization d
         .flatMap((a) => requestsFor(a, t, fn)),
       ...platformCalls(t),
     ];
-    expect(await verdicts(t, fn, requests, UNSCOPED_CALLS[fn])).toEqual([]);
+    const policies = rolePolicies(t, `${fn}Role`, ORGANIZATION);
+    expect(await verdicts(t, fn, requests, UNSCOPED_CALLS[fn], policies)).toEqual([]);
+  });
+
+  it('assumes member roles only when member accounts are configured, and only the member role', async () => {
+    const assume = { action: 'sts:AssumeRole', resource: `arn:aws:iam::${MEMBER}:role/stagecrew-member` };
+    const owner = 'TeardownTaskFunctionRole';
+    expect(await simulate(rolePolicies(t, owner, ORGANIZATION), owner, assume)).toBe('Allowed');
+    expect(await simulate(rolePolicies(t, owner), owner, assume)).toBe('ImplicitlyDenied');
+    const admin = { ...assume, resource: `arn:aws:iam::${MEMBER}:role/OrganizationAccountAccessRole` };
+    expect(await simulate(rolePolicies(t, owner, ORGANIZATION), owner, admin)).toBe('ImplicitlyDenied');
+    // Only the deciding function may set a source identity (the approver).
+    const tag = { ...assume, action: 'sts:SetSourceIdentity' };
+    expect(await simulate(rolePolicies(t, owner, ORGANIZATION), owner, tag)).toBe('ImplicitlyDenied');
+    const api = 'ApprovalApiFunctionRole';
+    expect(await simulate(rolePolicies(t, api, ORGANIZATION), api, tag)).toBe('Allowed');
   });
 
   it('asks for the table in a Query only where the code queries it by pk (the read API reads gsi1 alone)', () => {

@@ -108,6 +108,9 @@ const EXPECTED: Record<string, string[]> = {
     'codepipeline:GetPipelineState',
     // Finishes Slack interactions in an asynchronous invocation of itself (ApprovalApiSelfInvoke).
     'lambda:InvokeFunction',
+    // Only with member accounts: decides there through the member role, the approver as source identity.
+    'sts:AssumeRole',
+    'sts:SetSourceIdentity',
   ],
   ApprovalRemindersFunction: [...ITEMS, 'dynamodb:Query', ...SETTINGS, ...SECRETS, 'ses:SendEmail'],
   // Reads only: index queries (timeline, delivery summaries, teardown runs) and the settings.
@@ -122,6 +125,8 @@ const EXPECTED: Record<string, string[]> = {
     'codepipeline:GetPipelineState',
     'codepipeline:ListActionExecutions',
     'ses:SendEmail',
+    // Only with member accounts: reads a member pipeline's approval there.
+    'sts:AssumeRole',
   ],
   InvokeActionFunction: [
     ...ITEMS,
@@ -157,6 +162,10 @@ const EXPECTED: Record<string, string[]> = {
     'cloudformation:ListStacks',
     'codepipeline:GetPipelineExecution',
     'states:StartExecution',
+    // Where a member account's execution ran (its timeline record).
+    'dynamodb:GetItem',
+    // Only with member accounts: sweeps each member account and region through the member role.
+    'sts:AssumeRole',
   ],
   TeardownTaskFunction: [
     'dynamodb:GetItem',
@@ -180,6 +189,8 @@ const EXPECTED: Record<string, string[]> = {
     's3:DeleteObjectVersion',
     's3:ListBucketVersions',
     'ses:SendEmail',
+    // Only with member accounts: tears down member stacks through the member role.
+    'sts:AssumeRole',
   ],
   TeardownStateMachine: [
     'lambda:InvokeFunction',
@@ -265,6 +276,12 @@ const BROAD_WRITE_SCOPES: Record<string, string> = {
   'TeardownTaskFunction/PassDeletionRole':
     'the operator-named deletion role (a parameter), passed only to cloudformation.amazonaws.com',
   'TeardownTaskFunction/SendSummaryEmails': 'the SES sender identity is a setting, not a stack resource',
+  // The member role (member.yaml) lives in the member accounts, which the stack does not know at deploy time;
+  // only that role name, only when member accounts are configured. The role's trust policy names this hub's roles.
+  'ApprovalApiFunction/AssumeMemberRole': 'the member role in any member account (member.yaml trusts this hub)',
+  'ApprovalRequestFunction/AssumeMemberRole': 'the member role in any member account (member.yaml trusts this hub)',
+  'TeardownSweeperFunction/AssumeMemberRole': 'the member role in any member account (member.yaml trusts this hub)',
+  'TeardownTaskFunction/AssumeMemberRole': 'the member role in any member account (member.yaml trusts this hub)',
 };
 
 const READ_ONLY = /^[a-z0-9-]+:(Get|Describe|List|Query|Scan|BatchGet|ConditionCheck)/;
@@ -348,6 +365,8 @@ const UNCALLED_GRANTS: Record<string, string[]> = {
   TeardownSweeperFunction: ['cloudformation:ListStacks'],
   // Not an API call: CloudFormation checks it when DeleteStack names a RoleARN (the deletion role).
   TeardownTaskFunction: ['iam:PassRole'],
+  // Not an API call: STS checks it when AssumeRole sets a SourceIdentity (the approver of a member decision).
+  ApprovalApiFunction: ['sts:SetSourceIdentity'],
 };
 
 describe('every AWS call in a function bundle is granted to that function', () => {

@@ -85,6 +85,7 @@ describe('member.yaml: what the hub may do in a member account', () => {
   });
 
   it.each([
+    ['codepipeline:GetPipeline', PIPELINE],
     ['codepipeline:GetPipelineState', PIPELINE],
     ['codepipeline:GetPipelineExecution', PIPELINE],
     ['codepipeline:ListActionExecutions', PIPELINE],

@@ -72,7 +72,7 @@ const cycles = (prefix: string): string[][] => {
   return out;
 };
 
-const DOMAINS = ['approvals', 'teardown', 'jobs', 'timeline', 'notify', 'delivery', 'schemas'].map(
+const DOMAINS = ['approvals', 'teardown', 'jobs', 'timeline', 'notify', 'delivery', 'schemas', 'organization'].map(
   (d) => `functions/core/${d}/`,
 );
 

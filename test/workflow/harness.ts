@@ -4,6 +4,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 type JSONValue = Parameters<StateMachine['run']>[0];
 
 import { UnavailableError, ValidationError } from '#core/errors';
+import { accessTo, type Location } from '#core/organization/location';
 import { parseSettings, type Settings } from '#core/settings';
 import { type DispatchDeps, dispatch, parseTaskEvent } from '#core/teardown/dispatch';
 
@@ -13,6 +14,7 @@ export const dispatchRaw = async (raw: unknown, deps: DispatchDeps): Promise<unk
 
 import type {
   DeleteRequest,
+  DeployedStack,
   Registration,
   RunRecord,
   StackEvent,
@@ -37,8 +39,8 @@ export const ownerTags = (executionId = EXECUTION, pipeline = PIPELINE) => ({
   'stagecrew:pipeline': pipeline,
   'stagecrew:execution-id': executionId,
 });
-export const stackArn = (name: string) =>
-  `arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/0a1b2c3d-0000-1111-2222-333344445555`;
+export const stackArn = (name: string, account = '123456789012', region = 'us-east-1') =>
+  `arn:aws:cloudformation:${region}:${account}:stack/${name}/0a1b2c3d-0000-1111-2222-333344445555`;
 
 /** A fake stack: its current description and what each DeleteStack attempt leads to. */
 export type FakeStack = TeardownStack & {
@@ -176,7 +178,7 @@ export type World = {
   cloud: FakeCloud;
   store: MemoryStore;
   executionStatus: string;
-  actionStacks: Array<{ stackName: string; externalExecutionId?: string }>;
+  actionStacks: DeployedStack[];
   emptied: string[];
   imagesDeleted: string[];
   /** Status events never arrive: every task-token wait times out and the fallback poll decides. */
@@ -189,6 +191,14 @@ export type World = {
   transitions: Map<number, number>;
   /** The jitter draw (0–1) the task function sees. */
   random: number;
+  /**
+   * The hub's own account and region (set: stacks elsewhere go through `elsewhere`, which refuses accounts the
+   * settings do not list, as the wiring does); the locations `elsewhere` was asked for, in order.
+   */
+  home?: Location;
+  reached: string[];
+  /** Where each CodePipeline read went (`home`, or the pipeline's `<account>/<region>`). */
+  pipelineReads: string[];
 };
 
 export const newWorld = (settings: unknown = {}): World => {
@@ -211,13 +221,45 @@ const newWorldData = (settings: unknown): World => ({
   slack: [],
   transitions: new Map(),
   random: 0.5,
+  reached: [],
+  pipelineReads: [],
 });
 
 export const depsFor = (w: World): DispatchDeps => ({
+  ...(w.home
+    ? {
+        home: w.home,
+        // One fake cloud holds every account's stacks (keyed by ARN); reaching a location is what is checked.
+        elsewhere: async (where: Location) => {
+          accessTo(where, w.home as Location, w.settings.organization);
+          w.reached.push(`${where.accountId}/${where.region}`);
+          return {
+            stacks: w.cloud,
+            buckets: {
+              emptyBucket: async (b: string) => {
+                w.emptied.push(`${where.accountId}:${b}`);
+                return 3;
+              },
+            },
+            images: { deleteImages: async () => 2 },
+          };
+        },
+      }
+    : {}),
   stacks: w.cloud,
   store: w.store,
-  executions: { status: async () => w.executionStatus },
-  actions: { stacksOf: async () => w.actionStacks },
+  executions: {
+    status: async (_p, _e, where) => {
+      w.pipelineReads.push(where ? `status ${where.accountId}/${where.region}` : 'status home');
+      return w.executionStatus;
+    },
+  },
+  actions: {
+    stacksOf: async (_p, _e, where) => {
+      w.pipelineReads.push(where ? `actions ${where.accountId}/${where.region}` : 'actions home');
+      return w.actionStacks;
+    },
+  },
   buckets: {
     emptyBucket: async (b) => {
       w.emptied.push(b);

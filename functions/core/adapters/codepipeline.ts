@@ -51,6 +51,8 @@ const toActionExecution = (d: ActionExecutionDetail): ActionExecutionInfo => ({
   category: d.input?.actionTypeId?.category,
   provider: d.input?.actionTypeId?.provider,
   configuration: { ...(d.input?.configuration ?? {}), ...(d.input?.resolvedConfiguration ?? {}) },
+  ...(d.input?.roleArn ? { roleArn: d.input.roleArn } : {}),
+  ...(d.input?.region ? { region: d.input.region } : {}),
   externalExecutionId: d.output?.executionResult?.externalExecutionId,
   externalExecutionUrl: d.output?.executionResult?.externalExecutionUrl,
   externalExecutionSummary: d.output?.executionResult?.externalExecutionSummary,

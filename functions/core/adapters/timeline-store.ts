@@ -9,6 +9,7 @@ import type { RecordKey, TimelineRecord } from '../timeline/record.ts';
 import { isConditionalCheckFailed } from './dynamodb.ts';
 import { queryIndex, queryPipelineExecutions, toTimelineRecord } from './read-models.ts';
 import { putRevisioned } from './revisioned.ts';
+import { timelineKeys } from './timeline-keys.ts';
 
 /**
  * The execution timeline, the event ledger (dedupe) and the notification rate limiter, all in the single state
@@ -25,17 +26,7 @@ import { putRevisioned } from './revisioned.ts';
  * So a pipeline's executions are one gsi1 query (newest first) and an execution with its stages and actions is
  * one query on pk.
  */
-export const timelineKeys = (key: RecordKey): { pk: string; sk: string } => {
-  const pk = `EXEC#${key.executionId}`;
-  switch (key.type) {
-    case 'execution':
-      return { pk, sk: 'EXECUTION' };
-    case 'stage-execution':
-      return { pk, sk: `STAGE#${key.stage}` };
-    default:
-      return { pk, sk: `ACTION#${key.stage}#${key.action}` };
-  }
-};
+export { timelineKeys };
 
 const toRecord = toTimelineRecord;
 

@@ -1,4 +1,5 @@
 import { NotFoundError, PermissionError, UnavailableError, ValidationError } from '../errors.ts';
+import { gatewayAt, type Location } from '../organization/location.ts';
 import type { Clock, EventPublisher, PipelineGateway } from '../ports.ts';
 import { truncate } from '../text.ts';
 import {
@@ -19,6 +20,13 @@ export type DecideDeps = {
   clock: Clock;
   sleep?: (ms: number) => Promise<void>;
   warn?: (message: string, extra?: Record<string, unknown>) => void;
+  /** The hub's own account and region; absent: every pipeline is taken to be there. */
+  home?: Location;
+  /**
+   * CodePipeline in a member account, through its role in a session named after the approver (who is also the
+   * session's source identity, so the member account's CloudTrail names the human): docs/ORGANIZATION.md.
+   */
+  pipelinesAt?: (where: Location, approver: string) => Promise<DecideDeps['pipelines']>;
 };
 
 export type RequestInfo = { requestId?: string; sourceIp?: string; userAgent?: string };
@@ -125,12 +133,23 @@ export const decide = async (input: DecideInput, deps: DecideDeps): Promise<Deci
   const names = input.decision === 'approve' ? deciding.approvers : [label];
   const summary = approvalSummary(input.decision, names, input.voter.channel, comment);
   let approvedAt: Date | undefined;
+  // Where the pipeline lives: a member account's approval is decided there, in a session named after the approver.
+  let located: DecideDeps = deps;
   try {
-    approvedAt = (await putWithRetry(deciding, input.decision, summary, deps, input.retryUntil)).approvedAt;
+    const pipelinesAt = deps.pipelinesAt;
+    located = {
+      ...deps,
+      pipelines: await gatewayAt(deciding, {
+        home: deps.home,
+        own: deps.pipelines,
+        elsewhere: pipelinesAt && ((where) => pipelinesAt(where, voterKey(input.voter))),
+      }),
+    };
+    approvedAt = (await putWithRetry(deciding, input.decision, summary, located, input.retryUntil)).approvedAt;
   } catch (err) {
     const ours =
       err instanceof ApprovalAlreadyCompletedError
-        ? await ownDecision(deciding, input.decision, summary, deps)
+        ? await ownDecision(deciding, input.decision, summary, located)
         : undefined;
     if (!ours) return await failDecision(err, deciding, base, deps);
     approvedAt = ours.approvedAt;

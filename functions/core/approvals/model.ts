@@ -48,6 +48,8 @@ export type ApprovalRecord = {
   action: string;
   executionId: string;
   region: string;
+  /** The pipeline's account when it is a member account's (docs/ORGANIZATION.md); absent: the hub's own. */
+  accountId?: string;
   /** CodePipeline's approval token: stays server-side, never rendered, never logged. */
   token: string;
   createdAt: string;
@@ -90,6 +92,8 @@ export type ApprovalRequest = {
   action: string;
   token: string;
   region: string;
+  /** The pipeline's account (the event's `account`); absent for SNS, whose message names only the region. */
+  accountId?: string;
   expires: Date;
   executionId?: string;
   customData?: string;

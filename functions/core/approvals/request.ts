@@ -1,4 +1,5 @@
 import { UnavailableError, ValidationError } from '../errors.ts';
+import { describeLocation, gatewayAt, type Location, mayActIn } from '../organization/location.ts';
 import type { PipelineGateway } from '../ports.ts';
 import type { ApprovalRoute, Settings } from '../settings.ts';
 import { type ApprovalRecord, type ApprovalRequest, type ApprovalStatus, approvalIdFor, TERMINAL } from './model.ts';
@@ -21,6 +22,10 @@ export type RequestDeps = NotifyDeps & {
     | 'getActionConfiguration'
   >;
   settings: () => Promise<Settings>;
+  /** The hub's own account and region; absent: every pipeline is taken to be there. */
+  home?: Location;
+  /** CodePipeline in a member account (its role), for approvals of pipelines there (docs/ORGANIZATION.md). */
+  pipelinesAt?: (where: Location) => Promise<RequestDeps['pipelines']>;
 };
 
 /** CodePipeline's default approval timeout, used when the deadline is not in the event (EventBridge discovery). */
@@ -103,7 +108,12 @@ export const parseSnsMessage = (raw: string): ApprovalRequest => {
  * Stores a new approval (conditional put keyed by the token's hash: SNS and EventBridge redeliveries converge)
  * and announces it. A duplicate that was never announced (a crash between put and send) is announced now.
  */
-export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<RequestOutcome> => {
+export const ingest = async (req: ApprovalRequest, given: RequestDeps): Promise<RequestOutcome> => {
+  // Every CodePipeline read below happens where the pipeline lives.
+  const deps: RequestDeps = {
+    ...given,
+    pipelines: await gatewayAt(req, { home: given.home, own: given.pipelines, elsewhere: given.pipelinesAt }),
+  };
   const id = approvalIdFor(req.token);
   const invalid = invalidNames(req);
   if (invalid.length > 0) {
@@ -162,6 +172,7 @@ export const ingest = async (req: ApprovalRequest, deps: RequestDeps): Promise<R
     action: req.action,
     executionId: executionId ?? '',
     region: req.region,
+    ...(req.accountId ? { accountId: req.accountId } : {}),
     token: req.token,
     createdAt: now.toISOString(),
     expiresAt: req.expires.toISOString(),
@@ -340,7 +351,18 @@ const onActionChange = async (event: ActionStateChange, deps: RequestDeps): Prom
   const d = event.detail;
   if (d.type.category !== 'Approval') return { kind: 'ignored', reason: `category ${d.type.category}` };
   if (d.state === 'STARTED') {
-    const token = await resolveToken(deps, d.pipeline, d['execution-id'], d.stage, d.action);
+    const where = event.account ? { accountId: event.account, region: event.region } : undefined;
+    if (where && deps.home && !mayActIn(where, deps.home, (await deps.settings()).organization)) {
+      // A forwarded event from an account this hub was not given: nothing is read, stored or announced.
+      const reason = `${describeLocation(where)} is not one of this hub's member accounts`;
+      deps.warn('approval ignored', { pipeline: d.pipeline, reason });
+      return { kind: 'ignored', reason };
+    }
+    const pipelines = await gatewayAt(
+      { accountId: event.account, region: event.region },
+      { home: deps.home, own: deps.pipelines, elsewhere: deps.pipelinesAt },
+    );
+    const token = await resolveToken({ pipelines }, d.pipeline, d['execution-id'], d.stage, d.action);
     // Not visible yet: throw a retryable error so EventBridge's async retry tries again.
     if (!token) throw new UnavailableError(`approval token for ${d.pipeline}/${d.stage}/${d.action} not visible yet`);
     return ingest(
@@ -350,6 +372,7 @@ const onActionChange = async (event: ActionStateChange, deps: RequestDeps): Prom
         action: d.action,
         token,
         region: event.region,
+        ...(event.account ? { accountId: event.account } : {}),
         executionId: d['execution-id'],
         expires: new Date(Date.parse(event.time) + DEFAULT_APPROVAL_TIMEOUT_MS),
         source: 'eventbridge',

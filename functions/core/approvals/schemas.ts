@@ -39,6 +39,8 @@ export const ActionStateChange = z.object({
   source: z.literal('aws.codepipeline'),
   'detail-type': z.literal('CodePipeline Action Execution State Change'),
   time: z.string(),
+  /** The pipeline's account (a member account's, when the event was forwarded to the hub: docs/ORGANIZATION.md). */
+  account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
   region: z.string(),
   detail: z.object({
     pipeline: NonEmpty,

@@ -1,3 +1,5 @@
+import { NotAMemberAccountError } from '../organization/errors.ts';
+import type { Location } from '../organization/location.ts';
 import type { ActionExecutionInfo } from '../ports.ts';
 import type { Item, Run } from './model.ts';
 import { STACK_ARN } from './model.ts';
@@ -6,7 +8,7 @@ import type { DeployActions, DeployedStack, TeardownStacks, TeardownStore } from
 /** Map items per run: a bounded payload (Step Functions' 256 KB state limit) and a bounded report. */
 export const MAX_STACKS = 100;
 
-type Found = { stackId: string; stackName?: string; source: Item['source']; resolved: boolean };
+type Found = { stackId: string; stackName?: string; source: Item['source']; resolved: boolean; refused?: string };
 
 /**
  * The stacks one run considers, each with the StackId captured now (every later call is by id, H1):
@@ -18,7 +20,12 @@ type Found = { stackId: string; stackName?: string; source: Item['source']; reso
  */
 export const discoverStacks = async (
   run: Run,
-  deps: { stacks: TeardownStacks; store: TeardownStore; actions: DeployActions },
+  deps: {
+    store: TeardownStore;
+    actions: DeployActions;
+    /** The stacks of a location (the pipeline's, or the one a cross-account or cross-region action names). */
+    stacksAt: (where: Location | undefined) => Promise<TeardownStacks>;
+  },
 ): Promise<Item[]> => {
   const found = new Map<string, Found>();
   const add = (f: Found) => {
@@ -34,13 +41,34 @@ export const discoverStacks = async (
   for (const r of await deps.store.registrations(pipeline, executionId)) {
     add({ stackId: r.stackId, stackName: r.stackName, source: 'registration', resolved: true });
   }
-  for (const a of await deps.actions.stacksOf(pipeline, executionId)) {
+  for (const a of await deps.actions.stacksOf(pipeline, executionId, run.where)) {
     if (a.externalExecutionId && STACK_ARN.test(a.externalExecutionId)) {
       add({ stackId: a.externalExecutionId, stackName: a.stackName, source: 'action', resolved: true });
       continue;
     }
     if ([...found.values()].some((f) => f.stackName === a.stackName)) continue;
-    const stack = await deps.stacks.describe(a.stackName);
+    // By name, where the action deployed: its region and its role's account, else the pipeline's.
+    const where =
+      a.accountId || a.region || run.where
+        ? {
+            accountId: a.accountId ?? run.where?.accountId ?? '',
+            region: a.region ?? run.where?.region ?? '',
+          }
+        : undefined;
+    let stack: Awaited<ReturnType<TeardownStacks['describe']>>;
+    try {
+      stack = await (await deps.stacksAt(where?.accountId && where.region ? where : undefined)).describe(a.stackName);
+    } catch (err) {
+      if (!(err instanceof NotAMemberAccountError)) throw err;
+      add({
+        stackId: `name:${a.stackName}`,
+        stackName: a.stackName,
+        source: 'action',
+        resolved: false,
+        refused: err.message,
+      });
+      continue;
+    }
     if (stack) add({ stackId: stack.stackId, stackName: stack.stackName, source: 'action', resolved: true });
     else add({ stackId: `name:${a.stackName}`, stackName: a.stackName, source: 'action', resolved: false });
   }
@@ -61,6 +89,7 @@ const toItems = (run: Run, found: Map<string, Found>, sweep: NonNullable<Run['st
       ...(f.stackName ? { stackName: f.stackName } : {}),
       source: f.source,
       resolved: f.resolved,
+      ...(f.refused ? { refused: f.refused } : {}),
       attempt: 0,
       mode: 'STANDARD',
       waitSeconds: 30,
@@ -79,7 +108,12 @@ const toItems = (run: Run, found: Map<string, Found>, sweep: NonNullable<Run['st
 export const deployedStacks = (actions: readonly ActionExecutionInfo[]): DeployedStack[] =>
   actions
     .filter((a) => a.category === 'Deploy' && a.provider === 'CloudFormation' && a.configuration?.StackName)
-    .map((a) => ({
-      stackName: a.configuration?.StackName ?? '',
-      ...(a.externalExecutionId ? { externalExecutionId: a.externalExecutionId } : {}),
-    }));
+    .map((a) => {
+      const roleAccount = /^arn:aws[\w-]*:iam::(\d{12}):role\//.exec(a.roleArn ?? '')?.[1];
+      return {
+        stackName: a.configuration?.StackName ?? '',
+        ...(a.externalExecutionId ? { externalExecutionId: a.externalExecutionId } : {}),
+        ...(a.region ? { region: a.region } : {}),
+        ...(roleAccount ? { accountId: roleAccount } : {}),
+      };
+    });

@@ -38,10 +38,18 @@ export const SweepStack = z.strictObject({
 });
 export type SweepStack = z.infer<typeof SweepStack>;
 
+/** An account and a region (a pipeline's, when it lives in a member account: docs/ORGANIZATION.md). */
+export const LocationSchema = z.strictObject({
+  accountId: z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id')),
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region')),
+});
+
 /** Input from pipeline-events (see trigger.ts): one pipeline execution's test stacks. */
 export const ExecutionRequest = z.strictObject({
   pipeline: PIPELINE,
   executionId: EXECUTION_ID,
+  /** Where the pipeline lives, when that is not the hub's own account and region. */
+  where: z.optional(LocationSchema),
   reason: z.enum(['FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'SUCCEEDED', 'MANUAL']),
   dryRun: z._default(z.boolean(), false),
   graceSeconds: z._default(z.int().check(z.minimum(0), z.maximum(86_400)), 0),
@@ -78,6 +86,8 @@ export const RunPolicy = z.object({
   deleteTimeoutMinutes: z.int().check(z.minimum(1), z.maximum(DELETE_TIMEOUT_MAX_MINUTES)),
   allowRules: z.array(z.object({ pipeline: z.string(), stackName: z.string() })),
   deletionRoleArn: z.optional(z.string()),
+  /** The member accounts the run may act in besides the hub's own (settings organization.accounts, at start). */
+  memberAccounts: z.optional(z.array(z.string())),
 });
 export type RunPolicy = z.infer<typeof RunPolicy>;
 
@@ -86,6 +96,8 @@ export const Run = z.object({
   runId: z.string(),
   pipeline: z.optional(z.string()),
   executionId: z.optional(z.string()),
+  /** Where the pipeline lives (absent: the hub's own account and region). */
+  where: z.optional(LocationSchema),
   reason: z.enum(REASONS),
   dryRun: z.boolean(),
   sweep: z.boolean(),
@@ -129,6 +141,8 @@ export const Item = z.object({
   source: StackSource,
   /** false: discovery found the name but no stack (already deleted); nothing to look up by id. */
   resolved: z.boolean(),
+  /** Set by discovery when the stack lives where the hub may not look (an account that is not a member). */
+  refused: z.optional(z.string()),
   attempt: z._default(z.int().check(z.minimum(0)), 0),
   mode: z._default(DeleteMode, 'STANDARD'),
   clientRequestToken: z.optional(z.string()),

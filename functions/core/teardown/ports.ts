@@ -1,3 +1,4 @@
+import type { Location } from '../organization/location.ts';
 import type { Outcome, Run, StackResult } from './model.ts';
 
 /** A stack as teardown needs it, read by StackId (deleted stacks keep answering with DELETE_COMPLETE). */
@@ -114,16 +115,25 @@ export type ImageCleaner = {
 };
 
 export type ExecutionStatusReader = {
-  /** CodePipeline's execution status (`InProgress`, `Failed`, `Stopped`, …). */
-  status(pipeline: string, executionId: string): Promise<string>;
+  /** CodePipeline's execution status (`InProgress`, `Failed`, `Stopped`, …); `where`: the pipeline's location. */
+  status(pipeline: string, executionId: string, where?: Location): Promise<string>;
 };
 
-export type DeployedStack = { stackName: string; externalExecutionId?: string };
+export type DeployedStack = {
+  stackName: string;
+  externalExecutionId?: string;
+  /** Where the action deployed: its own `region`, and its `roleArn`'s account (absent: the pipeline's). */
+  region?: string;
+  accountId?: string;
+};
 
 export type DeployActions = {
   /** StackNames of the CloudFormation deploy actions of one pipeline execution (resolved configuration). */
-  stacksOf(pipeline: string, executionId: string): Promise<DeployedStack[]>;
+  stacksOf(pipeline: string, executionId: string, where?: Location): Promise<DeployedStack[]>;
 };
+
+/** What teardown needs in one account and region: its stacks, and the buckets and repositories to empty there. */
+export type LocatedTeardown = { stacks: TeardownStacks; buckets: BucketCleaner; images: ImageCleaner };
 
 export type RunSummary = { run: Run; results: StackResult[]; finishedAt: string };
 

@@ -1,3 +1,4 @@
+import { describeLocation, type Location, locationOfArn, sameLocation } from '../organization/location.ts';
 import * as z from '../schemas/zod.ts';
 import { parseWith } from './model.ts';
 import type { TaskTokenSink, TeardownStacks, TeardownStore } from './ports.ts';
@@ -32,7 +33,10 @@ const DELETE_OUTCOMES: ReadonlySet<string> = new Set(['DELETE_COMPLETE', 'DELETE
 export type StackEventsDeps = {
   store: TeardownStore;
   tasks: TaskTokenSink;
+  /** The hub's own account and region's stacks (the confirmation below describes only those). */
   stacks: Pick<TeardownStacks, 'describe'>;
+  /** The hub's own account and region; absent: every stack is taken to be there. */
+  home?: Location;
 };
 
 /**
@@ -66,6 +70,11 @@ export const handleStackEvent = async (
   );
   if (waits.length === 0) return { status: 'ignored', why: 'no teardown is waiting for this stack' };
   if (token === undefined) {
+    const where = locationOfArn(d['stack-id']);
+    if (where && deps.home && !sameLocation(where, deps.home)) {
+      // A member account's stack (a forwarded event): not confirmed from here; the waiting step polls it itself.
+      return { status: 'ignored', why: `${status} without a client-request-token from ${describeLocation(where)}` };
+    }
     const now = await deps.stacks.describe(d['stack-id']);
     if (now?.status !== status) {
       return {

@@ -1,4 +1,6 @@
 import { ValidationError } from '../errors.ts';
+import { NotAMemberAccountError } from '../organization/errors.ts';
+import { describeLocation, type Location, locationOfArn, mayActIn, sameLocation } from '../organization/location.ts';
 import type { Clock } from '../ports.ts';
 import type { Settings } from '../settings.ts';
 import {
@@ -21,6 +23,7 @@ import type {
   DeployActions,
   ExecutionStatusReader,
   ImageCleaner,
+  LocatedTeardown,
   TeardownStack,
   TeardownStacks,
   TeardownStore,
@@ -31,6 +34,7 @@ import type {
  * hands it over, validates it, and returns what the state's ResultPath stores. The state machine does the routing.
  */
 export type StepDeps = {
+  /** Stacks, buckets and images in the hub's own account and region. */
   stacks: TeardownStacks;
   store: TeardownStore;
   executions: ExecutionStatusReader;
@@ -40,12 +44,44 @@ export type StepDeps = {
   settings: () => Promise<Settings>;
   clock: Clock;
   random: Random;
+  /** The hub's own account and region; absent: every stack is taken to be there (single-account tests). */
+  home?: Location;
+  /**
+   * The same in another account or region, through that member account's role (docs/ORGANIZATION.md); it refuses
+   * an account the settings do not list. Absent: the hub acts only at home.
+   */
+  elsewhere?: (where: Location) => Promise<LocatedTeardown>;
 };
+
+/** Where a stack lives, from its StackId (an unresolved `name:` id: nowhere in particular, i.e. home). */
+const stackLocation = (item: Pick<Item, 'stackId'>): Location | undefined => locationOfArn(item.stackId);
+
+const isHome = (where: Location | undefined, deps: Pick<StepDeps, 'home'>): boolean =>
+  where === undefined || deps.home === undefined || sameLocation(where, deps.home);
+
+/** The stacks, buckets and images of the account and region a location names (home: the function's own). */
+export const teardownAt = async (where: Location | undefined, deps: StepDeps): Promise<LocatedTeardown> => {
+  if (where === undefined || isHome(where, deps)) {
+    return { stacks: deps.stacks, buckets: deps.buckets, images: deps.images };
+  }
+  if (!deps.elsewhere) throw new NotAMemberAccountError(where.accountId);
+  return deps.elsewhere(where);
+};
+
+const stacksOf = async (item: Pick<Item, 'stackId'>, deps: StepDeps): Promise<TeardownStacks> =>
+  (await teardownAt(stackLocation(item), deps)).stacks;
+
+/**
+ * The item as ownership sees it: outside the hub's own account and region the settings' allow rules do not apply
+ * (a member role deletes only stacks tagged stagecrew:managed=true, and IAM enforces that too).
+ */
+const ownershipView = (item: Item, deps: StepDeps): Item =>
+  isHome(stackLocation(item), deps) ? item : { ...item, policy: { ...item.policy, allowRules: [] } };
 
 /** Validates the input, snapshots the policy and writes the run record. Malformed input fails the execution. */
 export const start = async (raw: unknown, executionName: string, deps: StepDeps): Promise<Run> => {
   const request = parseTeardownRequest(raw);
-  const settings = (await deps.settings()).teardown;
+  const { teardown: settings, organization } = await deps.settings();
   const sweep = 'stacks' in request;
   const runId = executionName;
   const dryRun = request.dryRun || settings.dryRun;
@@ -61,6 +97,7 @@ export const start = async (raw: unknown, executionName: string, deps: StepDeps)
   const run: Run = {
     runId,
     ...(sweep ? {} : { pipeline: request.pipeline, executionId: request.executionId }),
+    ...('where' in request && request.where ? { where: request.where } : {}),
     reason: request.reason,
     // Either the request or the current policy can ask for a dry run; neither can turn the other's off.
     dryRun,
@@ -75,6 +112,7 @@ export const start = async (raw: unknown, executionName: string, deps: StepDeps)
       deleteTimeoutMinutes: settings.deleteTimeoutMinutes,
       allowRules: settings.allowRules,
       ...(settings.deletionRoleArn ? { deletionRoleArn: settings.deletionRoleArn } : {}),
+      memberAccounts: organization.accounts,
     },
     ...(sweep ? { stacks: request.stacks } : {}),
   };
@@ -88,13 +126,17 @@ const ENDED = new Set(['Failed', 'Stopped', 'Cancelled', 'Superseded', 'Succeede
 export const checkExecution = async (rawRun: unknown, deps: StepDeps) => {
   const run = parseWith(Run, rawRun, 'teardown run');
   if (run.sweep || !run.pipeline || !run.executionId) return { proceed: true, status: 'n/a' };
-  const status = await deps.executions.status(run.pipeline, run.executionId);
+  const status = await deps.executions.status(run.pipeline, run.executionId, run.where);
   return { proceed: ENDED.has(status), status };
 };
 
 export const discover = async (rawRun: unknown, deps: StepDeps): Promise<{ stacks: Item[]; count: number }> => {
   const run = parseWith(Run, rawRun, 'teardown run');
-  const stacks = await discoverStacks(run, deps);
+  const stacks = await discoverStacks(run, {
+    store: deps.store,
+    actions: deps.actions,
+    stacksAt: async (where) => (await teardownAt(where, deps)).stacks,
+  });
   return { stacks, count: stacks.length };
 };
 
@@ -102,14 +144,22 @@ const state = (raw: unknown) => parseWith(ItemState, raw, 'teardown item state')
 
 export const inspectStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
   const { item } = state(raw);
-  const stack = item.resolved ? await deps.stacks.describe(item.stackId) : undefined;
-  const next = inspect(stack, item, deps.clock.now(), deps.random);
+  if (item.refused) return { item: { ...item, next: 'record', outcome: 'SKIPPED_NOT_OWNED', detail: item.refused } };
+  const where = stackLocation(item);
+  if (where && deps.home && !mayActIn(where, deps.home, { accounts: item.policy.memberAccounts ?? [] })) {
+    // The confused-deputy stop: a stack in an account the hub was not given is never looked at, let alone deleted.
+    const detail = `${describeLocation(where)} is not this hub's account or one of its member accounts`;
+    return { item: { ...item, next: 'record', outcome: 'SKIPPED_NOT_OWNED', detail } };
+  }
+  const stacks = await stacksOf(item, deps);
+  const stack = item.resolved ? await stacks.describe(item.stackId) : undefined;
+  const next = { ...inspect(stack, ownershipView(item, deps), deps.clock.now(), deps.random), policy: item.policy };
   if (stack?.status === 'DELETE_COMPLETE' && next.outcome === 'ALREADY_GONE' && !item.dryRun) {
     // A re-run of this same run (Step Functions restarted the execution from its input, e.g. after a crash)
     // finds the stack its first pass deleted: that is DELETED, not ALREADY_GONE. Our DeleteStack calls carry
     // ClientRequestTokens derived from run id and StackId, and CloudFormation copies them onto the stack's events.
     const ours = clientRequestToken(item.runId, item.stackId, 0).slice(0, -1);
-    const events = await deps.stacks.recentEvents(item.stackId, 20);
+    const events = await stacks.recentEvents(item.stackId, 20);
     const deletion = events.find((e) => e.status === 'DELETE_COMPLETE' && e.clientRequestToken?.startsWith(ours));
     if (deletion?.clientRequestToken) {
       const attempt = Number(deletion.clientRequestToken.slice(ours.length)) || item.attempt;
@@ -138,11 +188,12 @@ export const deleteStep = async (raw: unknown, taskToken: unknown, deps: StepDep
   const token = requireToken(taskToken);
   if (item.clientRequestToken === undefined) throw new ValidationError('delete step without a clientRequestToken');
   if (item.dryRun) throw new ValidationError('delete step reached in a dry run');
-  const stack = await deps.stacks.describe(item.stackId);
-  const verdict = verifyBeforeDelete(stack, item);
+  const stacks = await stacksOf(item, deps);
+  const stack = await stacks.describe(item.stackId);
+  const verdict = verifyBeforeDelete(stack, ownershipView(item, deps));
   if (!verdict.go) throw new OwnershipChangedError(`not deleting ${item.stackName ?? item.stackId}: ${verdict.why}`);
   await putWait(item, item.clientRequestToken, token, deps);
-  await deps.stacks.delete({
+  await stacks.delete({
     stackId: item.stackId,
     clientRequestToken: item.clientRequestToken,
     ...(item.mode === 'RETAIN' ? { retainResources: item.orphans.map((o) => o.logicalId) } : {}),
@@ -166,7 +217,7 @@ export const awaitStep = async (raw: unknown, taskToken: unknown, deps: StepDeps
   const token = requireToken(taskToken);
   const crt = item.clientRequestToken ?? 'external-delete';
   await putWait(item, crt, token, deps);
-  const stack = await deps.stacks.describe(item.stackId);
+  const stack = await (await stacksOf(item, deps)).describe(item.stackId);
   if (stack === undefined || stack.status !== 'DELETE_IN_PROGRESS') {
     throw new StackSettledError(`stack is ${stack?.status ?? 'gone'}`);
   }
@@ -200,7 +251,7 @@ export const concludeStep = async (raw: unknown, deps: StepDeps): Promise<{ item
   if (s.error && !['States.Timeout', 'StackSettledError', 'States.HeartbeatTimeout'].includes(s.error.Error)) {
     if (s.error.Error === 'OwnershipChangedError') {
       // Refused at the last moment: gone in the meantime, or no longer ours. Never deleted either way.
-      const stack = await deps.stacks.describe(s.item.stackId);
+      const stack = await (await stacksOf(s.item, deps)).describe(s.item.stackId);
       const gone = stack === undefined || stack.status === 'DELETE_COMPLETE';
       const outcome = gone ? 'ALREADY_GONE' : 'SKIPPED_NOT_OWNED';
       return { item: { ...s.item, next: 'record', outcome, detail: s.error.Cause ?? 'ownership changed' } };
@@ -209,7 +260,7 @@ export const concludeStep = async (raw: unknown, deps: StepDeps): Promise<{ item
   }
   let seen = s.error ? undefined : s.observed;
   if (seen === undefined) {
-    const stack = await deps.stacks.describe(s.item.stackId);
+    const stack = await (await stacksOf(s.item, deps)).describe(s.item.stackId);
     seen = Observation.parse({
       status: stack?.status ?? 'DELETE_COMPLETE',
       ...(stack?.statusReason ? { reason: stack.statusReason } : {}),
@@ -221,9 +272,10 @@ export const concludeStep = async (raw: unknown, deps: StepDeps): Promise<{ item
 
 export const diagnoseStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
   const { item } = state(raw);
+  const stacks = await stacksOf(item, deps);
   const [resources, events] = await Promise.all([
-    deps.stacks.listResources(item.stackId),
-    deps.stacks.recentEvents(item.stackId, 100),
+    stacks.listResources(item.stackId),
+    stacks.recentEvents(item.stackId, 100),
   ]);
   return { item: planAfterFailure(item, failedResources(resources, events), deps.clock.now(), deps.random) };
 };
@@ -234,15 +286,17 @@ export const diagnoseStep = async (raw: unknown, deps: StepDeps): Promise<{ item
  */
 export const remediateStep = async (raw: unknown, deps: StepDeps): Promise<{ item: Item }> => {
   const { item } = state(raw);
+  // The stack's own buckets and repositories live where the stack does.
+  const { buckets, images } = await teardownAt(stackLocation(item), deps);
   const done: string[] = [...item.remediated];
   for (const f of item.failedResources) {
     if (f.physicalId === undefined) continue;
     const cause = causeOf(f);
     if (cause === 'bucket-not-empty') {
-      const n = await deps.buckets.emptyBucket(f.physicalId);
+      const n = await buckets.emptyBucket(f.physicalId);
       done.push(`emptied s3://${f.physicalId} (${n} objects)`);
     } else if (cause === 'repository-not-empty') {
-      const n = await deps.images.deleteImages(f.physicalId);
+      const n = await images.deleteImages(f.physicalId);
       done.push(`deleted ${n} images from ${f.physicalId}`);
     }
   }

@@ -1,5 +1,13 @@
 import { NotFoundError } from '../errors.ts';
-import type { Settings } from '../settings.ts';
+import { NotAMemberAccountError } from '../organization/errors.ts';
+import {
+  describeLocation,
+  type Location,
+  locationOfArn,
+  sameLocation,
+  sweepLocations,
+} from '../organization/location.ts';
+import type { OrganizationSettings, Settings } from '../settings.ts';
 import type { SweepStack } from './model.ts';
 import { OWNERSHIP_TAGS } from './ownership.ts';
 import type { ExecutionStatusReader, StartOutcome, TeardownStack, TeardownStarter } from './ports.ts';
@@ -22,6 +30,11 @@ export const selectExpired = async (
   policy: Pick<Settings['teardown'], 'maxAgeHours'>,
   now: Date,
   executions: ExecutionStatusReader,
+  /**
+   * Where the owning pipeline of a stack outside the hub's own account and region lives (the hub's timeline knows
+   * every execution it saw); undefined: unknown, so the stack's age alone never makes it a candidate.
+   */
+  pipelineOf?: { home: Location; locate(executionId: string): Promise<Location | undefined> },
 ): Promise<SweepCandidate[]> => {
   const out: SweepCandidate[] = [];
   for (const s of stacks) {
@@ -38,10 +51,21 @@ export const selectExpired = async (
     }
     const created = Date.parse(s.creationTime ?? '');
     if (!Number.isFinite(created) || now.getTime() - created < policy.maxAgeHours * 3_600_000) continue;
+    const stackAt = locationOfArn(s.stackId);
+    let where: Location | undefined;
+    if (pipelineOf && stackAt && !sameLocation(stackAt, pipelineOf.home)) {
+      where = await pipelineOf.locate(executionId);
+      // An execution the hub never saw: it cannot tell whether it still runs, so age alone does not expire it.
+      if (where === undefined) continue;
+    }
     let status: string;
     try {
-      status = await executions.status(pipeline, executionId);
+      // The pipeline's own location when it is not the hub's (a member account's pipeline).
+      const elsewhere = where && pipelineOf && !sameLocation(where, pipelineOf.home) ? where : undefined;
+      status = await executions.status(pipeline, executionId, elsewhere);
     } catch (err) {
+      // A pipeline in an account the hub was not given: its stacks are not the hub's to expire.
+      if (err instanceof NotAMemberAccountError) continue;
       if (!(err instanceof NotFoundError)) throw err;
       status = 'NotFound';
     }
@@ -67,29 +91,100 @@ export const sweepRequests = (candidates: readonly SweepCandidate[], now: Date, 
 };
 
 export type SweepDeps = {
+  /** The hub's own account and region's stacks. */
   stacks: { listAll(): Promise<TeardownStack[]> };
   executions: ExecutionStatusReader;
   starter: Pick<TeardownStarter, 'startTeardown'>;
   settings: () => Promise<Pick<Settings['teardown'], 'maxAgeHours' | 'dryRun'>>;
   now: () => Date;
+  /**
+   * The organization (docs/ORGANIZATION.md): the hub's location, the member accounts and regions to sweep, how to
+   * list stacks there (the member role) and where an execution's pipeline lives. Absent: the hub's own only.
+   */
+  organization?: {
+    home: Location;
+    settings: () => Promise<Pick<OrganizationSettings, 'accounts' | 'regions'>>;
+    listIn(where: Location): Promise<TeardownStack[]>;
+    locate(executionId: string): Promise<Location | undefined>;
+    /** Locations listed at once (default 8). */
+    concurrency?: number;
+    /** A location that has not answered by then is reported and left for the next sweep (default 20 s). */
+    timeoutMs?: number;
+  };
 };
 
 export type SweepOutcome = {
   candidates: SweepCandidate[];
   started: Array<{ name: string; outcome: StartOutcome }>;
+  /** Locations listed (the hub's own included) and those that could not be (slow, refused, throttled). */
+  locations: number;
+  unreachable: Array<{ location: string; error: string }>;
+};
+
+const withTimeout = <T>(work: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    work.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+
+/**
+ * Every stack of every location, listed a few locations at a time, each with its own deadline: one slow or broken
+ * account or region is reported and skipped, never holding the others up.
+ */
+const listEverywhere = async (
+  deps: SweepDeps,
+): Promise<{ stacks: TeardownStack[]; locations: number; unreachable: SweepOutcome['unreachable'] }> => {
+  const org = deps.organization;
+  if (!org) return { stacks: await deps.stacks.listAll(), locations: 1, unreachable: [] };
+  const locations = sweepLocations(org.home, await org.settings());
+  const stacks: TeardownStack[] = [];
+  const unreachable: SweepOutcome['unreachable'] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < locations.length) {
+      const where = locations[next++] as Location;
+      const label = describeLocation(where);
+      try {
+        const list = sameLocation(where, org.home) ? deps.stacks.listAll() : org.listIn(where);
+        stacks.push(...(await withTimeout(list, org.timeoutMs ?? 20_000, `listing stacks in ${label}`)));
+      } catch (err) {
+        unreachable.push({ location: label, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(org.concurrency ?? 8, locations.length) }, worker));
+  return { stacks, locations: locations.length, unreachable };
 };
 
 /**
- * The hourly sweep: expired Stagecrew-tagged stacks go to the same teardown state machine as pipeline events, in
- * batches named per hour (a repeated schedule collides with its own executions instead of deleting twice).
+ * The hourly sweep: expired Stagecrew-tagged stacks, in the hub's own account and region and in every member
+ * account and region, go to the same teardown state machine as pipeline events, in batches named per hour (a
+ * repeated schedule collides with its own executions instead of deleting twice).
  */
 export const sweep = async (deps: SweepDeps): Promise<SweepOutcome> => {
   const policy = await deps.settings();
   const now = deps.now();
-  const candidates = await selectExpired(await deps.stacks.listAll(), policy, now, deps.executions);
+  const listed = await listEverywhere(deps);
+  const org = deps.organization;
+  const candidates = await selectExpired(
+    listed.stacks,
+    policy,
+    now,
+    deps.executions,
+    org ? { home: org.home, locate: (e) => org.locate(e) } : undefined,
+  );
   const started: SweepOutcome['started'] = [];
   for (const r of sweepRequests(candidates, now, policy.dryRun)) {
     started.push({ name: r.name, outcome: await deps.starter.startTeardown(r.name, r.input) });
   }
-  return { candidates, started };
+  return { candidates, started, locations: listed.locations, unreachable: listed.unreachable };
 };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeLocation, type Location, mayActIn, sameLocation } from '../organization/location.ts';
 import type { Settings } from '../settings.ts';
 
 /**
@@ -14,6 +15,8 @@ export type TeardownReason = 'FAILED' | 'STOPPED' | 'CANCELED' | 'SUPERSEDED' | 
 export type ExecutionTeardownInput = {
   pipeline: string;
   executionId: string;
+  /** Where the pipeline lives, when that is a member account or another region (absent: the hub's own). */
+  where?: Location;
   reason: TeardownReason;
   dryRun: boolean;
   graceSeconds: number;
@@ -22,6 +25,8 @@ export type ExecutionTeardownInput = {
 export type TeardownTrigger =
   | { action: 'start'; name: string; input: ExecutionTeardownInput }
   | { action: 'stop'; name: string }
+  /** An execution in an account this hub was not given: nothing is started there (docs/ORGANIZATION.md). */
+  | { action: 'refuse'; why: string }
   | undefined;
 
 /**
@@ -36,7 +41,13 @@ export type ExecutionStateChange = {
   executionId?: string;
   scope?: string;
   stage?: string;
+  /** The event's account and region (a member account's forwarded event names its own). */
+  account?: string;
+  region?: string;
 };
+
+/** The hub's own location and the member accounts it may act in (settings organization.accounts). */
+export type TeardownReach = { home: Location; accounts: readonly string[] };
 
 export type TeardownPolicy = Pick<Settings['teardown'], 'onSuccess' | 'onSuperseded' | 'graceSeconds' | 'dryRun'>;
 
@@ -71,18 +82,29 @@ const executionIdOf = (c: ExecutionStateChange): string | undefined => c['execut
  * SUCCEEDED only when `onSuccess`. RESUMED stops the pending teardown of that execution (a retried stage needs
  * its stack). Everything else: nothing to do.
  */
-export const planTeardown = (change: ExecutionStateChange, policy: TeardownPolicy): TeardownTrigger => {
+export const planTeardown = (
+  change: ExecutionStateChange,
+  policy: TeardownPolicy,
+  reach?: TeardownReach,
+): TeardownTrigger => {
   if (change.scope !== undefined && change.scope !== 'pipeline') return undefined;
   if (change.stage !== undefined) return undefined;
   const executionId = executionIdOf(change);
   if (!change.pipeline || !executionId) return undefined;
   const name = teardownExecutionName(change.pipeline, executionId);
+  const where =
+    reach && change.account && change.region ? { accountId: change.account, region: change.region } : undefined;
+  const elsewhere = where && reach && !sameLocation(where, reach.home) ? where : undefined;
+  if (elsewhere && reach && !mayActIn(elsewhere, reach.home, { accounts: [...reach.accounts] })) {
+    return { action: 'refuse', why: `${describeLocation(elsewhere)} is not one of this hub's member accounts` };
+  }
   const start = (reason: TeardownReason): TeardownTrigger => ({
     action: 'start',
     name,
     input: {
       pipeline: change.pipeline,
       executionId,
+      ...(elsewhere ? { where: elsewhere } : {}),
       reason,
       dryRun: policy.dryRun,
       graceSeconds: policy.graceSeconds,

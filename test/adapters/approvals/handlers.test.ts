@@ -58,6 +58,7 @@ beforeAll(() => {
     SETTINGS_PARAMETER_NAME: '/stagecrew/settings',
     SECRETS_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stagecrew',
     STATE_TABLE_NAME: 'state',
+    STAGECREW_ACCOUNT_ID: '123456789012',
     SLACK_API_URL: 'https://slack.example/api',
     PUBLIC_BASE_URL: 'https://approvals.example.com',
   });

@@ -25,6 +25,7 @@ const context = {
 describe('pipeline-events handler (composition root)', () => {
   beforeAll(() => {
     vi.stubEnv('STATE_TABLE_NAME', 'state');
+    vi.stubEnv('STAGECREW_ACCOUNT_ID', '123456789012');
     vi.stubEnv('SETTINGS_PARAMETER_NAME', '/stagecrew/settings');
     vi.stubEnv('SECRETS_ARN', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stagecrew');
     vi.stubEnv('SLACK_API_URL', 'https://slack.example.com/api');

@@ -103,3 +103,105 @@ describe('deployedStacks', () => {
     ]);
   });
 });
+
+describe('sweep across accounts and regions (docs/ORGANIZATION.md)', () => {
+  const HOME = { accountId: '123456789012', region: 'us-east-1' };
+  const MEMBER = '222222222222';
+  const at = (name: string, account: string, region: string, over: Partial<TeardownStack> = {}, tags = {}) => ({
+    ...stack(name, over, tags),
+    stackId: `arn:aws:cloudformation:${region}:${account}:stack/${name}/0a1b2c3d-0000-1111-2222-333344445555`,
+  });
+  const old = { creationTime: '2026-01-01T00:00:00Z' };
+
+  const run = (options: {
+    listIn: (where: { accountId: string; region: string }) => Promise<TeardownStack[]>;
+    locate?: (executionId: string) => Promise<{ accountId: string; region: string } | undefined>;
+    status?: (p: string, e: string, where?: { accountId: string; region: string }) => Promise<string>;
+    timeoutMs?: number;
+  }) => {
+    const reads: string[] = [];
+    const starts: Array<Record<string, unknown>> = [];
+    const outcome = sweep({
+      stacks: { listAll: async () => [stack('home-expired', {}, { 'stagecrew:expires-at': '2026-01-02T11:00:00Z' })] },
+      executions: {
+        status: async (p, e, where) => {
+          reads.push(where ? `${where.accountId}/${where.region}` : 'home');
+          return options.status ? options.status(p, e, where) : 'Failed';
+        },
+      },
+      starter: {
+        startTeardown: async (_name, input) => {
+          starts.push(input);
+          return 'started';
+        },
+      },
+      settings: async () => ({ maxAgeHours: 24, dryRun: false }),
+      now: () => now,
+      organization: {
+        home: HOME,
+        settings: async () => ({ accounts: [MEMBER], regions: ['us-east-1', 'eu-west-1'] }),
+        listIn: options.listIn,
+        locate: options.locate ?? (async () => undefined),
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      },
+    });
+    return { outcome, reads, starts };
+  };
+
+  it('lists every member account and region, and expires their stacks like the hub own', async () => {
+    const listed: string[] = [];
+    const { outcome } = run({
+      listIn: async (where) => {
+        listed.push(`${where.accountId}/${where.region}`);
+        return where.region === 'eu-west-1'
+          ? [at('member-expired', MEMBER, 'eu-west-1', {}, { 'stagecrew:expires-at': '2026-01-02T11:00:00Z' })]
+          : [];
+      },
+    });
+    const done = await outcome;
+    expect(listed.sort()).toEqual([`${MEMBER}/eu-west-1`, `${MEMBER}/us-east-1`]);
+    expect(done.locations).toBe(3);
+    expect(done.candidates.map((c) => c.stackName).sort()).toEqual(['home-expired', 'member-expired']);
+    expect(done.unreachable).toEqual([]);
+  });
+
+  it('reports a slow or failing location and sweeps the others without waiting for it', async () => {
+    const started = Date.now();
+    const { outcome } = run({
+      timeoutMs: 50,
+      listIn: async (where) => {
+        if (where.region === 'us-east-1') return new Promise<TeardownStack[]>(() => undefined); // never answers
+        throw new Error('AccessDenied');
+      },
+    });
+    const done = await outcome;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(done.candidates.map((c) => c.stackName)).toEqual(['home-expired']);
+    expect([...done.unreachable].sort((a, b) => a.location.localeCompare(b.location))).toEqual([
+      { location: `${MEMBER}/eu-west-1`, error: 'AccessDenied' },
+      { location: `${MEMBER}/us-east-1`, error: `listing stacks in ${MEMBER}/us-east-1 did not answer within 50 ms` },
+    ]);
+  });
+
+  it('expires an old member stack by age only when the hub knows where its execution runs, and asks there', async () => {
+    const known = '22222222-2222-3333-4444-555555555555';
+    const { outcome, reads } = run({
+      listIn: async (where) =>
+        where.region === 'eu-west-1'
+          ? [
+              at('old-unknown', MEMBER, 'eu-west-1', old),
+              at('old-known', MEMBER, 'eu-west-1', old, { 'stagecrew:execution-id': known }),
+              at('old-running', MEMBER, 'eu-west-1', old, {
+                'stagecrew:execution-id': known,
+                'stagecrew:pipeline': 'live',
+              }),
+            ]
+          : [],
+      locate: async (e) => (e === known ? { accountId: '444444444444', region: 'us-west-2' } : undefined),
+      status: async (p) => (p === 'live' ? 'InProgress' : 'Failed'),
+    });
+    const done = await outcome;
+    expect(done.candidates.map((c) => c.stackName)).toEqual(['home-expired', 'old-known']);
+    expect(reads).toEqual(['444444444444/us-west-2', '444444444444/us-west-2']);
+  });
+});

@@ -35,12 +35,15 @@ describe('planTeardown', () => {
 
   it('stops the same execution name on RESUMED', () => {
     const start = planTeardown(change('FAILED'), policy);
-    expect(planTeardown(change('RESUMED'), policy)).toEqual({ action: 'stop', name: start?.name });
+    expect(planTeardown(change('RESUMED'), policy)).toEqual({
+      action: 'stop',
+      name: start && 'name' in start ? start.name : undefined,
+    });
   });
 
   it('accepts a parsed transition (executionId, scope) and ignores stage and action scopes', () => {
     const t = { pipeline: 'app', executionId: id, state: 'FAILED', scope: 'pipeline' };
-    expect(planTeardown(t, policy)?.name).toBe(`app--${id}`);
+    expect(planTeardown(t, policy)).toMatchObject({ name: `app--${id}` });
     expect(planTeardown({ ...t, scope: 'stage' }, policy)).toBeUndefined();
     expect(planTeardown({ ...change('FAILED'), stage: 'Test' }, policy)).toBeUndefined();
     expect(planTeardown(change('STARTED'), policy)).toBeUndefined();
@@ -69,5 +72,36 @@ describe('teardownExecutionName', () => {
   it('differs per execution even when the pipeline name is cut', () => {
     const long = 'x'.repeat(100);
     expect(teardownExecutionName(long, id)).not.toBe(teardownExecutionName(long, id.replace('1', '2')));
+  });
+
+  describe('across accounts (docs/ORGANIZATION.md)', () => {
+    const home = { accountId: '111111111111', region: 'us-east-1' };
+    const reach = { home, accounts: ['222222222222'] };
+
+    it('names where a member pipeline lives, and nothing for the hub own pipelines', () => {
+      const member = planTeardown({ ...change('FAILED'), account: '222222222222', region: 'eu-west-1' }, policy, reach);
+      expect(member).toMatchObject({
+        action: 'start',
+        input: { where: { accountId: '222222222222', region: 'eu-west-1' } },
+      });
+      const own = planTeardown({ ...change('FAILED'), account: '111111111111', region: 'us-east-1' }, policy, reach);
+      expect(own && 'input' in own ? own.input.where : 'no input').toBeUndefined();
+    });
+
+    it('refuses an execution in an account the hub was not given, and the hub own account in another region', () => {
+      expect(
+        planTeardown({ ...change('FAILED'), account: '999999999999', region: 'us-east-1' }, policy, reach),
+      ).toMatchObject({ action: 'refuse', why: expect.stringContaining('999999999999/us-east-1') });
+      expect(
+        planTeardown({ ...change('FAILED'), account: '111111111111', region: 'eu-west-1' }, policy, reach),
+      ).toMatchObject({ action: 'refuse' });
+      // Listed as a member too, the hub's own account may be worked in other regions.
+      expect(
+        planTeardown({ ...change('FAILED'), account: '111111111111', region: 'eu-west-1' }, policy, {
+          home,
+          accounts: ['111111111111'],
+        }),
+      ).toMatchObject({ action: 'start' });
+    });
   });
 });
