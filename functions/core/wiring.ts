@@ -104,6 +104,34 @@ export type SessionPurpose = { purpose: string; approver?: string };
 
 const MEMBER_CLIENTS_KEPT = 32;
 
+type Session = { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date };
+const sessions = new Map<string, Promise<Session>>();
+/** Refreshed this long before it expires (the SDK's own margin). */
+const SESSION_MARGIN_MS = 5 * 60_000;
+
+/**
+ * One assumed-role session per role, session name and source identity, shared by the clients of every region and
+ * service that use it, and assumed again shortly before it expires (a failed assume is not kept).
+ */
+const sharedSession =
+  (key: string, assume: () => Promise<Session>): (() => Promise<Session>) =>
+  async () => {
+    const kept = sessions.get(key);
+    if (kept) {
+      const s = await kept.catch(() => undefined);
+      if (s && s.expiration.getTime() - Date.now() > SESSION_MARGIN_MS) return s;
+    }
+    const fresh = assume();
+    sessions.delete(key);
+    sessions.set(key, fresh);
+    // Bounded: the oldest session goes first (approvers × accounts could otherwise grow without end).
+    if (sessions.size > 256) sessions.delete(sessions.keys().next().value as string);
+    fresh.catch(() => {
+      if (sessions.get(key) === fresh) sessions.delete(key);
+    });
+    return fresh;
+  };
+
 /**
  * Clients of one kind by location (docs/ORGANIZATION.md): the function's own client at home; in a member account,
  * a client in the resource's region signed with the member role's session, named after the purpose (and the
@@ -122,13 +150,15 @@ export const locatedClients = <C>(home: () => C | Promise<C>, make: (settings: C
     const key = JSON.stringify([where.accountId, where.region, roleArn, name, identity, access.externalId]);
     const found = kept.get(key);
     if (found !== undefined) return found;
-    const credentials = async () =>
+    // STS credentials are good in every region and for every service: one session per account and purpose.
+    const credentials = sharedSession(JSON.stringify([roleArn, name, identity, access.externalId]), async () =>
       (await memberSessions()).assume({
         roleArn,
         sessionName: name,
         ...(access.externalId ? { externalId: access.externalId } : {}),
         ...(identity ? { sourceIdentity: identity } : {}),
-      });
+      }),
+    );
     const client = make({ ...clientSettings(), region: where.region, credentials });
     kept.set(key, client);
     if (client instanceof Promise) client.catch(() => kept.delete(key));

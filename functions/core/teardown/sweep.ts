@@ -110,6 +110,11 @@ export type SweepDeps = {
     concurrency?: number;
     /** A location that has not answered by then is reported and left for the next sweep (default 20 s). */
     timeoutMs?: number;
+    /**
+     * No location is started after this long (default 75 s, within the function's 120 s timeout): the rest are
+     * reported and swept next hour, so slow locations can never make the whole sweep time out.
+     */
+    budgetMs?: number;
   };
 };
 
@@ -149,10 +154,17 @@ const listEverywhere = async (
   const stacks: TeardownStack[] = [];
   const unreachable: SweepOutcome['unreachable'] = [];
   let next = 0;
+  const started = Date.now();
+  const budget = org.budgetMs ?? 75_000;
   const worker = async () => {
     while (next < locations.length) {
       const where = locations[next++] as Location;
       const label = describeLocation(where);
+      // The hub's own location is always listed (it goes first).
+      if (!sameLocation(where, org.home) && Date.now() - started >= budget) {
+        unreachable.push({ location: label, error: `not listed: the sweep's ${budget} ms budget was spent` });
+        continue;
+      }
       try {
         const list = sameLocation(where, org.home) ? deps.stacks.listAll() : org.listIn(where);
         stacks.push(...(await withTimeout(list, org.timeoutMs ?? 20_000, `listing stacks in ${label}`)));

@@ -118,6 +118,7 @@ describe('sweep across accounts and regions (docs/ORGANIZATION.md)', () => {
     locate?: (executionId: string) => Promise<{ accountId: string; region: string } | undefined>;
     status?: (p: string, e: string, where?: { accountId: string; region: string }) => Promise<string>;
     timeoutMs?: number;
+    budgetMs?: number;
   }) => {
     const reads: string[] = [];
     const starts: Array<Record<string, unknown>> = [];
@@ -143,6 +144,7 @@ describe('sweep across accounts and regions (docs/ORGANIZATION.md)', () => {
         listIn: options.listIn,
         locate: options.locate ?? (async () => undefined),
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.budgetMs !== undefined ? { budgetMs: options.budgetMs } : {}),
       },
     });
     return { outcome, reads, starts };
@@ -203,5 +205,20 @@ describe('sweep across accounts and regions (docs/ORGANIZATION.md)', () => {
     const done = await outcome;
     expect(done.candidates.map((c) => c.stackName)).toEqual(['home-expired', 'old-known']);
     expect(reads).toEqual(['444444444444/us-west-2', '444444444444/us-west-2']);
+  });
+
+  it('starts no location once its time budget is spent, and says which were left for the next sweep', async () => {
+    const { outcome } = run({
+      budgetMs: 0,
+      listIn: async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        return [];
+      },
+    });
+    const done = await outcome;
+    // The hub's own location went first (within budget, time 0); the members were left.
+    expect(done.candidates.map((c) => c.stackName)).toEqual(['home-expired']);
+    expect(done.unreachable.length).toBeGreaterThan(0);
+    expect(done.unreachable[0]?.error).toBe("not listed: the sweep's 0 ms budget was spent");
   });
 });
