@@ -311,6 +311,7 @@ const auditBase = (r: ApprovalRecord, input: DecideInput, now: Date): AuditBase 
   approvalId: r.id,
   pipeline: r.pipeline,
   executionId: r.executionId,
+  ...(r.accountId ? { accountId: r.accountId, region: r.region } : {}),
   at: now.toISOString(),
   actor: voterLabel(input.voter),
   channel: input.voter.channel,

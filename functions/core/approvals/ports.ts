@@ -5,6 +5,9 @@ export type AuditEntry = {
   approvalId: string;
   pipeline: string;
   executionId: string;
+  /** Where the pipeline lives, for a member account's approval (docs/ORGANIZATION.md). */
+  accountId?: string;
+  region?: string;
   at: string;
   event: 'requested' | 'notified' | 'vote' | 'decided' | 'refused' | 'closed' | 'reminded' | 'escalated' | 'failed';
   actor?: string;

@@ -123,5 +123,7 @@ describe('approvals across accounts', () => {
     expect(asked).toEqual([{ where: { accountId: MEMBER, region: 'eu-west-1' }, approver: 'email:ana@example.com' }]);
     expect(there.putApprovalResult).toHaveBeenCalledTimes(1);
     expect(own.putApprovalResult).not.toHaveBeenCalled();
+    // The audit trail says where the decision was made.
+    expect(store.audits.find((a) => a.event === 'decided')).toMatchObject({ accountId: MEMBER, region: 'eu-west-1' });
   });
 });
