@@ -30,6 +30,7 @@ import { waitFor } from '../helpers/local-cloud.ts';
 import {
   actionType,
   codeCommitSourceStage,
+  MARKER_STACK_TEMPLATE,
   manualApprovalStage,
   pipelineDefinition,
   rejectApproval,
@@ -38,6 +39,7 @@ import {
   waitingApproval,
 } from '../helpers/pipelines.ts';
 import { type SourcedCloud, startSourcedCloud } from '../helpers/sourced-cloud.ts';
+import { ownershipTags } from '../helpers/teardown.ts';
 
 const HUB = '000000000000';
 const TOOLING = '111111111111';
@@ -49,13 +51,7 @@ const STRANGE_PIPELINE = 'shop-elsewhere';
 
 let cloud: SourcedCloud;
 
-const template = [
-  'Resources:',
-  '  Marker:',
-  '    Type: AWS::SSM::Parameter',
-  '    Properties: { Type: String, Value: x }',
-  '',
-].join('\n');
+const template = MARKER_STACK_TEMPLATE;
 
 /** SDK client settings signed as an account (a 12-digit key) in a region. */
 const as = (account: string, region: string) => ({
@@ -221,11 +217,7 @@ describe('one Stagecrew for three accounts and two regions', () => {
       new UpdateStackCommand({
         StackName: testStack,
         UsePreviousTemplate: true,
-        Tags: [
-          { Key: OWNERSHIP_TAGS.managed, Value: 'true' },
-          { Key: OWNERSHIP_TAGS.pipeline, Value: PIPELINE },
-          { Key: OWNERSHIP_TAGS.executionId, Value: hold.executionId },
-        ],
+        Tags: ownershipTags(PIPELINE, hold.executionId),
       }),
     );
     cfnTest.destroy();

@@ -31,6 +31,7 @@ import type { MeterSnapshot } from '#local/runtime/meter';
 import { waitFor } from '../helpers/local-cloud.ts';
 import {
   codeCommitSourceStage,
+  MARKER_STACK_TEMPLATE,
   manualApprovalStage,
   pipelineDefinition,
   rejectApproval,
@@ -56,13 +57,7 @@ let sfn: SFNClient;
 let doc: DynamoDBDocumentClient;
 let table: string;
 
-const template = [
-  'Resources:',
-  '  Marker:',
-  '    Type: AWS::SSM::Parameter',
-  '    Properties: { Type: String, Value: x }',
-  '',
-].join('\n');
+const template = MARKER_STACK_TEMPLATE;
 
 beforeAll(async () => {
   vi.stubEnv('STAGECREW_CFN_DELAY_MS', '5');

@@ -15,7 +15,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import type { FaultRuleInput } from '#local/runtime/faults';
 import { waitFor } from '../helpers/local-cloud.ts';
 import {
@@ -26,7 +25,7 @@ import {
   waitForWorkflowEnd,
   waitingApproval,
 } from '../helpers/pipelines.ts';
-import { registerStackForTeardown, waitForStackStatus } from '../helpers/teardown.ts';
+import { ownershipTags, registerStackForTeardown, waitForStackStatus } from '../helpers/teardown.ts';
 import { clearFaults, type FaultCloud, faults, inject, items, meter, settle, startFaultCloud } from './harness.ts';
 
 const PIPELINE = 'faults-teardown';
@@ -83,11 +82,7 @@ const teardownWith = async (rules: FaultRuleInput[]) => {
     new CreateStackCommand({
       StackName: stackName,
       TemplateBody: TEMPLATE,
-      Tags: [
-        { Key: OWNERSHIP_TAGS.managed, Value: 'true' },
-        { Key: OWNERSHIP_TAGS.pipeline, Value: PIPELINE },
-        { Key: OWNERSHIP_TAGS.executionId, Value: executionId },
-      ],
+      Tags: ownershipTags(PIPELINE, executionId),
     }),
   );
   const stackId = created.StackId as string;

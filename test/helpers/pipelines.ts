@@ -23,6 +23,15 @@ export const CFN_ROLE = 'arn:aws:iam::123456789012:role/cfn';
 /** The stack name a release pipeline deploys its test stack under: one per execution. */
 export const TEST_STACK = 'test-#{codepipeline.PipelineExecutionId}';
 
+/** A stack of one SSM parameter: the smallest template the local CloudFormation creates and deletes. */
+export const MARKER_STACK_TEMPLATE = [
+  'Resources:',
+  '  Marker:',
+  '    Type: AWS::SSM::Parameter',
+  '    Properties: { Type: String, Value: x }',
+  '',
+].join('\n');
+
 /**
  * The app's stack for a release pipeline: parameters Url and Env, one SSM parameter, the Url as output (an
  * http-check reads `#{TestStack.Url}`).

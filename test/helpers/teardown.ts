@@ -4,6 +4,7 @@
  */
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import { waitFor } from './local-cloud.ts';
 
 /** Waits until the stack (a name or StackId) reaches `status`. */
@@ -34,3 +35,10 @@ export const registerStackForTeardown = (
       },
     }),
   );
+
+/** The CloudFormation tags that mark a stack as one execution's temporary test stack (Stagecrew's ownership tags). */
+export const ownershipTags = (pipeline: string, executionId: string): Array<{ Key: string; Value: string }> => [
+  { Key: OWNERSHIP_TAGS.managed, Value: 'true' },
+  { Key: OWNERSHIP_TAGS.pipeline, Value: pipeline },
+  { Key: OWNERSHIP_TAGS.executionId, Value: executionId },
+];
