@@ -35,6 +35,7 @@ export const renderEmail = (v: NotificationView, to: readonly string[]): EmailMe
   if (v.stopComments) rows.push(['Stop comment', v.stopComments, undefined]);
   const region = v.region && v.actionRegion ? `${v.region}, action in ${v.actionRegion}` : v.region;
   rows.push(['Time', `${formatTime(v.time)}${region ? ` (${region})` : ''}`, undefined]);
+  if (v.account) rows.push(['Account', v.account, undefined]);
 
   const text: string[] = [`${subjectOf(v)} ${v.state}`, ''];
   for (const [k, val, url] of rows) text.push(`${k}: ${val}${url ? ` <${url}>` : ''}`);

@@ -63,7 +63,9 @@ export const renderSlack = (v: NotificationView, channel: string): SlackMessage 
   }
 
   const region = v.region && v.actionRegion ? `${v.region} (action in ${v.actionRegion})` : v.region;
-  const context = [region, formatTime(v.time)].filter(Boolean).join(' · ');
+  const context = [v.account ? `account ${v.account}` : undefined, region, formatTime(v.time)]
+    .filter(Boolean)
+    .join(' · ');
   const notes = [
     ...(v.missing.length > 0 ? [`_Details unavailable: ${v.missing.join(', ')}_`] : []),
     ...(v.rateLimitNote ? [`_${escapeMrkdwn(v.rateLimitNote)}_`] : []),

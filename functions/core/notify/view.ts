@@ -22,6 +22,8 @@ export type NotificationView = {
   action?: string;
   state: State;
   time: string;
+  /** The pipeline's account (the event's): with member accounts, which account the pipeline lives in. */
+  account?: string;
   region?: string;
   /** A cross-region action's own region, when it differs from the pipeline's. */
   actionRegion?: string;
@@ -105,6 +107,7 @@ export const buildView = async (
   };
   if (t.stage) view.stage = t.stage;
   if (t.action) view.action = t.action;
+  if (t.account) view.account = t.account;
   if (t.region) view.region = t.region;
   if (t.actionRegion && t.actionRegion !== t.region) view.actionRegion = t.actionRegion;
   const url = consoleUrl(t.region, t.pipeline, t.executionId);
