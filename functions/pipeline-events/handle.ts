@@ -137,7 +137,15 @@ const updateDelivery = async (merged: RecordVersion, now: Date, deps: PipelineEv
   if (!summary?.changed) return [];
   const pipeline = merged.record.pipeline;
   const policy = deliveryPolicy((await deps.settings.settings()).delivery, pipeline);
-  const after = await withSourceTime(summary.after, policy, deps);
+  // A member account's pipeline is not read from here (docs/ORGANIZATION.md, limits): its lead time counts from the
+  // trigger's author date, else from the execution's start.
+  const r = merged.record;
+  const elsewhere =
+    deps.home !== undefined &&
+    r.account !== undefined &&
+    r.region !== undefined &&
+    (r.account !== deps.home.accountId || r.region !== deps.home.region);
+  const after = elsewhere ? summary.after : await withSourceTime(summary.after, policy, deps);
   const since = new Date(Date.parse(after.anchorAt) - LOOK_AROUND_MS).toISOString();
   const until = new Date(now.getTime() + 60_000).toISOString();
   return newFigures(summary.before, after, () => deps.delivery.list(pipeline, since, until), policy);
