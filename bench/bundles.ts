@@ -58,6 +58,7 @@ const baseEnv: NodeJS.ProcessEnv = {
   POWERTOOLS_SERVICE_NAME: 'stagecrew',
   POWERTOOLS_LOG_LEVEL: 'ERROR',
   POWERTOOLS_METRICS_NAMESPACE: 'Stagecrew',
+  STAGECREW_ACCOUNT_ID: '123456789012',
   STATE_TABLE_NAME: 'bench-table',
   SETTINGS_PARAMETER_NAME: 'bench-settings',
   SECRETS_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench',
