@@ -132,6 +132,15 @@ export const applyModel = async (
         });
       });
     }
+    for (const policy of model.busPolicies) {
+      await attempt(`event bus policy ${policy.logicalId}`, () =>
+        ctx.call('eventbridge', 'PutPolicyStatement', {
+          EventBusName: policy.eventBusName,
+          StatementId: policy.statementId,
+          Statement: policy.statement as Record<string, unknown>,
+        }),
+      );
+    }
   } else if (model.rules.length > 0) {
     ctx.log.warn('no eventbridge service: rules are not created', { count: model.rules.length });
   }

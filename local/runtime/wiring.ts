@@ -81,6 +81,8 @@ export type LocalModel = {
   schedules: ScheduleSpec[];
   routes: HttpRoute[];
   stateMachines: StateMachineSpec[];
+  /** `AWS::Events::EventBusPolicy` statements: who else may put events on the local account's buses. */
+  busPolicies: Array<{ logicalId: string; eventBusName: string; statementId: string; statement: unknown }>;
   outputs: Record<string, string>;
 };
 
@@ -273,6 +275,7 @@ export const buildModel = (template: Template, options: WiringOptions): LocalMod
     schedules: [],
     routes: [],
     stateMachines: [],
+    busPolicies: [],
     outputs: {},
   };
   const globals = (template.Globals?.Function ?? {}) as Record<string, unknown>;
@@ -361,6 +364,16 @@ export const buildModel = (template: Template, options: WiringOptions): LocalMod
         case 'AWS::Serverless::StateMachine':
           addStateMachine(model, id, props, resolver, { refs, attributes, root, account, stack });
           break;
+        case 'AWS::Events::EventBusPolicy': {
+          const p = resolver.resolve(props) as Record<string, unknown>;
+          model.busPolicies.push({
+            logicalId: id,
+            eventBusName: typeof p.EventBusName === 'string' ? p.EventBusName : 'default',
+            statementId: str(p.StatementId, 'StatementId'),
+            statement: p.Statement,
+          });
+          break;
+        }
       }
     });
   }

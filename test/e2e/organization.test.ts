@@ -1,8 +1,8 @@
 /**
  * One Stagecrew for an organization, end to end on the local cloud (docs/ORGANIZATION.md): the hub runs in account
  * 000000000000 (us-east-1); account 111111111111 holds the pipeline (us-east-1); account 222222222222 holds the test
- * and production stacks (eu-west-1); account 333333333333 has member.yaml deployed too (its events reach the hub's
- * bus) but is not one of the hub's member accounts.
+ * and production stacks (eu-west-1); account 333333333333 has member.yaml deployed too and is on the hub's bus
+ * policy (its events reach the hub), but the hub's settings no longer list it.
  *
  * - member.yaml is deployed into each account with the AWS SDK, as a team would, and forwards for real;
  * - the pipeline's Manual approval, found through a forwarded event, is emailed and approved on the page; the hub
@@ -10,8 +10,8 @@
  * - the pipeline's CloudFormation action (roleArn in the test account, region eu-west-1) creates the test stack
  *   there; the run fails; the hub tears the test stack down in that account and region and leaves the production
  *   stacks (untagged, or tagged for another execution) alone;
- * - the same failure in the account the hub was not given starts nothing: its tagged stack stays, and no role of
- *   that account is ever assumed.
+ * - the same failure in an account the hub's bus still accepts but its settings no longer list starts nothing: its
+ *   tagged stack stays, and no role of that account is ever assumed.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient, CreatePipelineCommand, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import { readEventLog } from '#local/services/eventbridge/index';
@@ -132,13 +133,23 @@ beforeAll(async () => {
     files: { 'template.yaml': template },
     parameters: {
       TeardownGraceSeconds: 0,
-      MemberAccountIds: `${TOOLING},${TEST}`,
+      // The stranger is on the bus policy (its events arrive), and then removed from the settings below.
+      MemberAccountIds: `${TOOLING},${TEST},${STRANGER}`,
       MemberRegions: 'us-east-1,eu-west-1',
       MemberExternalId: EXTERNAL_ID,
       EmailRecipients: 'ana@example.com',
       EmailSender: 'stagecrew@example.com',
     },
   });
+  // "Removing an account from the settings stops the hub acting there at once" (docs/ORGANIZATION.md): the stranger
+  // stays on the bus policy (a deploy would remove it), but the settings no longer list it.
+  const ssm = new SSMClient(cloud.clientConfig);
+  const Name = cloud.cloud.model.outputs.SettingsParameterName as string;
+  const settings = JSON.parse((await ssm.send(new GetParameterCommand({ Name }))).Parameter?.Value ?? '{}');
+  expect(settings.organization.accounts).toEqual([TOOLING, TEST, STRANGER]);
+  settings.organization.accounts = [TOOLING, TEST];
+  await ssm.send(new PutParameterCommand({ Name, Value: JSON.stringify(settings), Overwrite: true }));
+  ssm.destroy();
   await deployMember(TOOLING, 'us-east-1');
   await deployMember(TEST, 'eu-west-1');
   await deployMember(STRANGER, 'us-east-1');

@@ -6,10 +6,17 @@
 
 import { readFileSync } from 'node:fs';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutPermissionCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readEventLog } from '#local/services/eventbridge/index';
+import { readDeadLetters, readEventLog } from '#local/services/eventbridge/index';
 import { startTestCloud, type TestCloud, waitFor } from '../helpers/local-cloud.ts';
 
 const HUB = '000000000000';
@@ -153,35 +160,59 @@ describe('accounts and regions', () => {
     expect(await stackNames(session)).toEqual(expect.arrayContaining(['apart', 'member']));
   });
 
-  it('delivers an event to a bus in another account and region unchanged', async () => {
-    const member = new EventBridgeClient(as(B, 'eu-west-1'));
-    await member.send(
-      new PutRuleCommand({ Name: 'to-hub', EventPattern: JSON.stringify({ source: ['test.crossaccount'] }) }),
-    );
-    await member.send(
-      new PutTargetsCommand({
-        Rule: 'to-hub',
-        Targets: [
-          {
-            Id: 'hub',
-            Arn: `arn:aws:events:us-east-1:${HUB}:event-bus/default`,
-            RoleArn: `arn:aws:iam::${B}:role/forward`,
-          },
-        ],
-      }),
-    );
-    const sent = await member.send(
-      new PutEventsCommand({
-        Entries: [{ Source: 'test.crossaccount', DetailType: 'Ping', Detail: JSON.stringify({ n: 1 }) }],
-      }),
-    );
-    member.destroy();
-    const id = sent.Entries?.[0]?.EventId;
+  it('delivers an event to a bus in another account and region unchanged, only when its policy allows', async () => {
+    const forwardFrom = async (account: string) => {
+      const member = new EventBridgeClient(as(account, 'eu-west-1'));
+      await member.send(
+        new PutRuleCommand({ Name: 'to-hub', EventPattern: JSON.stringify({ source: ['test.crossaccount'] }) }),
+      );
+      await member.send(
+        new PutTargetsCommand({
+          Rule: 'to-hub',
+          Targets: [
+            {
+              Id: 'hub',
+              Arn: `arn:aws:events:us-east-1:${HUB}:event-bus/default`,
+              RoleArn: `arn:aws:iam::${account}:role/forward`,
+            },
+          ],
+        }),
+      );
+      const sent = await member.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'test.crossaccount', DetailType: 'Ping', Detail: JSON.stringify({ from: account }) }],
+        }),
+      );
+      member.destroy();
+      return sent.Entries?.[0]?.EventId;
+    };
+    // The hub's bus lets account B put events (as the template's MemberEventsPolicy does for member accounts).
+    const hub = new EventBridgeClient(as('local'));
+    await hub.send(new PutPermissionCommand({ Action: 'events:PutEvents', Principal: B, StatementId: 'member-b' }));
+    expect(JSON.parse((await hub.send(new DescribeEventBusCommand({}))).Policy ?? '{}')).toMatchObject({
+      Statement: [{ Sid: 'member-b', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: 'events:PutEvents' }],
+    });
+    hub.destroy();
+
+    const id = await forwardFrom(B);
     const arrived = await waitFor(() => readEventLog(t.cloud.ctx.store).find((e) => e.event.id === id));
     expect(arrived.event).toMatchObject({ account: B, region: 'eu-west-1', source: 'test.crossaccount' });
+    // Account C has no statement: its rule's delivery is refused by the bus and dead-lettered in C, as on AWS.
+    const refused = await forwardFrom(C);
+    const dead = await waitFor(() =>
+      readDeadLetters(t.cloud.ctx.partition?.(C, 'eu-west-1').store ?? t.cloud.ctx.store).find(
+        (d) => d.event.id === refused,
+      ),
+    );
+    expect(dead.reason).toBe('NO_PERMISSIONS');
+    expect(dead.lastError).toContain(`Account ${C} is not authorized to put events on event bus`);
+    expect(readEventLog(t.cloud.ctx.store).some((e) => e.event.id === refused)).toBe(false);
   });
 
   it("deploys member.yaml: its rules forward the member region's stack events to the hub, its role admits the hub", async () => {
+    const hubBus = new EventBridgeClient(as('local'));
+    await hubBus.send(new PutPermissionCommand({ Action: 'events:PutEvents', Principal: B, StatementId: 'member-b' }));
+    hubBus.destroy();
     const cfn = new CloudFormationClient(as(B, 'eu-west-1'));
     const parameters = (region: string) =>
       Object.entries({

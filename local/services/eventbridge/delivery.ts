@@ -36,6 +36,14 @@ class UndeliverableError extends Error {
   }
 }
 
+/** The target refused the delivery for lack of permission (another account's bus without a policy for us). */
+class NoPermissionsError extends UndeliverableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoPermissionsError';
+  }
+}
+
 /** Sends one payload to one target ARN through the local cloud. */
 export async function sendToTarget(ctx: LocalContext, arn: string, payload: unknown): Promise<void> {
   const service = /^arn:aws[\w-]*:([a-z0-9-]+):/.exec(arn)?.[1];
@@ -49,7 +57,18 @@ export async function sendToTarget(ctx: LocalContext, arn: string, payload: unkn
     const there = account === ctx.accountId && region === ctx.region ? ctx : ctx.partition?.(account, region);
     if (!there) throw new UndeliverableError(`The local cloud cannot reach the bus ${arn}`);
     const name = arn.slice(arn.indexOf(':event-bus/') + ':event-bus/'.length);
-    await there.call('eventbridge', 'RelayEvent', { Event: payload, EventBusName: name });
+    try {
+      await there.call('eventbridge', 'RelayEvent', {
+        Event: payload,
+        EventBusName: name,
+        SourceAccount: ctx.accountId,
+      });
+    } catch (err) {
+      // A bus whose policy refuses this account: retrying cannot help (AWS retries, then gives up the same way).
+      if ((err as { code?: string }).code === 'AccessDeniedException')
+        throw new NoPermissionsError((err as Error).message);
+      throw err;
+    }
   } else if (service === 'sns') {
     const message = typeof payload === 'string' ? payload : JSON.stringify(payload);
     await ctx.call('sns', 'Publish', { TopicArn: arn, Message: message });
@@ -147,7 +166,9 @@ export class Dispatcher {
     const retry = attempts; // the retry that would come next (1-based)
     const dueAt = now + this.#backoff(retry);
     let reason: string | undefined;
-    if (err instanceof UndeliverableError) reason = 'UNSUPPORTED_TARGET';
+    // EventBridge's dead-letter ERROR_CODE values.
+    if (err instanceof NoPermissionsError) reason = 'NO_PERMISSIONS';
+    else if (err instanceof UndeliverableError) reason = 'UNSUPPORTED_TARGET';
     else if (attempts > policy.MaximumRetryAttempts) reason = 'RETRY_ATTEMPTS_EXHAUSTED';
     else if (dueAt - delivery.acceptedAt > policy.MaximumEventAgeInSeconds * 1000)
       reason = 'MAXIMUM_EVENT_AGE_EXCEEDED';

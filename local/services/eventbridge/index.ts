@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError, type BusEvent, type JsonService, type LocalContext } from '../types.ts';
 import { type Clock, Dispatcher, EventLog } from './delivery.ts';
-import { busName, type Delivery, isoSeconds, NS } from './model.ts';
+import { busArn, busName, type Delivery, isoSeconds, NS } from './model.ts';
 import { type CompiledPattern, compilePattern, InvalidEventPatternError, matches } from './pattern.ts';
+import { acceptsFrom, putPermission, putPolicyStatement, removePermission } from './permissions.ts';
 import {
   activeRules,
   createEventBus,
@@ -170,6 +171,15 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
     if (bus !== 'default' && !ctx.store.get(NS.buses, bus)) {
       throw new AwsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
     }
+    // Another account's rule sends here only when this bus's policy lets that account put events.
+    const from = typeof input.SourceAccount === 'string' ? input.SourceAccount : ctx.accountId;
+    if (!acceptsFrom(ctx, bus, from)) {
+      throw new AwsError(
+        'AccessDeniedException',
+        `Account ${from} is not authorized to put events on event bus ${busArn(ctx, bus)} (no resource policy allows it).`,
+        403,
+      );
+    }
     dispatcher.enqueue(ctx, route(ctx, event, bus, activeRules(ctx, bus), dispatcher.clock.now()));
     return {};
   }
@@ -282,8 +292,10 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
       ListEventBuses: listEventBuses,
       ListRuleNamesByTarget: listRuleNamesByTarget,
       DeleteEventBus: rescheduling(deleteEventBus),
+      PutPermission: putPermission,
+      RemovePermission: removePermission,
     },
-    internal: { RelayEvent: relayEvent },
+    internal: { RelayEvent: relayEvent, PutPolicyStatement: putPolicyStatement },
     start(ctx: LocalContext) {
       dispatcher.resume(ctx);
       schedules.sync(ctx);

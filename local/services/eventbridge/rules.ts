@@ -324,10 +324,12 @@ const withModified = (bus: BusRecord): BusRecord => ({
 
 export function describeEventBus(input: Record<string, unknown>, ctx: LocalContext) {
   const name = busName(input.Name);
-  if (name === DEFAULT_BUS) return defaultBus(ctx);
+  const policy = ctx.store.get<unknown>('events:policies', name);
+  const withPolicy = <T>(bus: T) => (policy ? { ...bus, Policy: JSON.stringify(policy) } : bus);
+  if (name === DEFAULT_BUS) return withPolicy(defaultBus(ctx));
   const bus = ctx.store.get<BusRecord>(NS.buses, name);
   if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
-  return withModified(bus);
+  return withPolicy(withModified(bus));
 }
 
 export function listEventBuses(input: Record<string, unknown>, ctx: LocalContext) {
