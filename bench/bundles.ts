@@ -21,6 +21,7 @@ import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { NO_VALUE, Resolver } from '../local/runtime/intrinsics.ts';
 import { loadTemplate } from '../local/runtime/template.ts';
+import { initClosure } from '../scripts/init-closure.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 
@@ -124,14 +125,7 @@ const bundle = async (entry: string, dir: string, props: Record<string, unknown>
   });
   const meta = result.metafile;
   const entryKey = Object.keys(meta.outputs).find((f) => f.endsWith('/app.mjs')) ?? '';
-  const loaded = new Set<string>();
-  const visit = (file: string) => {
-    if (loaded.has(file)) return;
-    loaded.add(file);
-    for (const i of meta.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
-  };
-  visit(entryKey);
-  return { entry: resolve(entryKey), loaded: [...loaded].map((f) => resolve(f)), meta };
+  return { entry: resolve(entryKey), loaded: initClosure(meta, entryKey).map((f) => resolve(f)), meta };
 };
 
 /** Median ms of importing `file` in a fresh process, measured inside the process around the import. */

@@ -109,7 +109,7 @@ const run = async (accounts: number, regions: number) => {
     process.stderr.write(`${accounts}×${regions}: ${created.length} stacks created, waiting for them\n`);
     await settleAll(created);
     process.stderr.write(`${accounts}×${regions}: sweeping\n`);
-    const setupSeconds = (Date.now() - setupStarted) / 1000;
+    process.stderr.write(`${accounts}×${regions}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s\n`);
 
     // The sweep, as its hourly schedule invokes it.
     await fetch(`${cloud.url}/_local/meter`, { method: 'DELETE' });
@@ -172,13 +172,11 @@ const run = async (accounts: number, regions: number) => {
       accounts,
       regions,
       locations,
-      setupSeconds,
       sweepMs,
       totalMs,
       sweep: result,
       assumeRole: calls('sts:AssumeRole'),
       describeStacks: calls('cloudformation:DescribeStacks'),
-      startExecution: calls('sfn:StartExecution') + calls('stepfunctions:StartExecution'),
       teardowns: runs.length,
       transitions,
     };

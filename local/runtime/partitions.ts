@@ -115,11 +115,6 @@ export class Partitions {
     return this.#home;
   }
 
-  /** Every partition that exists, home first. */
-  list(): Partition[] {
-    return [...this.#all.values()];
-  }
-
   /**
    * The partition of an account and region, created and started on first use. A malformed account id or region is
    * the caller's problem to report; here it falls back to the home partition's value.

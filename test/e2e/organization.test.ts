@@ -26,6 +26,7 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OWNERSHIP_TAGS } from '#core/jobs/ownership';
 import { readEventLog } from '#local/services/eventbridge/index';
+import { STS_SESSIONS } from '#local/services/sts/index';
 import { approvalLink, decideOnPage } from '../helpers/approvals.ts';
 import { waitFor } from '../helpers/local-cloud.ts';
 import {
@@ -121,7 +122,7 @@ const createStack = async (account: string, region: string, name: string, tags: 
 /** The STS sessions the local cloud issued (global state): who assumed which role, under which name. */
 const sessions = () =>
   cloud.cloud.ctx.store
-    .list<{ arn: string; roleArn: string; sourceIdentity?: string }>('sts:sessions')
+    .list<{ arn: string; roleArn: string; sourceIdentity?: string }>(STS_SESSIONS)
     .map(([, s]) => s)
     .filter((s) => !s.arn.includes(`${HUB}:assumed-role/stagecrew-`));
 

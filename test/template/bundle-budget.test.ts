@@ -11,9 +11,10 @@
  * lazy adapters and no KeepNames; zod/mini; then code splitting (docs/PERFORMANCE.md).
  */
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { loadTemplate } from '#local/runtime/template';
+import { initClosure } from '../../scripts/init-closure.ts';
 
 const BUDGET_KIB: Record<string, number> = {
   ApprovalRequestFunction: 500,
@@ -30,20 +31,6 @@ const BUDGET_KIB: Record<string, number> = {
 const functions = Object.entries(loadTemplate('template.yaml').Resources).filter(
   ([, r]) => r.Type === 'AWS::Serverless::Function',
 );
-
-/** The output files init loads: the entry, then every chunk reached through static imports. */
-const initClosure = (meta: Metafile, entry: string): string[] => {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const i of meta.outputs[file]?.imports ?? []) {
-      if (i.kind === 'import-statement' && !i.external) visit(i.path);
-    }
-  };
-  visit(entry);
-  return [...seen];
-};
 
 describe('bytes loaded at init (esbuild with the template settings)', () => {
   it('has a budget for every function', () => {

@@ -127,4 +127,17 @@ describe('teardown across accounts and regions', () => {
     expect(w.cloud.calls).toEqual([]);
     expect(w.cloud.deletes).toEqual([]);
   });
+
+  it("finds a home pipeline's cross-region stack by name in that region of the hub's own account", async () => {
+    const w = organizationWorld();
+    w.settings = parseSettings({
+      teardown: { slackChannels: ['C1'] },
+      organization: { accounts: [HOME.accountId], regions: ['us-east-1', 'eu-west-1'] },
+    });
+    w.cloud.add({ stackName: 'test-far', stackId: stackArn('test-far', HOME.accountId, 'eu-west-1') });
+    w.actionStacks = [{ stackName: 'test-far', region: 'eu-west-1' }];
+    await runTeardown(w, executionInput());
+    expect(w.reached[0]).toBe(`${HOME.accountId}/eu-west-1`);
+    expect(outcomeOf(w, 'test-far')?.outcome).toBe('DELETED');
+  });
 });

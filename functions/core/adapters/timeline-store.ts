@@ -26,8 +26,6 @@ import { timelineKeys } from './timeline-keys.ts';
  * So a pipeline's executions are one gsi1 query (newest first) and an execution with its stages and actions is
  * one query on pk.
  */
-export { timelineKeys };
-
 const toRecord = toTimelineRecord;
 
 export class DynamoTimelineStore implements TimelineStore, TimelineVersions {

@@ -23,8 +23,11 @@ export const discoverStacks = async (
   deps: {
     store: TeardownStore;
     actions: DeployActions;
-    /** The stacks of a location (the pipeline's, or the one a cross-account or cross-region action names). */
-    stacksAt: (where: Location | undefined) => Promise<TeardownStacks>;
+    /**
+     * The stacks of a location (the one a cross-account or cross-region action names, else the pipeline's); a part
+     * left out is the hub's own account or region.
+     */
+    stacksAt: (where: Partial<Location>) => Promise<TeardownStacks>;
   },
 ): Promise<Item[]> => {
   const found = new Map<string, Found>();
@@ -47,17 +50,14 @@ export const discoverStacks = async (
       continue;
     }
     if ([...found.values()].some((f) => f.stackName === a.stackName)) continue;
-    // By name, where the action deployed: its region and its role's account, else the pipeline's.
-    const where =
-      a.accountId || a.region || run.where
-        ? {
-            accountId: a.accountId ?? run.where?.accountId ?? '',
-            region: a.region ?? run.where?.region ?? '',
-          }
-        : undefined;
+    // By name, where the action deployed: its region and its role's account, else the pipeline's (else home).
+    const where = {
+      accountId: a.accountId ?? run.where?.accountId,
+      region: a.region ?? run.where?.region,
+    };
     let stack: Awaited<ReturnType<TeardownStacks['describe']>>;
     try {
-      stack = await (await deps.stacksAt(where?.accountId && where.region ? where : undefined)).describe(a.stackName);
+      stack = await (await deps.stacksAt(where)).describe(a.stackName);
     } catch (err) {
       if (!(err instanceof NotAMemberAccountError)) throw err;
       add({

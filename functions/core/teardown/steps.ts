@@ -135,7 +135,13 @@ export const discover = async (rawRun: unknown, deps: StepDeps): Promise<{ stack
   const stacks = await discoverStacks(run, {
     store: deps.store,
     actions: deps.actions,
-    stacksAt: async (where) => (await teardownAt(where, deps)).stacks,
+    stacksAt: async (where) => {
+      // A part left out is the hub's own: a cross-region action of a home pipeline names only its region.
+      const home = deps.home;
+      if (!home || (!where.accountId && !where.region)) return deps.stacks;
+      const full = { accountId: where.accountId ?? home.accountId, region: where.region ?? home.region };
+      return (await teardownAt(full, deps)).stacks;
+    },
   });
   return { stacks, count: stacks.length };
 };

@@ -1,4 +1,5 @@
 /** Event buses, rules and targets: the EventBridge control-plane operations, persisted under 'events:*'. */
+
 import { AwsError, type LocalContext } from '../types.ts';
 import {
   type BusRecord,
@@ -18,6 +19,7 @@ import {
   validation,
 } from './model.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
+import { policyOf } from './permissions.ts';
 import { checkTargetInput } from './transform.ts';
 
 const STATES: RuleState[] = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
@@ -324,7 +326,7 @@ const withModified = (bus: BusRecord): BusRecord => ({
 
 export function describeEventBus(input: Record<string, unknown>, ctx: LocalContext) {
   const name = busName(input.Name);
-  const policy = ctx.store.get<unknown>('events:policies', name);
+  const policy = policyOf(ctx, name);
   const withPolicy = <T>(bus: T) => (policy ? { ...bus, Policy: JSON.stringify(policy) } : bus);
   if (name === DEFAULT_BUS) return withPolicy(defaultBus(ctx));
   const bus = ctx.store.get<BusRecord>(NS.buses, name);

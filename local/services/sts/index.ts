@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { StateStore } from '../../store/store.ts';
 import { IAM_ROLES, type RoleRecord } from '../cloudformation/resources.ts';
 import { AwsError, type Caller, type LocalContext, type QueryService } from '../types.ts';
@@ -73,12 +73,13 @@ export const callerOf = (store: StateStore, accessKeyId: string, homeAccount: st
  */
 export const registerSession = (
   store: StateStore,
-  options: { accessKeyId: string; roleArn: string; sessionName: string; roleId?: string },
+  options: { accessKeyId: string; roleArn: string; sessionName: string },
 ): void => {
   const m = ROLE_ARN.exec(options.roleArn);
   if (!m) throw new Error(`not a role ARN: ${options.roleArn}`);
   const [, account, roleName] = m as unknown as [string, string, string];
-  const roleId = options.roleId ?? `AROA${upper(17)}`;
+  // Stable across restarts, like a role's id: derived from the role's ARN.
+  const roleId = `AROA${createHash('sha256').update(options.roleArn).digest('hex').toUpperCase().slice(0, 17)}`;
   const session: Session = {
     accessKeyId: options.accessKeyId,
     accountId: account,
